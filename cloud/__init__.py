@@ -1,0 +1,1 @@
+"""The ReturnFeed cloud backend: API, auth, database, relay, gateway and served pages."""

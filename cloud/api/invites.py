@@ -1,0 +1,214 @@
+"""Invite links: the director makes and revokes them; phones and viewers redeem them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.api.schemas import (
+    InviteCreateIn,
+    InviteOut,
+    JoinOut,
+    ParticipantOut,
+    RedeemIn,
+    SessionSummaryOut,
+)
+from cloud.api.sessions import OwnedSession, list_cameras
+from cloud.auth.deps import BackendDep, CallerDep, DbDep, client_address
+from cloud.auth.tokens import ParticipantClaims, TokenError, new_id
+from cloud.backend import Backend
+from cloud.db.models import Camera, Invite, LiveSession, Participant
+from cloud.db.types import utcnow
+from cloud.errors import ApiError, Conflict, Gone, NotFound, Unauthorized
+
+router = APIRouter(tags=["invites"])
+
+# Where each role's link opens: the phone tally page or the viewer page.
+LINK_PATHS = {"camera": "/tally", "viewer": "/watch"}
+
+
+def invite_url(backend: Backend, invite: Invite) -> str:
+    # The token rides in the fragment so it never reaches access logs or Referer headers.
+    token = backend.signer.invite_token(invite.id)
+    return f"{backend.settings.base_url}{LINK_PATHS[invite.role]}#{token}"
+
+
+def _invite_out(backend: Backend, invite: Invite) -> InviteOut:
+    return InviteOut(
+        id=invite.id,
+        role=invite.role,  # type: ignore[arg-type]  # stored values are checked on the way in
+        camera_number=invite.camera_number,
+        label=invite.label,
+        created_at=invite.created_at,
+        expires_at=invite.expires_at,
+        revoked=invite.revoked_at is not None,
+        uses=invite.uses,
+        token=backend.signer.invite_token(invite.id),
+        url=invite_url(backend, invite),
+    )
+
+
+async def _camera_exists(db: AsyncSession, session_id: str, number: int) -> bool:
+    found = await db.scalar(
+        select(Camera.id).where(Camera.session_id == session_id, Camera.number == number)
+    )
+    return found is not None
+
+
+@router.post("/api/sessions/{session_id}/invites", status_code=201, response_model=InviteOut)
+async def create_invite(
+    body: InviteCreateIn, session: OwnedSession, backend: BackendDep, db: DbDep
+) -> InviteOut:
+    if session.ended_at is not None:
+        raise Conflict("the session has ended", {"session_id": session.id})
+    if body.role == "viewer" and body.camera_number is not None:
+        raise ApiError("a viewer invite cannot be bound to a camera", {"field": "camera_number"})
+    if body.camera_number is not None and not await _camera_exists(
+        db, session.id, body.camera_number
+    ):
+        raise NotFound(f"camera {body.camera_number} does not exist in this session")
+    now = utcnow()
+    invite = Invite(
+        id=new_id(),
+        session_id=session.id,
+        role=body.role,
+        camera_number=body.camera_number,
+        label=body.label,
+        created_at=now,
+        expires_at=now + timedelta(seconds=body.ttl_seconds),
+        uses=0,
+    )
+    db.add(invite)
+    await db.commit()
+    return _invite_out(backend, invite)
+
+
+@router.get("/api/sessions/{session_id}/invites", response_model=list[InviteOut])
+async def list_invites(session: OwnedSession, backend: BackendDep, db: DbDep) -> list[InviteOut]:
+    rows = await db.scalars(
+        select(Invite).where(Invite.session_id == session.id).order_by(Invite.created_at)
+    )
+    return [_invite_out(backend, invite) for invite in rows]
+
+
+@router.delete("/api/sessions/{session_id}/invites/{invite_id}", status_code=204)
+async def revoke_invite(
+    invite_id: Annotated[str, Path(max_length=32)], session: OwnedSession, db: DbDep
+) -> Response:
+    invite = await db.get(Invite, invite_id)
+    if invite is None or invite.session_id != session.id:
+        raise NotFound("no such invite", {"invite_id": invite_id})
+    if invite.revoked_at is None:
+        invite.revoked_at = utcnow()
+        await db.commit()
+    return Response(status_code=204)
+
+
+@router.get("/api/sessions/{session_id}/participants", response_model=list[ParticipantOut])
+async def list_participants(session: OwnedSession, db: DbDep) -> list[ParticipantOut]:
+    rows = await db.scalars(
+        select(Participant)
+        .where(Participant.session_id == session.id)
+        .order_by(Participant.joined_at)
+    )
+    return [_participant_out(p) for p in rows]
+
+
+@router.delete("/api/sessions/{session_id}/participants/{participant_id}", status_code=204)
+async def remove_participant(
+    participant_id: Annotated[str, Path(max_length=32)], session: OwnedSession, db: DbDep
+) -> Response:
+    participant = await db.get(Participant, participant_id)
+    if participant is None or participant.session_id != session.id:
+        raise NotFound("no such participant", {"participant_id": participant_id})
+    if participant.role == "director":
+        raise ApiError("the director cannot be removed from their own session")
+    await db.delete(participant)
+    await db.commit()
+    return Response(status_code=204)
+
+
+def _participant_out(p: Participant) -> ParticipantOut:
+    return ParticipantOut(
+        id=p.id,
+        role=p.role,  # type: ignore[arg-type]  # stored values are checked on the way in
+        display_name=p.display_name,
+        camera_number=p.camera_number,
+        joined_at=p.joined_at,
+    )
+
+
+async def _join_out(
+    db: AsyncSession, p: Participant, session: LiveSession, token: str, ttl: int
+) -> JoinOut:
+    cameras = await list_cameras(db, session.id) if p.role == "camera" else []
+    return JoinOut(
+        participant=_participant_out(p),
+        participant_token=token,
+        expires_in=ttl,
+        session=SessionSummaryOut(id=session.id, name=session.name, state="live"),
+        cameras=cameras,
+    )
+
+
+@router.post("/api/invites/redeem", status_code=201, response_model=JoinOut)
+async def redeem_invite(
+    body: RedeemIn, request: Request, backend: BackendDep, db: DbDep
+) -> JoinOut:
+    backend.redeem_limiter.check(client_address(request))
+    try:
+        invite_id = backend.signer.read_invite_token(body.token)
+    except TokenError as exc:
+        backend.metrics.auth_failures.labels("bad_invite").inc()
+        raise Unauthorized(str(exc)) from exc
+    invite = await db.get(Invite, invite_id)
+    if invite is None:
+        raise Unauthorized("invite token is invalid")
+    now = utcnow()
+    if invite.revoked_at is not None:
+        raise Gone("this invite link was revoked by the director", {"reason": "revoked"})
+    if invite.expires_at <= now:
+        raise Gone("this invite link has expired", {"reason": "expired"})
+    session = await db.get(LiveSession, invite.session_id)
+    if session is None or session.ended_at is not None:
+        raise Gone("the session has ended", {"reason": "session_ended"})
+    camera_number = invite.camera_number
+    if invite.role == "camera" and body.camera_number is not None:
+        if camera_number is not None and body.camera_number != camera_number:
+            raise ApiError(
+                f"this link is bound to camera {camera_number}", {"field": "camera_number"}
+            )
+        camera_number = body.camera_number
+    elif invite.role == "viewer" and body.camera_number is not None:
+        raise ApiError("a viewer link does not take a camera", {"field": "camera_number"})
+    if camera_number is not None and not await _camera_exists(db, session.id, camera_number):
+        raise NotFound(f"camera {camera_number} does not exist in this session")
+    default_name = f"Camera {camera_number}" if camera_number else invite.role.title()
+    participant = Participant(
+        id=new_id(),
+        session_id=session.id,
+        role=invite.role,
+        invite_id=invite.id,
+        display_name=body.display_name or default_name,
+        camera_number=camera_number,
+        joined_at=now,
+    )
+    db.add(participant)
+    await db.execute(update(Invite).where(Invite.id == invite.id).values(uses=Invite.uses + 1))
+    await db.commit()
+    ttl = int((invite.expires_at - now).total_seconds())
+    token = backend.signer.participant_token(
+        ParticipantClaims(participant_id=participant.id, session_id=session.id, role=invite.role),
+        now,
+        timedelta(seconds=ttl),
+    )
+    return await _join_out(db, participant, session, token, ttl)
+
+
+@router.get("/api/participant", response_model=ParticipantOut)
+async def who_am_i(caller: CallerDep) -> ParticipantOut:
+    return _participant_out(caller.participant)

@@ -1,0 +1,164 @@
+"""Request and response bodies. Requests forbid unknown fields so typos are not ignored."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+
+def _printable(value: str) -> str:
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in value):
+        raise ValueError("must not contain control or invisible formatting characters")
+    return value
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_printable),
+]
+ShortName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(_printable),
+]
+CameraNumber = Annotated[int, Field(ge=1, le=99, strict=True)]
+Role = Literal["director", "camera", "viewer"]
+InviteRole = Literal["camera", "viewer"]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterIn(Request):
+    email: EmailStr = Field(max_length=254)
+    password: str = Field(min_length=8, max_length=256)
+    display_name: ShortName
+
+
+class LoginIn(Request):
+    email: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class RefreshIn(Request):
+    refresh_token: str = Field(min_length=1, max_length=256)
+
+
+class TokensOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105  (the OAuth2 scheme name)
+    expires_in: int
+    refresh_expires_in: int
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    display_name: str
+    created_at: datetime
+
+
+class AccountOut(BaseModel):
+    user: UserOut
+    tokens: TokensOut
+
+
+class CameraIn(Request):
+    number: CameraNumber
+    name: ShortName
+    ndi_source: Annotated[str, StringConstraints(max_length=256)] | None = None
+
+
+class CameraPatchIn(Request):
+    name: ShortName | None = None
+    ndi_source: Annotated[str, StringConstraints(max_length=256)] | None = None
+
+
+class CameraOut(BaseModel):
+    number: int
+    name: str
+    ndi_source: str | None
+
+
+class SessionCreateIn(Request):
+    name: Name
+    cameras: list[CameraIn] = Field(default_factory=list, max_length=99)
+
+
+class SessionPatchIn(Request):
+    name: Name
+
+
+class SessionOut(BaseModel):
+    id: str
+    name: str
+    state: Literal["live", "ended"]
+    created_at: datetime
+    ended_at: datetime | None
+    cameras: list[CameraOut]
+
+
+class SrtCredentialsOut(BaseModel):
+    session_id: str
+    passphrase: str
+    pbkeylen: int = 32
+    publish_token: str
+
+
+class SrtRotateIn(Request):
+    passphrase: bool = True
+    publish_token: bool = True
+
+
+class InviteCreateIn(Request):
+    role: InviteRole
+    camera_number: CameraNumber | None = None
+    label: ShortName | None = None
+    ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=30 * 24 * 3600, strict=True)
+
+
+class InviteOut(BaseModel):
+    id: str
+    role: InviteRole
+    camera_number: int | None
+    label: str | None
+    created_at: datetime
+    expires_at: datetime
+    revoked: bool
+    uses: int
+    token: str
+    url: str
+
+
+class RedeemIn(Request):
+    token: str = Field(min_length=1, max_length=128)
+    display_name: ShortName | None = None
+    camera_number: CameraNumber | None = None
+
+
+class SessionSummaryOut(BaseModel):
+    id: str
+    name: str
+    state: Literal["live", "ended"]
+
+
+class ParticipantOut(BaseModel):
+    id: str
+    role: Role
+    display_name: str
+    camera_number: int | None
+    joined_at: datetime
+
+
+class JoinOut(BaseModel):
+    participant: ParticipantOut
+    participant_token: str
+    expires_in: int
+    session: SessionSummaryOut
+    cameras: list[CameraOut]

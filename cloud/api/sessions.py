@@ -1,0 +1,226 @@
+"""Sessions a director owns: create, list, rename, end; cameras; SRT credentials."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path, Response
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.api.schemas import (
+    CameraIn,
+    CameraNumber,
+    CameraOut,
+    CameraPatchIn,
+    SessionCreateIn,
+    SessionOut,
+    SessionPatchIn,
+    SrtCredentialsOut,
+    SrtRotateIn,
+)
+from cloud.auth.deps import DbDep, UserDep
+from cloud.auth.tokens import new_id
+from cloud.db.models import Camera, LiveSession, Participant, User
+from cloud.db.types import utcnow
+from cloud.errors import ApiError, Conflict, NotFound
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+SessionId = Annotated[str, Path(min_length=1, max_length=16)]
+
+
+def new_passphrase() -> str:
+    # 43 chars of base64url: inside SRT's 10..79 and ~256 bits, matching AES-256.
+    return secrets.token_urlsafe(32)
+
+
+def new_publish_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+async def owned_session(session_id: SessionId, user: UserDep, db: DbDep) -> LiveSession:
+    session = await db.get(LiveSession, session_id)
+    # Someone else's session looks exactly like a missing one.
+    if session is None or session.owner_id != user.id:
+        raise NotFound("no such session", {"session_id": session_id})
+    return session
+
+
+OwnedSession = Annotated[LiveSession, Depends(owned_session)]
+
+
+def _require_live(session: LiveSession) -> None:
+    if session.ended_at is not None:
+        raise Conflict("the session has ended and can no longer change", {"session_id": session.id})
+
+
+def _unique_numbers(cameras: list[CameraIn]) -> None:
+    numbers = [c.number for c in cameras]
+    dupes = sorted({n for n in numbers if numbers.count(n) > 1})
+    if dupes:
+        raise ApiError("camera numbers must be unique", {"duplicates": dupes})
+
+
+async def list_cameras(db: AsyncSession, session_id: str) -> list[CameraOut]:
+    rows = await db.scalars(
+        select(Camera).where(Camera.session_id == session_id).order_by(Camera.number)
+    )
+    return [CameraOut(number=c.number, name=c.name, ndi_source=c.ndi_source) for c in rows]
+
+
+async def session_out(db: AsyncSession, session: LiveSession) -> SessionOut:
+    return SessionOut(
+        id=session.id,
+        name=session.name,
+        state="ended" if session.ended_at else "live",
+        created_at=session.created_at,
+        ended_at=session.ended_at,
+        cameras=await list_cameras(db, session.id),
+    )
+
+
+def _camera(session_id: str, cam: CameraIn) -> Camera:
+    return Camera(
+        session_id=session_id, number=cam.number, name=cam.name, ndi_source=cam.ndi_source
+    )
+
+
+@router.post("", status_code=201, response_model=SessionOut)
+async def create_session(body: SessionCreateIn, user: UserDep, db: DbDep) -> SessionOut:
+    _unique_numbers(body.cameras)
+    session = LiveSession(
+        id=new_id(8),
+        owner_id=user.id,
+        name=body.name,
+        srt_passphrase=new_passphrase(),
+        srt_publish_token=new_publish_token(),
+    )
+    db.add(session)
+    await db.flush()
+    db.add_all(_camera(session.id, cam) for cam in body.cameras)
+    db.add(_director(session, user))
+    await db.commit()
+    return await session_out(db, session)
+
+
+def _director(session: LiveSession, user: User) -> Participant:
+    return Participant(
+        id=new_id(),
+        session_id=session.id,
+        role="director",
+        user_id=user.id,
+        display_name=user.display_name,
+    )
+
+
+@router.get("", response_model=list[SessionOut])
+async def list_sessions(user: UserDep, db: DbDep, include_ended: bool = False) -> list[SessionOut]:
+    query = select(LiveSession).where(LiveSession.owner_id == user.id)
+    if not include_ended:
+        query = query.where(LiveSession.ended_at.is_(None))
+    sessions = await db.scalars(query.order_by(LiveSession.created_at.desc()))
+    return [await session_out(db, s) for s in sessions]
+
+
+@router.get("/{session_id}", response_model=SessionOut)
+async def get_session(session: OwnedSession, db: DbDep) -> SessionOut:
+    return await session_out(db, session)
+
+
+@router.patch("/{session_id}", response_model=SessionOut)
+async def rename_session(body: SessionPatchIn, session: OwnedSession, db: DbDep) -> SessionOut:
+    _require_live(session)
+    session.name = body.name
+    await db.commit()
+    return await session_out(db, session)
+
+
+@router.post("/{session_id}/end", response_model=SessionOut)
+async def end_session(session: OwnedSession, db: DbDep) -> SessionOut:
+    if session.ended_at is None:
+        session.ended_at = utcnow()
+        await db.commit()
+    return await session_out(db, session)
+
+
+@router.put("/{session_id}/cameras", response_model=list[CameraOut])
+async def replace_cameras(
+    body: Annotated[list[CameraIn], Body(max_length=99)], session: OwnedSession, db: DbDep
+) -> list[CameraOut]:
+    _require_live(session)
+    _unique_numbers(body)
+    await db.execute(delete(Camera).where(Camera.session_id == session.id))
+    db.add_all(_camera(session.id, cam) for cam in body)
+    await db.commit()
+    return await list_cameras(db, session.id)
+
+
+@router.post("/{session_id}/cameras", status_code=201, response_model=CameraOut)
+async def add_camera(body: CameraIn, session: OwnedSession, db: DbDep) -> CameraOut:
+    _require_live(session)
+    db.add(_camera(session.id, body))
+    try:
+        await db.commit()
+    except IntegrityError as exc:
+        raise Conflict(f"camera {body.number} already exists", {"number": body.number}) from exc
+    return CameraOut(number=body.number, name=body.name, ndi_source=body.ndi_source)
+
+
+async def _get_camera(db: AsyncSession, session: LiveSession, number: int) -> Camera:
+    camera = await db.scalar(
+        select(Camera).where(Camera.session_id == session.id, Camera.number == number)
+    )
+    if camera is None:
+        raise NotFound(f"camera {number} does not exist", {"number": number})
+    return camera
+
+
+@router.patch("/{session_id}/cameras/{number}", response_model=CameraOut)
+async def update_camera(
+    number: CameraNumber, body: CameraPatchIn, session: OwnedSession, db: DbDep
+) -> CameraOut:
+    _require_live(session)
+    camera = await _get_camera(db, session, number)
+    if body.name is not None:
+        camera.name = body.name
+    if "ndi_source" in body.model_fields_set:
+        camera.ndi_source = body.ndi_source
+    await db.commit()
+    return CameraOut(number=camera.number, name=camera.name, ndi_source=camera.ndi_source)
+
+
+@router.delete("/{session_id}/cameras/{number}", status_code=204)
+async def delete_camera(number: CameraNumber, session: OwnedSession, db: DbDep) -> Response:
+    _require_live(session)
+    await db.delete(await _get_camera(db, session, number))
+    await db.commit()
+    return Response(status_code=204)
+
+
+def _srt_out(session: LiveSession) -> SrtCredentialsOut:
+    return SrtCredentialsOut(
+        session_id=session.id,
+        passphrase=session.srt_passphrase,
+        publish_token=session.srt_publish_token,
+    )
+
+
+@router.get("/{session_id}/srt", response_model=SrtCredentialsOut)
+async def srt_credentials(session: OwnedSession) -> SrtCredentialsOut:
+    return _srt_out(session)
+
+
+@router.post("/{session_id}/srt/rotate", response_model=SrtCredentialsOut)
+async def rotate_srt_credentials(
+    body: SrtRotateIn, session: OwnedSession, db: DbDep
+) -> SrtCredentialsOut:
+    _require_live(session)
+    if body.passphrase:
+        session.srt_passphrase = new_passphrase()
+    if body.publish_token:
+        session.srt_publish_token = new_publish_token()
+    await db.commit()
+    return _srt_out(session)

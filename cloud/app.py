@@ -1,0 +1,50 @@
+"""Builds the FastAPI application around one Backend."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from cloud.api import accounts, health, invites, sessions
+from cloud.backend import Backend
+from cloud.config import Settings
+from cloud.errors import install_error_handlers
+from cloud.limits import BodySizeLimit
+from cloud.metrics import MetricsMiddleware
+
+DESCRIPTION = """
+The ReturnFeed cloud backend. Directors register, log in, create sessions with cameras
+and hand out invite links; camera phones and viewers redeem those links for a
+participant token that carries only their role. Every error body is
+`{"error": {"code", "message", "details"}}`.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    backend = Backend.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await backend.close()
+
+    app = FastAPI(title="ReturnFeed", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.backend = backend
+    install_error_handlers(app)
+    for router in (accounts.router, sessions.router, invites.router, health.router):
+        app.include_router(router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Location"],
+        )
+    # Outermost, so refused and failed requests are counted too.
+    app.add_middleware(MetricsMiddleware, metrics=backend.metrics)
+    return app

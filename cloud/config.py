@@ -1,0 +1,104 @@
+"""Backend settings: CLI flags over environment variables over defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+ENV_PREFIX = "RETURNFEED_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the backend cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most `count` attempts per `seconds` from one client address."""
+
+    count: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        try:
+            count, seconds = text.split("/")
+            limit = cls(int(count), float(seconds))
+        except ValueError as exc:
+            raise ConfigError(f"rate limit {text!r} is not COUNT/SECONDS, e.g. 10/60") from exc
+        if limit.count < 1 or limit.seconds <= 0:
+            raise ConfigError(f"rate limit {text!r} must be positive")
+        return limit
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    cors_origins: tuple[str, ...] = ()
+    jwt_secret: str = field(default="", repr=False)
+    access_ttl_s: int = 15 * 60
+    refresh_ttl_s: int = 7 * 24 * 3600
+    invite_ttl_s: int = 7 * 24 * 3600
+    max_body_bytes: int = 64 * 1024
+    login_limit: RateLimit = RateLimit(10, 60)
+    register_limit: RateLimit = RateLimit(5, 60)
+    redeem_limit: RateLimit = RateLimit(30, 60)
+    forwarded_allow_ips: str = "127.0.0.1"
+    log_level: str = "info"
+
+    @property
+    def base_url(self) -> str:
+        """The address links and QR codes point at."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    @property
+    def database_backend(self) -> str:
+        return self.database_url.split(":", 1)[0].split("+", 1)[0]
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("returnfeed", appauthor=False))
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept plain driver-less URLs and pick the async driver for them."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        return url
+    raise ConfigError(
+        f"unsupported database URL scheme in {url.split('://', 1)[0]!r}: "
+        "use sqlite:///PATH or postgresql://USER:PASS@HOST/DB"
+    )
+
+
+def env_value(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(ENV_PREFIX + name)
+    return value if value else None
+
+
+def env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env_value(env, name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name}={value!r} is not an integer") from exc
+
+
+def environ() -> Mapping[str, str]:
+    return os.environ

@@ -1,0 +1,1 @@
+"""Frames, sources, program clock and mixer, audio, encoder, SRT; no Qt, no app imports."""

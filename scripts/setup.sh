@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what ReturnFeed needs on a fresh Debian/Ubuntu machine: the Debian
+# packages (only those missing) and a .venv with the project and its extras.
+# Usage: scripts/setup.sh run|test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+purpose=${1:-run}
+# Media peers and servers the product and its tests talk to for real.
+apt_run=(python3-venv libsrt1.5-openssl ffmpeg libportaudio2)
+apt_test=(libsrt-openssl-dev srt-tools chromium xvfb libxcb-cursor0 libxcb-icccm4
+          libxcb-keysyms1 postgresql redis-server gcc)
+want=("${apt_run[@]}")
+[ "$purpose" = test ] && want+=("${apt_test[@]}")
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for pkg in "${want[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$pkg")
+  done
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=()
+  [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && sudo=(sudo -n)
+  if [ "$(id -u)" -eq 0 ] || [ ${#sudo[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: these Debian packages are missing and I may not install them:" >&2
+    echo "  sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "setup: Python 3.11 or newer is needed (found $("$python" --version 2>&1))" >&2
+  exit 1
+fi
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+
+extras=""
+[ "$purpose" = test ] && extras="[dev]"
+stamp=".venv/.installed-$purpose"
+# Reinstall only when the dependency list changed since the last install.
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras"
+  touch "$stamp"
+fi

@@ -1,0 +1,1 @@
+"""The tally/control wire protocol and the one lamp derivation. Standard library only."""
