@@ -1,1 +1,65 @@
 """The tally/control wire protocol and the one lamp derivation. Standard library only."""
+
+from .codec import MAX_MESSAGE_BYTES, PROTOCOL_VERSION, encode, parse
+from .errors import ProtocolError
+from .lamps import changed_lamps, derive_lamps
+from .messages import (
+    MESSAGE_TYPES,
+    Ack,
+    BusChange,
+    CamerasChange,
+    Delta,
+    ErrorMessage,
+    Heartbeat,
+    Hello,
+    KeyframeRequest,
+    LampMessage,
+    Message,
+    Snapshot,
+    SnapshotRequest,
+    TextMessage,
+)
+from .values import (
+    MAX_CAMERAS,
+    MAX_SAFE_INT,
+    MAX_SOURCES_PER_BUS,
+    BusState,
+    Camera,
+    CameraLamp,
+    Lamp,
+    Role,
+    TallyState,
+)
+
+__all__ = [
+    "MAX_CAMERAS",
+    "MAX_MESSAGE_BYTES",
+    "MAX_SAFE_INT",
+    "MAX_SOURCES_PER_BUS",
+    "MESSAGE_TYPES",
+    "PROTOCOL_VERSION",
+    "Ack",
+    "BusChange",
+    "BusState",
+    "Camera",
+    "CameraLamp",
+    "CamerasChange",
+    "Delta",
+    "ErrorMessage",
+    "Heartbeat",
+    "Hello",
+    "KeyframeRequest",
+    "Lamp",
+    "LampMessage",
+    "Message",
+    "ProtocolError",
+    "Role",
+    "Snapshot",
+    "SnapshotRequest",
+    "TallyState",
+    "TextMessage",
+    "changed_lamps",
+    "derive_lamps",
+    "encode",
+    "parse",
+]

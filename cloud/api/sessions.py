@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.api.schemas import (
     CameraIn,
-    CameraNumber,
     CameraOut,
     CameraPatchIn,
     SessionCreateIn,
@@ -30,6 +29,7 @@ from cloud.errors import ApiError, Conflict, NotFound
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 SessionId = Annotated[str, Path(min_length=1, max_length=16)]
+CameraPath = Annotated[int, Path(ge=1, le=99)]
 
 
 def new_passphrase() -> str:
@@ -180,7 +180,7 @@ async def _get_camera(db: AsyncSession, session: LiveSession, number: int) -> Ca
 
 @router.patch("/{session_id}/cameras/{number}", response_model=CameraOut)
 async def update_camera(
-    number: CameraNumber, body: CameraPatchIn, session: OwnedSession, db: DbDep
+    number: CameraPath, body: CameraPatchIn, session: OwnedSession, db: DbDep
 ) -> CameraOut:
     _require_live(session)
     camera = await _get_camera(db, session, number)
@@ -193,7 +193,7 @@ async def update_camera(
 
 
 @router.delete("/{session_id}/cameras/{number}", status_code=204)
-async def delete_camera(number: CameraNumber, session: OwnedSession, db: DbDep) -> Response:
+async def delete_camera(number: CameraPath, session: OwnedSession, db: DbDep) -> Response:
     _require_live(session)
     await db.delete(await _get_camera(db, session, number))
     await db.commit()

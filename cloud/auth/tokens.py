@@ -103,7 +103,8 @@ class TokenSigner:
         invite_id, dot, mac = token.partition(".")
         if not dot or not invite_id or len(token) > 128:
             raise TokenError("invite token is invalid")
-        if not hmac.compare_digest(mac, self._invite_mac(invite_id)):
+        # Bytes, because compare_digest refuses non-ASCII str and tokens come from anyone.
+        if not hmac.compare_digest(mac.encode(), self._invite_mac(invite_id).encode()):
             raise TokenError("invite token is invalid")
         return invite_id
 

@@ -1,0 +1,107 @@
+"""Health, metrics, OpenAPI docs, CORS and rate limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.cloud import CloudServer
+
+
+def test_health_reports_the_database(client: httpx.Client, cloud: CloudServer) -> None:
+    r = client.get("/api/health")
+    assert r.status_code == 200
+    db = r.json()["database"]
+    assert db["ok"] is True
+    assert db["backend"] == ("sqlite" if cloud.database_url.startswith("sqlite") else "postgresql")
+
+
+def test_metrics_count_requests(client: httpx.Client) -> None:
+    client.get("/api/health")
+    client.get("/api/auth/me")
+    text = client.get("/metrics").text
+    assert 'returnfeed_http_requests_total{method="GET",route="/api/health",status="200"}' in text
+    assert 'route="/api/auth/me",status="401"' in text
+    assert "returnfeed_database_up 1.0" in text
+
+
+def test_openapi_documents_the_api(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    for path in (
+        "/api/auth/register",
+        "/api/auth/login",
+        "/api/auth/refresh",
+        "/api/sessions",
+        "/api/sessions/{session_id}/invites",
+        "/api/invites/redeem",
+        "/api/health",
+    ):
+        assert path in spec["paths"], path
+    assert "swagger" in client.get("/docs").text.lower()
+
+
+@pytest.fixture(scope="module")
+def strict_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
+    tmp: Path = tmp_path_factory.mktemp("strict")
+    server = CloudServer(
+        tmp,
+        f"sqlite:///{tmp / 'db.sqlite'}",
+        extra_args=[
+            "--login-rate",
+            "3/60",
+            "--register-rate",
+            "2/60",
+            "--redeem-rate",
+            "3/60",
+            "--max-body-bytes",
+            "1024",
+            "--cors-origin",
+            "https://studio.example",
+        ],
+    )
+    yield server
+    server.stop()
+
+
+def test_rate_limits_per_client(strict_cloud: CloudServer) -> None:
+    with strict_cloud.client() as c:
+        for _ in range(3):
+            r = c.post("/api/auth/login", json={"email": "x@example.com", "password": "bad"})
+            assert r.status_code == 401
+        r = c.post("/api/auth/login", json={"email": "x@example.com", "password": "bad"})
+        assert r.status_code == 429
+        assert r.json()["error"]["code"] == "rate_limited"
+        assert int(r.headers["retry-after"]) > 0
+        # Another client address (through the trusted local proxy) has its own budget.
+        other = c.post(
+            "/api/auth/login",
+            json={"email": "x@example.com", "password": "bad"},
+            headers={"X-Forwarded-For": "203.0.113.9"},
+        )
+        assert other.status_code == 401
+        for _ in range(3):
+            c.post("/api/invites/redeem", json={"token": "a.b"})
+        assert c.post("/api/invites/redeem", json={"token": "a.b"}).status_code == 429
+    assert strict_cloud.alive()
+
+
+def test_body_limit_and_cors_from_config(strict_cloud: CloudServer) -> None:
+    with strict_cloud.client() as c:
+        r = c.post(
+            "/api/auth/login", content=b"x" * 2000, headers={"Content-Type": "application/json"}
+        )
+        assert r.status_code == 413
+        assert r.json()["error"]["details"] == {"max_bytes": 1024} or "1024" in r.text
+        pre = c.options(
+            "/api/auth/login",
+            headers={"Origin": "https://studio.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert pre.headers.get("access-control-allow-origin") == "https://studio.example"
+        evil = c.options(
+            "/api/auth/login",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert "access-control-allow-origin" not in evil.headers
