@@ -13,14 +13,21 @@ PACKAGES = ("app", "ui", "media", "tally", "cloud")
 
 
 def _lint(where: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=where, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _copy_tree(tmp_path: Path) -> Path:
     for pkg in PACKAGES:
-        shutil.copytree(ROOT / pkg, tmp_path / pkg,
-                        ignore=shutil.ignore_patterns("__pycache__", "web"))
+        shutil.copytree(
+            ROOT / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__", "web")
+        )
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     return tmp_path
 
