@@ -1,0 +1,83 @@
+"""The `returnfeed` command line: `returnfeed sources` lists what can be switched."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from media.inventory import Inventory, take_inventory
+from media.sources.ndi import NdiConfig
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "sources":
+        return _sources(args, sys.stdout)
+    parser.print_help()
+    return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="returnfeed", description="ReturnFeed director tools")
+    commands = parser.add_subparsers(dest="command")
+    sources = commands.add_parser("sources", help="list NDI sources, cameras and audio inputs")
+    sources.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sources.add_argument(
+        "--ndi-extra-ips", default="", metavar="IP,IP", help="ask these machines for NDI sources"
+    )
+    sources.add_argument(
+        "--ndi-discovery-server", default=None, metavar="HOST", help="NDI discovery server"
+    )
+    sources.add_argument(
+        "--timeout", type=float, default=1.0, metavar="S", help="how long to look for NDI sources"
+    )
+    return parser
+
+
+def _sources(args: argparse.Namespace, out: TextIO) -> int:
+    ips = tuple(ip.strip() for ip in args.ndi_extra_ips.split(",") if ip.strip())
+    config = NdiConfig(extra_ips=ips, discovery_server=args.ndi_discovery_server)
+    inventory = take_inventory(config, max(0.0, args.timeout))
+    if args.json:
+        json.dump(inventory.to_json(), out, indent=2)
+        out.write("\n")
+    else:
+        _print_table(inventory, out)
+    return 0
+
+
+def _print_table(inventory: Inventory, out: TextIO) -> None:
+    _section(out, "NDI sources", ["name", "address"], [[s.name, s.url] for s in inventory.ndi])
+    _section(
+        out,
+        "Cameras",
+        ["device", "name", "backend"],
+        [[c.device, c.name, c.backend] for c in inventory.cameras],
+    )
+    audio = [
+        [str(a.index), a.name, a.host_api, str(a.max_input_channels), f"{a.default_samplerate:g}"]
+        for a in inventory.audio
+    ]
+    _section(out, "Audio inputs", ["#", "name", "host API", "channels", "rate"], audio)
+    if inventory.notes:
+        out.write("Notes:\n")
+        for note in inventory.notes:
+            out.write(f"  - {note}\n")
+
+
+def _section(out: TextIO, title: str, header: Sequence[str], rows: list[list[str]]) -> None:
+    out.write(f"{title} ({len(rows)})\n")
+    if rows:
+        widths = [max(len(str(r[i])) for r in [list(header), *rows]) for i in range(len(header))]
+        for row in [list(header), *rows]:
+            out.write("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+            out.write("\n")
+    out.write("\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

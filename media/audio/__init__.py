@@ -1,0 +1,1 @@
+"""Program audio: sources (test tone, PortAudio capture), a mixer with AFV, and meters."""

@@ -1,0 +1,247 @@
+"""The program clock: ticks at the output rate and composes program and preview.
+
+One thread, a deadline schedule (tick n is due at t0 + n / fps, so sleep error
+never accumulates), one switcher-state snapshot per tick. pts counts ticks in a
+1/fps time base and stays on wall time: after a stall the clock skips the ticks
+it missed rather than bursting to catch up, and counts them.
+
+Each tick is composed `compose_ahead` before its deadline and handed over at the
+deadline, so consumers see a steady cadence whatever a mix costs to compute
+(blending and other threads' GIL use make compose time vary by milliseconds).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Literal
+
+import numpy as np
+
+from media.audio.frames import AudioFrame, audio_pts, samples_for_tick
+from media.audio.mixer import AudioMixer
+from media.fanout import DropOldestQueue, Fanout
+from media.frames import Frame, Size, scale_to_fit
+from media.mixer import Blender
+from media.slot import SlotFrame
+from media.sources.base import Source
+from media.switcher import SwitcherState
+
+log = logging.getLogger(__name__)
+
+Bus = Literal["program", "preview"]
+StateProvider = Callable[[], SwitcherState]
+
+
+@dataclass(frozen=True, slots=True)
+class ClockConfig:
+    size: Size = field(default_factory=lambda: Size(640, 360))
+    fps: Fraction = Fraction(60)
+    # A tick handed over more than this fraction of a period after its deadline is late.
+    late_fraction: float = 0.5
+    compose_ahead: float = 0.004  # seconds; capped at half a frame period
+    history: int = 4096  # tick times kept for jitter measurement
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fps", Fraction(self.fps))
+        if self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {self.fps}")
+        if self.size.width > 1920 or self.size.height > 1080:
+            raise ValueError(f"working size {self.size} is above 1920x1080")
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFrame:
+    pts: int  # in time_base (1/fps) units; the tick number since start
+    time_base: Fraction
+    frame: Frame
+    time: float  # time.monotonic() the tick was due
+    audio: AudioFrame | None = None  # program bus only: exactly this tick's samples
+
+
+@dataclass(frozen=True, slots=True)
+class ClockStats:
+    ticks: int
+    late_ticks: int
+    skipped_ticks: int
+    drops: dict[str, int]  # per consumer queue, program and preview
+
+
+class ProgramClock:
+    def __init__(
+        self,
+        state: StateProvider,
+        config: ClockConfig | None = None,
+        *,
+        audio: AudioMixer | None = None,
+    ) -> None:
+        self.config = config or ClockConfig()
+        self._state = state
+        self._audio = audio
+        self._blender = Blender(self.config.size)
+        self._sources: dict[str, Source] = {}
+        self._scaled: dict[str, tuple[SlotFrame, Frame]] = {}
+        self._program: Fanout[OutputFrame] = Fanout()
+        self._preview: Fanout[OutputFrame] = Fanout()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0 = 0.0
+        self._ticks = self._late = self._skipped = 0
+        self._history = np.zeros(self.config.history, np.float64)
+        self.latest_program: OutputFrame | None = None
+        self.latest_preview: OutputFrame | None = None
+
+    # -- sources and consumers -------------------------------------------------
+
+    def add_source(self, source: Source) -> None:
+        self._sources = {**self._sources, source.name: source}
+
+    def remove_source(self, name: str) -> None:
+        self._sources = {k: v for k, v in self._sources.items() if k != name}
+        self._scaled.pop(name, None)
+
+    def subscribe(self, bus: Bus, name: str, maxsize: int = 2) -> DropOldestQueue[OutputFrame]:
+        return self._fanout(bus).subscribe(name, maxsize)
+
+    def unsubscribe(self, bus: Bus, queue: DropOldestQueue[OutputFrame]) -> None:
+        self._fanout(bus).unsubscribe(queue)
+
+    def _fanout(self, bus: Bus) -> Fanout[OutputFrame]:
+        return self._program if bus == "program" else self._preview
+
+    # -- rendering (pure given the slots; tests call it with any pts) ---------
+
+    @property
+    def time_base(self) -> Fraction:
+        return 1 / self.config.fps
+
+    def picture(self, name: str | None) -> Frame | None:
+        """A source's latest picture at working size; rescaled only when it changed."""
+        source = self._sources.get(name or "")
+        latest = source.slot.read() if source is not None else None
+        if source is None or latest is None:
+            return None
+        cached = self._scaled.get(source.name)
+        # SlotFrame identity, not seq: a re-added source starts its seq again.
+        if cached is not None and cached[0] is latest:
+            return cached[1]
+        frame = scale_to_fit(latest.frame, self.config.size)
+        self._scaled[source.name] = (latest, frame)
+        return frame
+
+    def render(self, pts: int, state: SwitcherState) -> tuple[Frame, Frame]:
+        """(program, preview) at `pts` for `state`; from one thread at a time only."""
+        names = {state.program, state.preview}
+        if state.transition is not None:
+            names.add(state.transition.target)
+        pictures = {n: p for n in names if n and (p := self.picture(n)) is not None}
+        program = self._blender.compose(state, pts, pictures)
+        preview = pictures.get(state.preview or "")
+        if preview is None:
+            preview = self._blender.solid((0, 0, 0))
+        return program, preview
+
+    def render_audio(self, pts: int, state: SwitcherState) -> AudioFrame | None:
+        if self._audio is None:
+            return None
+        fps = self.config.fps
+        start, count = audio_pts(pts, fps), samples_for_tick(pts, fps)
+        return self._audio.render(start, count, state.on_air(pts), state.black_level(pts))
+
+    # -- the thread --------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        if self._stopping.is_set():
+            raise RuntimeError("a stopped program clock cannot be restarted; make a new one")
+        self._thread = threading.Thread(target=self._run, name="program-clock", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._stopping.set()
+        thread.join(timeout)
+        self._program.close()
+        self._preview.close()
+
+    def pts_at(self, when: float) -> int:
+        """The first tick composed at or after monotonic time `when`.
+
+        The earliest tick a state change made at `when` can affect: use it as a
+        transition's start_pts to cut or mix exactly there.
+        """
+        ahead = min(self.config.compose_ahead, 0.5 / float(self.config.fps))
+        ticks = (when + ahead - self._t0) * float(self.config.fps)
+        return max(0, int(np.ceil(ticks - 1e-9)))
+
+    @property
+    def stats(self) -> ClockStats:
+        drops = {f"program:{k}": v for k, v in self._program.drops().items()}
+        drops.update({f"preview:{k}": v for k, v in self._preview.drops().items()})
+        return ClockStats(self._ticks, self._late, self._skipped, drops)
+
+    def tick_times(self) -> np.ndarray:
+        """The monotonic times the last ticks were handed to consumers, oldest first."""
+        n = min(self._ticks, self._history.shape[0])
+        end = self._ticks % self._history.shape[0]
+        ring = np.roll(self._history, -end)
+        return ring[ring.shape[0] - n :].copy()
+
+    def _run(self) -> None:
+        period = 1.0 / float(self.config.fps)
+        late_after = self.config.late_fraction * period
+        ahead = min(self.config.compose_ahead, period / 2)
+        self._t0 = time.monotonic() + ahead
+        pts = 0
+        while True:
+            deadline = self._t0 + pts * period
+            if self._sleep_until(deadline - ahead):
+                break
+            behind = time.monotonic() - (deadline - ahead)
+            if behind >= period:
+                missed = int(behind / period)
+                pts += missed
+                deadline += missed * period
+                self._skipped += missed
+            try:
+                composed = self._compose(pts, deadline)
+            except Exception:  # one bad frame must not stop the show
+                log.exception("program clock tick %d failed", pts)
+                pts += 1
+                continue
+            if self._sleep_until(deadline):
+                break
+            if time.monotonic() - deadline > late_after:
+                self._late += 1
+            self._hand_off(*composed)
+            pts += 1
+
+    def _sleep_until(self, when: float) -> bool:
+        """Wait for `when`; True if the clock is being stopped."""
+        remaining = when - time.monotonic()
+        if remaining > 0:
+            return self._stopping.wait(remaining)
+        return self._stopping.is_set()
+
+    def _compose(self, pts: int, deadline: float) -> tuple[OutputFrame, OutputFrame]:
+        state = self._state()
+        program, preview = self.render(pts, state)
+        audio = self.render_audio(pts, state)
+        tb = self.time_base
+        return OutputFrame(pts, tb, program, deadline, audio), OutputFrame(
+            pts, tb, preview, deadline
+        )
+
+    def _hand_off(self, program: OutputFrame, preview: OutputFrame) -> None:
+        self.latest_program, self.latest_preview = program, preview
+        self._program.publish(program)
+        self._preview.publish(preview)
+        self._history[self._ticks % self._history.shape[0]] = time.monotonic()
+        self._ticks += 1

@@ -1,0 +1,53 @@
+"""The test / clock source: a moving pattern with its name and a capture stamp."""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+
+from media.frames import Frame, Size
+from media.pattern import PatternRenderer
+from media.sources.base import DEFAULT_SIZE, RetryPolicy, ThreadedSource
+from media.stamp import now_ms
+
+
+class TestPatternSource(ThreadedSource):
+    """Frames at `fps` on a deadline schedule, each stamped with its capture time."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        size: Size = DEFAULT_SIZE,
+        fps: Fraction | int = 60,
+        stamp: bool = True,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(name, size=size, retry=retry)
+        self.fps = Fraction(fps)
+        self._stamp = stamp
+        self._renderer: PatternRenderer | None = None
+        self._t0 = 0.0
+        self._index = 0
+
+    def _open(self) -> None:
+        self._renderer = PatternRenderer(self.name, self.size, stamp=self._stamp)
+        self._t0 = time.monotonic()
+        self._index = 0
+
+    def _read(self) -> Frame | None:
+        assert self._renderer is not None
+        due = self._t0 + float(self._index / self.fps)
+        remaining = due - time.monotonic()
+        if remaining > 0 and self._stopping.wait(remaining):
+            return None
+        frame = self._renderer.render(self._index, now_ms())
+        # Behind by more than a frame (a stalled machine): skip ahead, never burst.
+        behind = int((time.monotonic() - self._t0) * self.fps)
+        self._index = max(self._index + 1, behind)
+        return frame
+
+    def _close(self) -> None:
+        self._renderer = None
