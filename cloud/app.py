@@ -14,6 +14,7 @@ from cloud.config import Settings
 from cloud.errors import install_error_handlers
 from cloud.limits import BodySizeLimit
 from cloud.metrics import MetricsMiddleware
+from cloud.relay import endpoint as relay_endpoint
 
 DESCRIPTION = """
 The ReturnFeed cloud backend. Directors register, log in, create sessions with cameras
@@ -28,6 +29,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await backend.start()
         yield
         await backend.close()
 
@@ -36,6 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     for router in (accounts.router, sessions.router, invites.router, health.router):
         app.include_router(router)
+    app.include_router(relay_endpoint.router)  # WebSocket /api/relay/{session_id}
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -11,6 +11,12 @@ from cloud.config import Settings
 from cloud.db.engine import make_engine, make_sessionmaker
 from cloud.metrics import Metrics
 from cloud.ratelimit import RateLimiter
+from cloud.relay.broker import Broker, InProcessBroker
+from cloud.relay.metrics import RelayMetrics
+from cloud.relay.redis_broker import RedisBroker
+from cloud.relay.relay import Relay
+from cloud.relay.room import RoomDeps
+from cloud.relay.store import TallyStore
 
 
 @dataclass(slots=True)
@@ -23,20 +29,43 @@ class Backend:
     login_limiter: RateLimiter
     register_limiter: RateLimiter
     redeem_limiter: RateLimiter
+    relay: Relay
 
     @classmethod
     def create(cls, settings: Settings) -> Backend:
         engine = make_engine(settings.database_url)
+        db = make_sessionmaker(engine)
+        metrics = Metrics()
         return cls(
             settings=settings,
             engine=engine,
-            db=make_sessionmaker(engine),
+            db=db,
             signer=TokenSigner(settings.jwt_secret),
-            metrics=Metrics(),
+            metrics=metrics,
             login_limiter=RateLimiter("login", settings.login_limit),
             register_limiter=RateLimiter("registration", settings.register_limit),
             redeem_limiter=RateLimiter("invite", settings.redeem_limit),
+            relay=_relay(settings, db, metrics),
         )
 
+    async def start(self) -> None:
+        await self.relay.start()
+
     async def close(self) -> None:
+        await self.relay.close()
         await self.engine.dispose()
+
+
+def _relay(settings: Settings, db: async_sessionmaker[AsyncSession], metrics: Metrics) -> Relay:
+    relay_metrics = RelayMetrics(metrics.registry)
+    broker: Broker = (
+        RedisBroker(settings.redis_url, relay_metrics) if settings.redis_url else InProcessBroker()
+    )
+    deps = RoomDeps(
+        store=TallyStore(db),
+        broker=broker,
+        metrics=relay_metrics,
+        heartbeat_s=settings.relay_heartbeat_s,
+        timeout_s=settings.relay_timeout_s,
+    )
+    return Relay(deps)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import uvicorn
 from sqlalchemy.engine import make_url
@@ -17,12 +19,15 @@ from cloud.config import (
     RateLimit,
     Settings,
     default_data_dir,
+    env_float,
     env_int,
     env_value,
     environ,
     normalize_database_url,
 )
 from cloud.db.migrate import upgrade
+from cloud.relay import RELAY_MAX_FRAME_BYTES
+from cloud.relay.uvicorn_protocol import RelayWebSocketProtocol
 from cloud.secret_store import SecretError, load_or_create_secret
 
 log = logging.getLogger("returnfeed.cloud")
@@ -91,6 +96,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=env_value(env, "FORWARDED_ALLOW_IPS") or "127.0.0.1",
         help="proxies trusted for X-Forwarded-For (default 127.0.0.1)",
     )
+    _relay_arguments(p, env)
     p.add_argument(
         "--log-level",
         default=env_value(env, "LOG_LEVEL") or "info",
@@ -102,6 +108,53 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="bring the database schema up to date, then exit",
     )
     return p
+
+
+def _relay_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    relay = p.add_argument_group("tally relay (docs/relay.md)")
+    relay.add_argument(
+        "--redis-url",
+        default=env_value(env, "REDIS_URL"),
+        help="redis://HOST:PORT/DB: fan tally out over Redis so several backend processes "
+        "serve one session (default: in this process only)",
+    )
+    relay.add_argument(
+        "--relay-heartbeat-s",
+        type=float,
+        default=env_float(env, "RELAY_HEARTBEAT_S", 3.0),
+        help="seconds between the relay's heartbeats (default 3)",
+    )
+    relay.add_argument(
+        "--relay-timeout-s",
+        type=float,
+        default=env_float(env, "RELAY_TIMEOUT_S", 10.0),
+        help="close a client heard nothing from in this long (default 10)",
+    )
+    relay.add_argument(
+        "--relay-queue",
+        type=int,
+        default=env_int(env, "RELAY_QUEUE", 64),
+        help="messages a client may fall behind before it is dropped (default 64)",
+    )
+    relay.add_argument(
+        "--relay-burst",
+        type=int,
+        default=env_int(env, "RELAY_BURST", 20),
+        help="messages a client may send at once (default 20)",
+    )
+    relay.add_argument(
+        "--relay-rate",
+        type=float,
+        default=env_float(env, "RELAY_RATE", 10.0),
+        help="messages per second a client may send after its burst (default 10)",
+    )
+    relay.add_argument(
+        "--ws",
+        default=env_value(env, "WS") or "relay",
+        choices=["relay", "websockets-sansio", "websockets", "wsproto"],
+        help="WebSocket implementation: relay (default: uvicorn's websockets-sansio with the "
+        "relay's direct frame writes) or one of uvicorn's own",
+    )
 
 
 def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
@@ -122,6 +175,12 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         redeem_limit=RateLimit.parse(args.redeem_rate),
         forwarded_allow_ips=args.forwarded_allow_ips,
         log_level=args.log_level,
+        redis_url=args.redis_url,
+        relay_heartbeat_s=args.relay_heartbeat_s,
+        relay_timeout_s=args.relay_timeout_s,
+        relay_queue=args.relay_queue,
+        relay_burst=args.relay_burst,
+        relay_rate=args.relay_rate,
     )
 
 
@@ -148,15 +207,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  API docs  {base}/docs", flush=True)
     print(f"  health    {base}/api/health", flush=True)
     print(f"  database  {shown_db}", flush=True)
+    print(f"  relay     {_shown_relay(settings)}", flush=True)
+    app = create_app(settings)
+    _calm_garbage_collector()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         proxy_headers=True,
+        ws=RelayWebSocketProtocol if args.ws == "relay" else args.ws,
+        # Tally messages are tiny and go to a thousand phones: compressing each one once
+        # per phone would cost more CPU than it saves bytes.
+        ws_per_message_deflate=False,
+        # The relay refuses anything over 16 KiB with an error reply; far larger frames
+        # are cut off by the protocol layer before they are buffered.
+        ws_max_size=RELAY_MAX_FRAME_BYTES,
+        # The relay sends its own heartbeats (docs/relay.md); protocol pings would double them.
+        ws_ping_interval=None,
     )
     return 0
+
+
+def _calm_garbage_collector() -> None:
+    """Keep full collections rare: a full one over 1,000 connections stalls tally for ~100 ms.
+
+    What is loaded by now lives as long as the process, so it leaves the collector's view.
+    Each relay connection holds a few hundred objects; with the default thresholds a tally
+    fan-out to 1,000 phones triggers several young collections that promote its in-flight
+    objects, and those promotions trigger full collections every few seconds. With a larger
+    first threshold a fan-out finishes (and its objects die by refcount) between collections.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
+def _shown_relay(settings: Settings) -> str:
+    if settings.redis_url is None:
+        return "in-process"
+    url = urlsplit(settings.redis_url)
+    if url.password:
+        url = url._replace(netloc=url.netloc.replace(f":{url.password}@", ":***@", 1))
+    return f"redis {url.geturl()}"
 
 
 if __name__ == "__main__":

@@ -53,6 +53,23 @@ class Settings:
     redeem_limit: RateLimit = RateLimit(30, 60)
     forwarded_allow_ips: str = "127.0.0.1"
     log_level: str = "info"
+    # The tally relay (docs/relay.md). Without a Redis URL it fans out in this process only.
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
+    relay_heartbeat_s: float = 3.0
+    relay_timeout_s: float = 10.0
+    relay_queue: int = 64  # messages a client may fall behind before it is dropped (4503)
+    relay_burst: int = 20
+    relay_rate: float = 10.0  # messages per second per client, after the burst
+
+    def __post_init__(self) -> None:
+        if self.relay_heartbeat_s <= 0 or self.relay_timeout_s <= self.relay_heartbeat_s:
+            raise ConfigError("the relay timeout must be longer than its heartbeat, both above 0")
+        if self.relay_queue < 1 or self.relay_burst < 1 or self.relay_rate <= 0:
+            raise ConfigError("relay queue, burst and rate must be positive")
+        if self.redis_url is not None and not self.redis_url.startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ConfigError("the Redis URL must start with redis://, rediss:// or unix://")
 
     @property
     def base_url(self) -> str:
@@ -98,6 +115,16 @@ def env_int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ConfigError(f"{ENV_PREFIX}{name}={value!r} is not an integer") from exc
+
+
+def env_float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env_value(env, name)
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name}={value!r} is not a number") from exc
 
 
 def environ() -> Mapping[str, str]:

@@ -18,6 +18,8 @@ from .values import (
 )
 
 MessageId = Annotated[str, Length(1, 64)]
+# The backend's participant ids are 16 characters; its column holds 32.
+ParticipantId = Annotated[str, Length(1, 32)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,23 @@ class Ack(Validated):
 
 
 @dataclass(frozen=True, slots=True)
+class Flash(Validated):
+    """Director → camera operators: flash the screen to get attention; None means every camera."""
+
+    TYPE: ClassVar[str] = "flash"
+    camera: CameraNumber | None
+
+
+@dataclass(frozen=True, slots=True)
+class Assign(Validated):
+    """Director → one phone: from now on it is the tally of `camera`."""
+
+    TYPE: ClassVar[str] = "assign"
+    participant: ParticipantId
+    camera: CameraNumber
+
+
+@dataclass(frozen=True, slots=True)
 class KeyframeRequest(Validated):
     """Ask the director's encoder for a keyframe on one layer, or on both (None)."""
 
@@ -139,6 +158,8 @@ Message: TypeAlias = (
     | LampMessage
     | TextMessage
     | Ack
+    | Flash
+    | Assign
     | KeyframeRequest
     | Heartbeat
     | SnapshotRequest
@@ -154,6 +175,8 @@ _ALL: tuple[type[Message], ...] = (
     LampMessage,
     TextMessage,
     Ack,
+    Flash,
+    Assign,
     KeyframeRequest,
     Heartbeat,
     SnapshotRequest,

@@ -20,11 +20,12 @@ from cloud.api.schemas import (
     SrtCredentialsOut,
     SrtRotateIn,
 )
-from cloud.auth.deps import DbDep, UserDep
+from cloud.auth.deps import BackendDep, DbDep, UserDep
 from cloud.auth.tokens import new_id
 from cloud.db.models import Camera, LiveSession, Participant, User
 from cloud.db.types import utcnow
 from cloud.errors import ApiError, Conflict, NotFound
+from cloud.relay.state import CameraRow
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -80,6 +81,14 @@ async def session_out(db: AsyncSession, session: LiveSession) -> SessionOut:
         ended_at=session.ended_at,
         cameras=await list_cameras(db, session.id),
     )
+
+
+async def _tell_relay(backend: BackendDep, db: AsyncSession, session_id: str) -> list[CameraOut]:
+    """Phones show camera names: the session's relay room takes the new list (docs/relay.md)."""
+    cameras = await list_cameras(db, session_id)
+    rows = [CameraRow(c.number, c.name, c.ndi_source) for c in cameras]
+    backend.relay.cameras_edited(session_id, rows)
+    return cameras
 
 
 def _camera(session_id: str, cam: CameraIn) -> Camera:
@@ -148,24 +157,30 @@ async def end_session(session: OwnedSession, db: DbDep) -> SessionOut:
 
 @router.put("/{session_id}/cameras", response_model=list[CameraOut])
 async def replace_cameras(
-    body: Annotated[list[CameraIn], Body(max_length=99)], session: OwnedSession, db: DbDep
+    body: Annotated[list[CameraIn], Body(max_length=99)],
+    session: OwnedSession,
+    db: DbDep,
+    backend: BackendDep,
 ) -> list[CameraOut]:
     _require_live(session)
     _unique_numbers(body)
     await db.execute(delete(Camera).where(Camera.session_id == session.id))
     db.add_all(_camera(session.id, cam) for cam in body)
     await db.commit()
-    return await list_cameras(db, session.id)
+    return await _tell_relay(backend, db, session.id)
 
 
 @router.post("/{session_id}/cameras", status_code=201, response_model=CameraOut)
-async def add_camera(body: CameraIn, session: OwnedSession, db: DbDep) -> CameraOut:
+async def add_camera(
+    body: CameraIn, session: OwnedSession, db: DbDep, backend: BackendDep
+) -> CameraOut:
     _require_live(session)
     db.add(_camera(session.id, body))
     try:
         await db.commit()
     except IntegrityError as exc:
         raise Conflict(f"camera {body.number} already exists", {"number": body.number}) from exc
+    await _tell_relay(backend, db, session.id)
     return CameraOut(number=body.number, name=body.name, ndi_source=body.ndi_source)
 
 
@@ -180,7 +195,11 @@ async def _get_camera(db: AsyncSession, session: LiveSession, number: int) -> Ca
 
 @router.patch("/{session_id}/cameras/{number}", response_model=CameraOut)
 async def update_camera(
-    number: CameraPath, body: CameraPatchIn, session: OwnedSession, db: DbDep
+    number: CameraPath,
+    body: CameraPatchIn,
+    session: OwnedSession,
+    db: DbDep,
+    backend: BackendDep,
 ) -> CameraOut:
     _require_live(session)
     camera = await _get_camera(db, session, number)
@@ -189,14 +208,18 @@ async def update_camera(
     if "ndi_source" in body.model_fields_set:
         camera.ndi_source = body.ndi_source
     await db.commit()
+    await _tell_relay(backend, db, session.id)
     return CameraOut(number=camera.number, name=camera.name, ndi_source=camera.ndi_source)
 
 
 @router.delete("/{session_id}/cameras/{number}", status_code=204)
-async def delete_camera(number: CameraPath, session: OwnedSession, db: DbDep) -> Response:
+async def delete_camera(
+    number: CameraPath, session: OwnedSession, db: DbDep, backend: BackendDep
+) -> Response:
     _require_live(session)
     await db.delete(await _get_camera(db, session, number))
     await db.commit()
+    await _tell_relay(backend, db, session.id)
     return Response(status_code=204)
 
 

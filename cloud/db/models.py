@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cloud.db.types import UTCDateTime, utcnow
@@ -114,3 +124,23 @@ class Participant(Base):
     display_name: Mapped[str] = mapped_column(String(64))
     camera_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TallyRoom(Base):
+    """The last tally state of a session's relay room, so a restarted backend resumes it.
+
+    The lists are JSON text in the shape of the `tally` messages: `program`/`preview` are
+    source ids, `cameras` are {number, name, source} objects.
+    """
+
+    __tablename__ = "tally_rooms"
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger)
+    program: Mapped[str] = mapped_column(Text)
+    preview: Mapped[str] = mapped_column(Text)
+    cameras: Mapped[str] = mapped_column(Text)
+    live_only: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -10,6 +10,7 @@ from tally import (
     MAX_SAFE_INT,
     MESSAGE_TYPES,
     Ack,
+    Assign,
     BusChange,
     BusState,
     Camera,
@@ -17,6 +18,7 @@ from tally import (
     CamerasChange,
     Delta,
     ErrorMessage,
+    Flash,
     Heartbeat,
     Hello,
     KeyframeRequest,
@@ -92,6 +94,8 @@ MESSAGES: dict[type[Message], st.SearchStrategy[Message]] = {
         text=st.text(min_size=1, max_size=500),
     ),
     Ack: st.builds(Ack, id=message_ids, camera=camera_numbers),
+    Flash: st.builds(Flash, camera=st.none() | camera_numbers),
+    Assign: st.builds(Assign, participant=st.text(min_size=1, max_size=32), camera=camera_numbers),
     KeyframeRequest: st.builds(
         KeyframeRequest, layer=st.sampled_from(["hi", "lo", None]), reason=st.text(max_size=64)
     ),

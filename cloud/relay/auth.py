@@ -1,0 +1,88 @@
+"""Who is connecting: the token from the subprotocol or header, checked like the REST API does."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.websockets import WebSocket
+
+from cloud.auth.tokens import TokenError, TokenSigner
+from cloud.db.models import Invite, LiveSession, Participant, TokenFamily
+from cloud.db.types import utcnow
+from cloud.relay.codes import CloseCode
+from cloud.relay.peer import Identity
+from tally import Role
+
+SUBPROTOCOL = "returnfeed.v1"
+BEARER_PREFIX = "bearer."
+
+
+class Refused(Exception):
+    """The connection is refused with this close code and reason."""
+
+    def __init__(self, code: CloseCode, reason: str) -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+
+def token_of(websocket: WebSocket) -> str | None:
+    """Browsers send `bearer.<token>` as a subprotocol; other clients may use the header."""
+    for offered in websocket.scope.get("subprotocols", []):
+        if offered.startswith(BEARER_PREFIX) and len(offered) > len(BEARER_PREFIX):
+            return str(offered[len(BEARER_PREFIX) :])
+    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+async def authenticate(
+    db: AsyncSession, signer: TokenSigner, session_id: str, token: str | None
+) -> Identity:
+    """The caller's identity in `session_id`, or `Refused` with the code docs/relay.md names."""
+    if token is None:
+        raise Refused(CloseCode.UNAUTHORIZED, "no token: send subprotocol bearer.<token>")
+    try:
+        access = signer.read_access_token(token)
+    except TokenError:
+        return await _participant(db, signer, session_id, token)
+    family = await db.get(TokenFamily, access.family_id)
+    if family is None or family.revoked_at is not None or family.user_id != access.user_id:
+        raise Refused(CloseCode.UNAUTHORIZED, "this login has ended; log in again")
+    session = await _live_session(db, session_id)
+    if session.owner_id != access.user_id:
+        raise Refused(CloseCode.FORBIDDEN, "only the session's director may connect as director")
+    return Identity(Role.DIRECTOR, session_id, None, None, None)
+
+
+async def _participant(
+    db: AsyncSession, signer: TokenSigner, session_id: str, token: str
+) -> Identity:
+    try:
+        claims = signer.read_participant_token(token)
+    except TokenError as exc:
+        raise Refused(CloseCode.UNAUTHORIZED, str(exc)) from None
+    if claims.session_id != session_id:
+        raise Refused(CloseCode.FORBIDDEN, "this link is for another session")
+    await _live_session(db, session_id)
+    participant = await db.get(Participant, claims.participant_id)
+    if participant is None or participant.session_id != session_id:
+        raise Refused(CloseCode.UNAUTHORIZED, "this participant was removed from the session")
+    if participant.role not in (Role.CAMERA, Role.VIEWER):
+        raise Refused(CloseCode.FORBIDDEN, "a participant link is for a camera or a viewer")
+    bound = None
+    if participant.invite_id is not None:
+        invite = await db.get(Invite, participant.invite_id)
+        if invite is None or invite.revoked_at is not None or invite.expires_at <= utcnow():
+            raise Refused(CloseCode.UNAUTHORIZED, "this invite link was revoked or has expired")
+        bound = invite.camera_number
+    return Identity(
+        Role(participant.role), session_id, participant.id, participant.camera_number, bound
+    )
+
+
+async def _live_session(db: AsyncSession, session_id: str) -> LiveSession:
+    session = await db.get(LiveSession, session_id) if len(session_id) <= 16 else None
+    if session is None or session.ended_at is not None:
+        raise Refused(CloseCode.NOT_FOUND, "no such session, or it has ended")
+    return session

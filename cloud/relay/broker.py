@@ -1,0 +1,94 @@
+"""How rooms in different backend processes hear of each other's changes.
+
+A room applies a change to its own clients first, then publishes it; the broker carries it
+to the same session's room in every other process. Only the interface and the in-process
+broker live here; `redis_broker.py` is the other implementation.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from tally import TallyState
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """A room's new state and its seq; `snapshot` asks every client for a full snapshot."""
+
+    seq: int
+    state: TallyState
+    snapshot: bool
+
+
+class Audience(enum.StrEnum):
+    DIRECTORS = "directors"
+    PHONES = "phones"  # camera-role clients: those of `camera`, or all when it is None
+    PARTICIPANT = "participant"  # one participant's connections, which move to `camera`
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """An already-encoded message for some of the room's clients."""
+
+    audience: Audience
+    text: str
+    camera: int | None = None
+    participant: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """The broker was cut off and is back: republish your state and pick up newer ones."""
+
+
+Event = StateChanged | Forward | Resync
+Deliver = Callable[[Event], None]  # called on the event loop; must not block
+
+
+class Broker(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def subscribe(self, session_id: str, deliver: Deliver) -> None:
+        """Send other processes' events for `session_id` to `deliver`, until unsubscribe."""
+
+    async def unsubscribe(self, session_id: str) -> None: ...
+
+    def publish(self, session_id: str, event: StateChanged | Forward) -> None:
+        """Queue `event` for the other processes, in order; never blocks the caller."""
+
+    async def next_seq(self, session_id: str, floor: int) -> int:
+        """A seq above `floor` and above every seq any process has taken for this session."""
+
+    async def latest(self, session_id: str) -> StateChanged | None:
+        """The newest state any process published, if the broker keeps one."""
+
+
+class InProcessBroker:
+    """One backend process: its rooms already reached every client, so there is no one to tell."""
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def subscribe(self, session_id: str, deliver: Deliver) -> None:
+        return None
+
+    async def unsubscribe(self, session_id: str) -> None:
+        return None
+
+    def publish(self, session_id: str, event: StateChanged | Forward) -> None:
+        return None
+
+    async def next_seq(self, session_id: str, floor: int) -> int:
+        return floor + 1
+
+    async def latest(self, session_id: str) -> StateChanged | None:
+        return None

@@ -1,0 +1,275 @@
+"""Fan-out over Redis pub/sub, so several backend processes serve one session.
+
+Each session has a channel; each event names the process it came from, so a process skips
+its own. Seqs come from one atomic counter per session, and the newest state is kept in a
+key, so a room that opens later, or a process that was cut off, catches up. When Redis is
+unreachable the relay keeps serving this process's clients and reconnects in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+from cloud.relay.broker import Audience, Deliver, Forward, Resync, StateChanged
+from cloud.relay.metrics import RelayMetrics
+from tally import ProtocolError, Snapshot, derive_lamps, encode, parse
+
+log = logging.getLogger(__name__)
+
+PREFIX = "returnfeed:relay:"
+KEY_TTL_S = 24 * 3600  # a session's keys go a day after its last change
+CALL_TIMEOUT_S = 0.5  # a Redis call on the tally path waits no longer than this
+PAUSE_AFTER_FAILURE_S = 1.0  # then the relay runs local-only for a moment
+OUTBOX_SIZE = 10_000
+
+# The seq is above both the caller's and every seq handed out before, even after Redis lost
+# its data (the caller's floor then carries on from the database).
+_NEXT_SEQ = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local floor = tonumber(ARGV[1])
+if floor > current then current = floor end
+current = current + 1
+redis.call('SET', KEYS[1], current, 'EX', ARGV[2])
+return current
+"""
+# Keep the newest state only: two processes may publish out of seq order.
+_PUBLISH_STATE = """
+local stored = tonumber(redis.call('HGET', KEYS[1], 'seq') or '-1')
+if tonumber(ARGV[1]) > stored then
+  redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'event', ARGV[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+return redis.call('PUBLISH', KEYS[2], ARGV[2])
+"""
+
+
+class BadEvent(ValueError):
+    """A message on a relay channel that this process cannot read."""
+
+
+def encode_event(origin: str, event: StateChanged | Forward) -> str:
+    if isinstance(event, StateChanged):
+        state = event.state
+        lamps = derive_lamps(state.bus, state.cameras, state.live_only)
+        text = encode(Snapshot(event.seq, state, lamps))
+        return json.dumps({"o": origin, "k": "state", "snapshot": event.snapshot, "m": text})
+    return json.dumps(
+        {
+            "o": origin,
+            "k": "forward",
+            "audience": event.audience.value,
+            "camera": event.camera,
+            "participant": event.participant,
+            "m": event.text,
+        }
+    )
+
+
+def decode_event(payload: str) -> tuple[str, StateChanged | Forward]:
+    """The sender and the event; raise `BadEvent` for anything else."""
+    try:
+        obj = json.loads(payload)
+        origin, kind, message = str(obj["o"]), obj["k"], parse(obj["m"])
+        if kind == "state" and isinstance(message, Snapshot):
+            return origin, StateChanged(message.seq, message.state, bool(obj["snapshot"]))
+        if kind == "forward":
+            camera, participant = obj["camera"], obj["participant"]
+            if not isinstance(camera, int | None) or not isinstance(participant, str | None):
+                raise BadEvent("bad forward target")
+            return origin, Forward(Audience(obj["audience"]), obj["m"], camera, participant)
+    except (ValueError, KeyError, TypeError, ProtocolError) as exc:
+        raise BadEvent(str(exc)) from None
+    raise BadEvent(f"unknown event kind {kind!r}")
+
+
+def _channel(session_id: str) -> str:
+    return f"{PREFIX}{session_id}"
+
+
+class RedisBroker:
+    def __init__(self, url: str, metrics: RelayMetrics, origin: str | None = None) -> None:
+        self._redis: Redis = Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
+        )
+        self._metrics = metrics
+        self.origin = origin or secrets.token_hex(6)
+        self._control = f"{PREFIX}_process:{self.origin}"  # keeps the pub/sub link open
+        self._subs: dict[str, Deliver] = {}
+        self._pubsub: PubSub | None = None
+        self._outbox: asyncio.Queue[tuple[str, StateChanged | Forward]] = asyncio.Queue(OUTBOX_SIZE)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._up = False
+        self._paused_until = 0.0
+        self._confirmed = False  # the control channel was subscribed once already
+        self._background: set[asyncio.Task[None]] = set()
+        self._next_seq = self._redis.register_script(_NEXT_SEQ)
+        self._publish_state = self._redis.register_script(_PUBLISH_STATE)
+
+    async def start(self) -> None:
+        self._set_up(False)
+        self._tasks = [
+            asyncio.create_task(self._listen()),
+            asyncio.create_task(self._publish_loop()),
+        ]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._redis.aclose()
+
+    async def subscribe(self, session_id: str, deliver: Deliver) -> None:
+        self._subs[session_id] = deliver
+        if self._pubsub is not None:
+            try:
+                await self._pubsub.subscribe(_channel(session_id))
+            except Exception as exc:  # the listener resubscribes everything when it is back
+                self._failed(exc)
+
+    async def unsubscribe(self, session_id: str) -> None:
+        self._subs.pop(session_id, None)
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.unsubscribe(_channel(session_id))
+
+    def publish(self, session_id: str, event: StateChanged | Forward) -> None:
+        try:
+            self._outbox.put_nowait((session_id, event))
+        except asyncio.QueueFull:
+            log.warning("relay outbox full: an event for %s was not published", session_id)
+
+    async def next_seq(self, session_id: str, floor: int) -> int:
+        if not self._usable():
+            return floor + 1
+        try:
+            seq = await asyncio.wait_for(
+                self._next_seq(keys=[f"{_channel(session_id)}:seq"], args=[floor, KEY_TTL_S]),
+                CALL_TIMEOUT_S,
+            )
+        except Exception as exc:  # Redis is gone: carry on from our own seq
+            self._failed(exc)
+            return floor + 1
+        return max(int(seq), floor + 1)
+
+    async def latest(self, session_id: str) -> StateChanged | None:
+        if not self._usable():
+            return None
+        try:
+            payload = await asyncio.wait_for(
+                self._redis.hget(f"{_channel(session_id)}:state", "event"), CALL_TIMEOUT_S
+            )
+        except Exception as exc:
+            self._failed(exc)
+            return None
+        if payload is None:
+            return None
+        try:
+            _origin, event = decode_event(str(payload))
+        except BadEvent as exc:
+            log.warning("stored relay state of %s is unreadable: %s", session_id, exc)
+            return None
+        return event if isinstance(event, StateChanged) else None
+
+    # --- background ------------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        delay = 0.2
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                channels = [_channel(session_id) for session_id in self._subs]
+                await pubsub.subscribe(self._control, *channels)
+                self._pubsub = pubsub
+                delay = 0.2
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self._on_message(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._pubsub = None
+                if self._up:
+                    log.warning("Redis is unreachable (%s); relaying locally, reconnecting", exc)
+                self._set_up(False)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated upstream
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        kind, channel = message.get("type"), str(message.get("channel"))
+        if kind == "subscribe" and channel == self._control:
+            # Every confirmation after the first means the link was re-established.
+            if self._confirmed:
+                task = asyncio.create_task(self._reconnected())
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+            else:
+                log.info("Redis is reachable; relaying across processes")
+                self._set_up(True)
+            self._confirmed = True
+            return
+        if kind != "message" or not channel.startswith(PREFIX):
+            return
+        deliver = self._subs.get(channel[len(PREFIX) :])
+        if deliver is None:
+            return
+        try:
+            origin, event = decode_event(str(message["data"]))
+        except BadEvent as exc:
+            log.warning("unreadable relay event on %s: %s", channel, exc)
+            return
+        if origin != self.origin:
+            deliver(event)
+
+    async def _reconnected(self) -> None:
+        # The idle pooled connections died with the old server: drop them before anything else
+        # uses one. (Not the ones in use: the pub/sub link is one of them.)
+        with contextlib.suppress(Exception):
+            await self._redis.connection_pool.disconnect(inuse_connections=False)
+        self._paused_until = 0.0
+        self._set_up(True)
+        log.info("Redis is reachable again; rooms republish and catch up")
+        for resync in list(self._subs.values()):
+            resync(Resync())
+
+    async def _publish_loop(self) -> None:
+        while True:
+            session_id, event = await self._outbox.get()
+            if not self._usable():
+                continue  # lost while Redis is down; a Resync republishes each room's state
+            try:
+                payload = encode_event(self.origin, event)
+                channel = _channel(session_id)
+                if isinstance(event, StateChanged):
+                    await self._publish_state(
+                        keys=[f"{channel}:state", channel], args=[event.seq, payload, KEY_TTL_S]
+                    )
+                else:
+                    await self._redis.publish(channel, payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._failed(exc)
+
+    def _usable(self) -> bool:
+        return self._up and asyncio.get_running_loop().time() >= self._paused_until
+
+    def _failed(self, exc: BaseException) -> None:
+        if self._usable():
+            log.warning("Redis call failed (%s); relaying locally for a moment", exc)
+        self._paused_until = asyncio.get_running_loop().time() + PAUSE_AFTER_FAILURE_S
+
+    def _set_up(self, up: bool) -> None:
+        self._up = up
+        self._metrics.broker_up.set(1 if up else 0)

@@ -1,0 +1,63 @@
+"""The relay of one backend process: a room per session that has clients, and the broker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from cloud.relay.commands import CamerasEdited
+from cloud.relay.room import Room, RoomDeps
+from cloud.relay.state import CameraRow
+
+log = logging.getLogger(__name__)
+
+
+class Relay:
+    def __init__(self, deps: RoomDeps) -> None:
+        self.deps = deps
+        self._rooms: dict[str, Room] = {}
+        # Each room's run, kept until it has finished writing, so that a new room for the
+        # same session loads only after the old one's last state is stored.
+        self._runs: dict[str, asyncio.Task[None]] = {}
+
+    async def start(self) -> None:
+        await self.deps.broker.start()
+
+    def room(self, session_id: str) -> Room:
+        """The session's room, created (and started) if this process has none."""
+        room = self._rooms.get(session_id)
+        if room is None:
+            room = Room(session_id, self.deps, self._forget)
+            self._rooms[session_id] = room
+            run = asyncio.create_task(self._run(room, self._runs.get(session_id)))
+            self._runs[session_id] = run
+            run.add_done_callback(lambda done: self._ran(session_id, done))
+        return room
+
+    def cameras_edited(self, session_id: str, rows: Iterable[CameraRow]) -> None:
+        """The REST API changed the session's cameras; the room relays the new list."""
+        self.room(session_id).submit(CamerasEdited(tuple(rows)))
+
+    async def close(self) -> None:
+        for room in list(self._rooms.values()):
+            room.close()
+        runs = list(self._runs.values())
+        if runs:
+            await asyncio.wait(runs, timeout=5)
+        await self.deps.broker.close()
+
+    async def _run(self, room: Room, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        await room.run()
+
+    def _forget(self, room: Room) -> None:
+        if self._rooms.get(room.session_id) is room:
+            del self._rooms[room.session_id]
+
+    def _ran(self, session_id: str, run: asyncio.Task[None]) -> None:
+        if self._runs.get(session_id) is run:
+            del self._runs[session_id]
+        if not run.cancelled() and run.exception() is not None:
+            log.error("relay room %s ended with an error: %r", session_id, run.exception())

@@ -1,0 +1,121 @@
+"""Two backend processes, one SQLite file, a real redis-server: one session across both."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tally import (
+    Ack,
+    Assign,
+    BusChange,
+    BusState,
+    Camera,
+    CamerasChange,
+    Delta,
+    Role,
+    Snapshot,
+    TextMessage,
+)
+from tests.cloud.relay.peers import Show, connect_peer, metric, new_show
+from tests.support.cloud import RELAXED_RATES, CloudServer
+from tests.support.procs import wait_until
+from tests.support.redis import RedisServer
+
+CAMERAS = (Camera(1, "Wide", "src1"), Camera(2, "Close", "src2"))
+
+
+@dataclass
+class Pair:
+    redis: RedisServer
+    a: CloudServer
+    b: CloudServer
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    work = tmp_path_factory.mktemp("relay-redis")
+    redis = RedisServer(work)
+    database = f"sqlite:///{work / 'returnfeed.db'}"
+    args = [*RELAXED_RATES, "--redis-url", redis.url]
+    # Processes of one deployment share the signing secret, or tokens work on one only.
+    env = {"RETURNFEED_JWT_SECRET": secrets.token_urlsafe(32)}
+    servers = []
+    for name in ("a", "b"):
+        (work / name).mkdir()
+        servers.append(CloudServer(work / name, database, args, env))
+    a, b = servers
+    yield Pair(redis, a, b)
+    for server in (a, b):
+        assert server.alive(), server.log_text()[-3000:]
+        server.stop()
+    redis.stop()
+
+
+@pytest.fixture(autouse=True)
+def still_alive(pair: Pair) -> Iterator[None]:
+    yield
+    for server in (pair.a, pair.b):
+        assert server.alive(), server.log_text()[-3000:]
+
+
+def _on(show: Show, server: CloudServer) -> str:
+    return server.base_url.replace("http://", "ws://") + f"/api/relay/{show.session_id}"
+
+
+async def test_a_phone_on_one_process_follows_a_director_on_the_other(pair: Pair) -> None:
+    show = new_show(pair.a, cameras=2)
+    joined = show.join("camera", 2)
+    participant = joined["participant"]["id"]
+    async with (
+        connect_peer(_on(show, pair.a), show.director.access, Role.DIRECTOR) as director,
+        connect_peer(
+            _on(show, pair.b), joined["participant_token"], Role.CAMERA, assign=2
+        ) as phone,
+    ):
+        await director.send(CamerasChange(CAMERAS, live_only=False))
+        assert (await phone.expect(Snapshot)).state.cameras == CAMERAS
+        await director.expect(Snapshot)
+        await director.send(BusChange(program=("src2",), preview=("src1",)))
+        delta = await phone.expect(Delta)
+        assert delta.bus == BusState(("src2",), ("src1",))
+        assert delta.seq == (await director.expect(Delta)).seq
+        # Messages and acks cross processes too.
+        await director.send(TextMessage("m-9", 2, "Cam 2, tighter"))
+        assert (await phone.expect(TextMessage)).id == "m-9"
+        await phone.send(Ack("m-9", 2))
+        assert await director.expect(Ack) == Ack("m-9", 2)
+        await director.send(Assign(participant, 1))
+        assert await phone.expect(Assign) == Assign(participant, 1)
+    # A phone that joins on B later gets the state A made.
+    async with connect_peer(_on(show, pair.b), show.token("viewer"), Role.VIEWER) as viewer:
+        assert viewer.snapshot is not None and viewer.snapshot.seq == delta.seq
+
+
+async def test_without_redis_each_process_serves_its_own_then_catches_up(pair: Pair) -> None:
+    show = new_show(pair.a, cameras=2)
+    url_a, url_b = _on(show, pair.a), _on(show, pair.b)
+    async with (
+        connect_peer(url_a, show.director.access, Role.DIRECTOR) as director,
+        connect_peer(url_a, show.token("camera", 1), Role.CAMERA, assign=1) as near,
+        connect_peer(url_b, show.token("camera", 2), Role.CAMERA, assign=2) as far,
+    ):
+        await director.send(CamerasChange(CAMERAS, live_only=False))
+        for peer in (director, near, far):
+            await peer.expect(Snapshot)
+        pair.redis.stop()
+        for server in (pair.a, pair.b):
+            wait_until(lambda s=server: metric(s, "returnfeed_relay_broker_up") == 0, 10, "down")
+        # Redis is gone: the director's own process still relays at once.
+        await director.send(BusChange(program=("src1",), preview=()))
+        missed = await near.expect(Delta)
+        await far.quiet(0.3)
+        pair.redis.start()
+        # Back: the far process catches up with a snapshot of the newest state.
+        caught_up = await far.expect(Snapshot, within=15)
+        assert (caught_up.seq, caught_up.state.bus) == (missed.seq, BusState(("src1",), ()))
+        await director.send(BusChange(program=("src2",), preview=()))
+        assert (await far.expect(Delta)).seq == missed.seq + 1
