@@ -97,7 +97,10 @@ async def list_invites(session: OwnedSession, backend: BackendDep, db: DbDep) ->
 
 @router.delete("/api/sessions/{session_id}/invites/{invite_id}", status_code=204)
 async def revoke_invite(
-    invite_id: Annotated[str, Path(max_length=32)], session: OwnedSession, db: DbDep
+    invite_id: Annotated[str, Path(max_length=32)],
+    session: OwnedSession,
+    db: DbDep,
+    backend: BackendDep,
 ) -> Response:
     invite = await db.get(Invite, invite_id)
     if invite is None or invite.session_id != session.id:
@@ -105,6 +108,8 @@ async def revoke_invite(
     if invite.revoked_at is None:
         invite.revoked_at = utcnow()
         await db.commit()
+        joined = await db.scalars(select(Participant.id).where(Participant.invite_id == invite.id))
+        backend.relay.revoke(session.id, list(joined), "the director revoked this invite link")
     return Response(status_code=204)
 
 
@@ -120,7 +125,10 @@ async def list_participants(session: OwnedSession, db: DbDep) -> list[Participan
 
 @router.delete("/api/sessions/{session_id}/participants/{participant_id}", status_code=204)
 async def remove_participant(
-    participant_id: Annotated[str, Path(max_length=32)], session: OwnedSession, db: DbDep
+    participant_id: Annotated[str, Path(max_length=32)],
+    session: OwnedSession,
+    db: DbDep,
+    backend: BackendDep,
 ) -> Response:
     participant = await db.get(Participant, participant_id)
     if participant is None or participant.session_id != session.id:
@@ -129,6 +137,7 @@ async def remove_participant(
         raise ApiError("the director cannot be removed from their own session")
     await db.delete(participant)
     await db.commit()
+    backend.relay.revoke(session.id, [participant_id], "the director removed you from the session")
     return Response(status_code=204)
 
 

@@ -148,10 +148,11 @@ async def rename_session(body: SessionPatchIn, session: OwnedSession, db: DbDep)
 
 
 @router.post("/{session_id}/end", response_model=SessionOut)
-async def end_session(session: OwnedSession, db: DbDep) -> SessionOut:
+async def end_session(session: OwnedSession, db: DbDep, backend: BackendDep) -> SessionOut:
     if session.ended_at is None:
         session.ended_at = utcnow()
         await db.commit()
+        backend.relay.revoke(session.id, None, "the director ended the session")
     return await session_out(db, session)
 
 

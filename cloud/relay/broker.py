@@ -28,6 +28,8 @@ class Audience(enum.StrEnum):
     DIRECTORS = "directors"
     PHONES = "phones"  # camera-role clients: those of `camera`, or all when it is None
     PARTICIPANT = "participant"  # one participant's connections, which move to `camera`
+    # One participant's connections (every non-director's when None) lose access and close.
+    REVOKED = "revoked"
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ class ErrorCode(enum.StrEnum):
     BOUND = "bound"  # the phone's link is bound to another camera
     TOO_LARGE = "too_large"  # the change would make a snapshot over 16 KiB
     UNAVAILABLE = "unavailable"  # the database refused; try again
+    REVOKED = "revoked"  # sent just before the relay closes a connection whose access ended
 
 
 @dataclass(frozen=True, slots=True)

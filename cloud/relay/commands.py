@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cloud.relay.broker import Event
+from cloud.relay.broker import Event, Forward
 from cloud.relay.frames import Outgoing
 from cloud.relay.peer import Peer
 from cloud.relay.state import CameraRow
@@ -51,6 +51,13 @@ class Assigned:
 
 
 @dataclass(frozen=True, slots=True)
+class Revoke:
+    """The REST API took access away; `forward` says from whom, for every process."""
+
+    forward: Forward
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     pass
 
@@ -70,4 +77,16 @@ class Close:
     pass
 
 
-Command = Join | Leave | Inbound | Reply | CamerasEdited | Assigned | Tick | Remote | Wake | Close
+Command = (
+    Join
+    | Leave
+    | Inbound
+    | Reply
+    | CamerasEdited
+    | Assigned
+    | Revoke
+    | Tick
+    | Remote
+    | Wake
+    | Close
+)

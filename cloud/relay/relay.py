@@ -6,9 +6,12 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
-from cloud.relay.commands import CamerasEdited
+from cloud.relay.broker import Audience, Forward
+from cloud.relay.codes import ErrorCode
+from cloud.relay.commands import CamerasEdited, Revoke
 from cloud.relay.room import Room, RoomDeps
 from cloud.relay.state import CameraRow
+from tally import ErrorMessage, encode
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,17 @@ class Relay:
     def cameras_edited(self, session_id: str, rows: Iterable[CameraRow]) -> None:
         """The REST API changed the session's cameras; the room relays the new list."""
         self.room(session_id).submit(CamerasEdited(tuple(rows)))
+
+    def revoke(self, session_id: str, participants: Iterable[str] | None, reason: str) -> None:
+        """Close the connections of `participants` (every non-director's when None) everywhere.
+
+        Rights are checked at connect; this is how a revoked invite, a removed participant or
+        an ended session also reaches the phones and viewers that are already connected.
+        """
+        text = encode(ErrorMessage(ErrorCode.REVOKED.value, reason))
+        room = self.room(session_id)
+        for participant in [None] if participants is None else participants:
+            room.submit(Revoke(Forward(Audience.REVOKED, text, participant=participant)))
 
     async def close(self) -> None:
         for room in list(self._rooms.values()):

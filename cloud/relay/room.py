@@ -27,6 +27,7 @@ from cloud.relay.commands import (
     Leave,
     Remote,
     Reply,
+    Revoke,
     Tick,
     Wake,
 )
@@ -159,6 +160,8 @@ class Room:
             await self._change(state, snapshot=True, origin=None)
         elif isinstance(command, Assigned):
             self._assigned(command)
+        elif isinstance(command, Revoke):
+            self._forward(command.forward)
 
     # --- clients ---------------------------------------------------------------------------
 
@@ -298,6 +301,9 @@ class Room:
         self._deps.broker.publish(self.session_id, forward)
 
     def _deliver(self, forward: Forward) -> None:
+        if forward.audience is Audience.REVOKED:
+            self._revoke(forward)
+            return
         if forward.audience is Audience.DIRECTORS:
             peers = [peer for peer in self._peers if peer.role is Role.DIRECTOR]
         elif forward.audience is Audience.PHONES:
@@ -313,6 +319,20 @@ class Room:
             for peer in peers:
                 peer.camera = forward.camera
         self._send_to(peers, Outgoing(forward.text))
+
+    def _revoke(self, forward: Forward) -> None:
+        everyone = forward.participant is None
+        gone = [
+            peer
+            for peer in self._peers
+            if peer.role is not Role.DIRECTOR
+            and (everyone or peer.identity.participant_id == forward.participant)
+        ]
+        self._send_to(gone, Outgoing(forward.text))
+        code = CloseCode.NOT_FOUND if everyone else CloseCode.UNAUTHORIZED
+        reason = "the session has ended" if everyone else "access was revoked by the director"
+        for peer in gone:
+            self._drop(peer, code, reason)
 
     async def _assign(self, director: Peer, message: Assign) -> None:
         error = None

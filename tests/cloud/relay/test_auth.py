@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from tally import PROTOCOL_VERSION, Hello, Role
+from tally import PROTOCOL_VERSION, Assign, Hello, Role
 from tests.cloud.relay.peers import Show, connect_peer, new_show
 from tests.support.api import register
 
@@ -92,3 +92,37 @@ async def test_messages_before_hello_are_answered_then_the_client_must_say_hello
             await peer.send("{")
         code, _ = await peer.closed()
         assert code == 4400
+
+
+async def test_access_taken_away_closes_connected_clients(show: Show) -> None:
+    """Rights are checked at connect; revoking, removing or ending reaches live sockets too."""
+    revoked = show.join("camera", 1)
+    removed = show.join("viewer")
+    kept = show.join("camera", 2)
+    roles = [(revoked, Role.CAMERA), (removed, Role.VIEWER), (kept, Role.CAMERA)]
+    async with (
+        connect_peer(show.url, revoked["participant_token"], roles[0][1]) as p_revoked,
+        connect_peer(show.url, removed["participant_token"], roles[1][1]) as p_removed,
+        connect_peer(show.url, kept["participant_token"], roles[2][1]) as p_kept,
+        connect_peer(show.url, show.director.access, Role.DIRECTOR) as director,
+    ):
+        for phone in (p_revoked, p_kept):
+            await phone.expect(Assign)  # a phone is first told which camera it is
+        base = f"/api/sessions/{show.session_id}"
+        with show.http() as c:
+            r = c.delete(f"{base}/invites/{revoked['invite_id']}", headers=show.director.auth)
+            assert r.status_code == 204
+            await p_revoked.expect_error("revoked")
+            assert await p_revoked.closed() == (4401, "access was revoked by the director")
+
+            pid = removed["participant"]["id"]
+            r = c.delete(f"{base}/participants/{pid}", headers=show.director.auth)
+            assert r.status_code == 204
+            await p_removed.expect_error("revoked")
+            assert await p_removed.closed() == (4401, "access was revoked by the director")
+
+            await p_kept.quiet(0.3)  # the others were not touched
+            assert c.post(f"{base}/end", headers=show.director.auth).is_success
+        await p_kept.expect_error("revoked")
+        assert await p_kept.closed() == (4404, "the session has ended")
+        await director.quiet(0.3)  # the director keeps the link to see the end
