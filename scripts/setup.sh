@@ -9,7 +9,7 @@ purpose=${1:-run}
 # Media peers and servers the product and its tests talk to for real.
 apt_run=(python3-venv libsrt1.5-openssl ffmpeg libportaudio2)
 apt_test=(libsrt-openssl-dev srt-tools chromium xvfb libxcb-cursor0 libxcb-icccm4
-          libxcb-keysyms1 postgresql redis-server gcc)
+          libxcb-keysyms1 postgresql redis-server gcc pulseaudio libasound2-plugins)
 want=("${apt_run[@]}")
 [ "$purpose" = test ] && want+=("${apt_test[@]}")
 

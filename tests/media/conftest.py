@@ -8,6 +8,10 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from media.sources.base import ThreadedSource
+from tests.support.pulse import start_null_sink
+
+# Before anything imports sounddevice, so the audio capture test has a device to open.
+start_null_sink()
 
 
 @pytest.fixture

@@ -136,8 +136,16 @@ def _devices() -> list[object]:
         return []
 
 
-@pytest.mark.skipif(bool(_devices()), reason="this machine has an audio input device")
-def test_no_device_is_a_named_clear_error() -> None:
+def test_no_device_is_a_named_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PortAudio as it is on a machine whose only device plays and cannot record.
+    speakers_only = SimpleNamespace(
+        query_hostapis=lambda: [{"name": "ALSA"}],
+        query_devices=lambda: [
+            {"name": "Speakers", "hostapi": 0, "max_input_channels": 0, "default_samplerate": 48e3}
+        ],
+        PortAudioError=RuntimeError,
+    )
+    monkeypatch.setattr("media.audio.capture._sounddevice", lambda: speakers_only)
     with pytest.raises(NoAudioDevice, match="no audio input device"):
         find_input_device()
     with pytest.raises(NoAudioDevice):
