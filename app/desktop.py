@@ -1,0 +1,145 @@
+"""`returnfeed-desktop` options, and the headless switcher: the same core, no Qt at all.
+
+The window itself lives in ui/ (ui.main:main), which parses the same options and hands
+`--headless` here before anything imports PySide6; app never imports ui.
+
+    returnfeed-desktop [--headless] [--source SPEC ...] [--test-sources N]
+                       [--control-port P | --no-control] [--control-token T]
+                       [--ndi-extra-ips IP,IP] [--fps N] [--lang en|ko]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import TextIO
+
+from media.sources.ndi import NdiConfig
+
+from .engine.media import MediaConfig
+from .engine.sources import BadSourceSpec, SourceSpec, default_specs
+from .runtime import DEFAULT_CONTROL_PORT, CoreStartError, Runtime, RuntimeConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DesktopOptions:
+    headless: bool = False
+    sources: tuple[SourceSpec, ...] = ()  # empty: the saved list, else test patterns
+    control: bool = True
+    control_port: int = DEFAULT_CONTROL_PORT
+    control_token: str | None = None
+    ndi_extra_ips: tuple[str, ...] = ()
+    fps: int = 60
+    lang: str | None = None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="returnfeed-desktop", description="ReturnFeed director's switcher"
+    )
+    p.add_argument("--headless", action="store_true", help="no window: engine + control API only")
+    p.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a source: test:NAME, file:PATH, camera:DEVICE, ndi:NAME (=Label to name it)",
+    )
+    p.add_argument("--test-sources", type=int, metavar="N", help="N test patterns as sources")
+    p.add_argument("--control-port", type=int, default=DEFAULT_CONTROL_PORT, metavar="P")
+    p.add_argument("--no-control", action="store_true", help="no local control API")
+    p.add_argument("--control-token", default=None, metavar="T", help="pin the control token")
+    p.add_argument("--ndi-extra-ips", default="", metavar="IP,IP")
+    p.add_argument("--fps", type=int, default=60, choices=(25, 30, 50, 60))
+    p.add_argument("--lang", choices=("en", "ko"), default=None)
+    return p
+
+
+def parse_args(argv: list[str]) -> DesktopOptions:
+    """Options from the command line; argparse exits with a usage message on bad ones."""
+    p = parser()
+    args = p.parse_args(argv)
+    try:
+        sources = tuple(SourceSpec.parse(text) for text in args.source)
+    except BadSourceSpec as exc:
+        p.error(str(exc))
+    if args.test_sources is not None:
+        if not 1 <= args.test_sources <= 32:
+            p.error("--test-sources takes 1..32")
+        sources += default_specs(args.test_sources)
+    if not 0 <= args.control_port <= 65535:
+        p.error("--control-port takes 0..65535")
+    return DesktopOptions(
+        headless=args.headless,
+        sources=sources,
+        control=not args.no_control,
+        control_port=args.control_port,
+        control_token=args.control_token,
+        ndi_extra_ips=tuple(ip.strip() for ip in args.ndi_extra_ips.split(",") if ip.strip()),
+        fps=args.fps,
+        lang=args.lang,
+    )
+
+
+def runtime_config(options: DesktopOptions, saved: tuple[SourceSpec, ...] = ()) -> RuntimeConfig:
+    base = RuntimeConfig()
+    media = MediaConfig(fps=Fraction(options.fps), ndi=NdiConfig(extra_ips=options.ndi_extra_ips))
+    config = replace(
+        base,
+        sources=options.sources or saved or default_specs(),
+        media=media,
+        control=options.control,
+        control_port=options.control_port,
+    )
+    if options.control_token:
+        config = replace(config, control_token=options.control_token)
+    return config
+
+
+def run_headless(options: DesktopOptions, out: TextIO = sys.stdout) -> int:
+    runtime = Runtime(runtime_config(options))
+    try:
+        runtime.start()
+    except CoreStartError as exc:
+        print(f"returnfeed-desktop: {exc}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    names = ", ".join(s.name for s in runtime.state.sources)
+    print(f"ReturnFeed headless switcher: sources {names}", file=out)
+    if runtime.control_url:
+        print(f"Control API: {runtime.control_url}  token: {runtime.control_token}", file=out)
+    if runtime.vault_note:
+        print(f"Note: {runtime.vault_note}", file=out)
+    print("Ctrl+C to stop.", file=out, flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        runtime.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Headless only; the window's entry point is ui.main:main, which calls this for it."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    options = parse_args(sys.argv[1:] if argv is None else argv)
+    if not options.headless:
+        print(
+            "returnfeed-desktop: the window is started by ui.main; use --headless here",
+            file=sys.stderr,
+        )
+        return 2
+    return run_headless(options)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,297 @@
+"""The core at run time: one asyncio loop on a worker thread owning engine, media and links.
+
+Other threads (the Qt UI, a headless main) never touch the core's objects directly. They
+`submit` commands and `call` coroutines, both thread-safe and answered by futures they
+need not wait on; they `subscribe` to events, which are delivered on the loop thread (the
+UI bridge re-emits them as queued Qt signals). Video never passes through here: monitors
+read `clock.latest_program` and each source's slot themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from media.clock import ProgramClock
+from media.sources.base import Source
+from media.switcher import SwitcherState
+
+from .control.server import ControlApi, ControlServer
+from .control.token import control_token
+from .engine.commands import Command, SetAudioChannels, SetSources
+from .engine.engine import Engine
+from .engine.events import Event
+from .engine.media import MediaConfig, MediaShow
+from .engine.sources import AudioSpec, SourceSpec, default_specs
+from .engine.state import ShowState
+from .engine.tally import TallyOut
+from .engine.timebase import ClockTimebase, seconds_until
+from .relay_client import RelayClient, TokenSource
+from .session_link.events import LinkEvent
+from .session_link.link import SessionLink
+from .session_link.vault import Vault, open_vault
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+AnyEvent = Event | LinkEvent
+Listener = Callable[[AnyEvent], None]
+DEFAULT_CONTROL_PORT = 8765
+
+
+class CoreStartError(Exception):
+    """The core could not start (a busy control port, a bad source list); says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeConfig:
+    sources: tuple[SourceSpec, ...] = field(default_factory=default_specs)
+    audio: tuple[AudioSpec, ...] = (AudioSpec("tone", "tone", "Tone"),)
+    media: MediaConfig = field(default_factory=MediaConfig)
+    control: bool = True
+    control_host: str = "127.0.0.1"
+    control_port: int = DEFAULT_CONTROL_PORT
+    control_token: str | None = field(
+        default_factory=lambda: os.environ.get("RETURNFEED_CONTROL_TOKEN") or None
+    )
+    relay_factory: Callable[[str, TokenSource], RelayClient] = RelayClient
+
+
+class _Core:
+    """Everything that lives on the loop. Built and used on the loop thread only."""
+
+    def __init__(self, config: RuntimeConfig, vault: Vault, emit: Listener) -> None:
+        self.loop = asyncio.get_running_loop()
+
+        def provider() -> SwitcherState:
+            return self.engine.switcher_state()
+
+        self.show = MediaShow(provider, config.media, config.sources, config.audio)
+        self.engine = Engine(ClockTimebase(self.show.clock))
+        self.tally = TallyOut()
+        self.engine.subscribe(self.show.on_event)
+        self.engine.subscribe(self.tally.on_event)
+        self.engine.subscribe(emit)
+        self.link = SessionLink(
+            vault,
+            self.tally,
+            lambda: self.engine.state,
+            self.execute,
+            emit,
+            relay_factory=config.relay_factory,
+        )
+        self._settle_at: asyncio.TimerHandle | None = None
+
+    # The control API's Switcher protocol:
+    @property
+    def state(self) -> ShowState:
+        return self.engine.state
+
+    def subscribe(self, subscriber: Callable[[Event], None]) -> Callable[[], None]:
+        return self.engine.subscribe(subscriber)
+
+    def execute(self, command: Command) -> tuple[Event, ...]:
+        try:
+            return self.engine.execute(command)
+        finally:
+            self._schedule_settle()
+
+    def settle(self) -> None:
+        self._settle_at = None
+        self.engine.settle()
+        self._schedule_settle()
+
+    def _schedule_settle(self) -> None:
+        """Wake when a transition or fade ends, to fold it in (tally drops the old source)."""
+        if self._settle_at is not None:
+            self._settle_at.cancel()
+            self._settle_at = None
+        due = self.engine.next_settle_pts()
+        if due is not None:
+            half_frame = 0.5 / float(self.engine.timebase.fps)
+            delay = seconds_until(self.engine.timebase, due) + half_frame
+            self._settle_at = self.loop.call_later(delay, self.settle)
+
+
+class Runtime:
+    def __init__(self, config: RuntimeConfig | None = None, vault: Vault | None = None) -> None:
+        self.config = config or RuntimeConfig()
+        self._vault = vault
+        self.vault_note: str | None = None
+        self._listeners: tuple[Listener, ...] = ()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._core: _Core | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._failed: BaseException | None = None
+        self._stopped: asyncio.Event | None = None
+        self.control: ControlServer | None = None
+        self.control_token = ""
+
+    # --- life -----------------------------------------------------------------------------
+
+    def start(self, timeout: float = 20.0) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._main, name="returnfeed-core", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise CoreStartError("the core did not start in time")
+        if self._failed is not None:
+            self._thread.join(5)
+            self._thread = None
+            raise CoreStartError(str(self._failed)) from self._failed
+
+    def stop(self, timeout: float = 10.0) -> None:
+        thread, loop, stopped = self._thread, self._loop, self._stopped
+        if thread is None or loop is None or stopped is None:
+            return
+        loop.call_soon_threadsafe(stopped.set)
+        thread.join(timeout)
+        self._thread = None
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported to start()'s caller
+            self._failed = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        if self._vault is None:
+            self._vault, self.vault_note = open_vault()
+        core = _Core(self.config, self._vault, self._emit)
+        core.show.start()
+        try:
+            core.execute(SetSources(core.show.infos))
+            core.execute(SetAudioChannels(core.show.audio_channels()))
+            if self.config.control:
+                self.control_token = control_token(self._vault, self.config.control_token)
+                self.control = ControlServer(
+                    ControlApi(core, self.control_token),
+                    self.config.control_host,
+                    self.config.control_port,
+                )
+                try:
+                    await self.control.start()
+                except OSError as exc:
+                    raise CoreStartError(
+                        f"the control API cannot listen on {self.config.control_host}:"
+                        f"{self.config.control_port}: {exc.strerror or exc}"
+                    ) from exc
+            self._core = core
+            self._ready.set()
+            await self._stopped.wait()
+        finally:
+            self._core = None
+            if self.control is not None:
+                await self.control.stop()
+            await core.link.close()
+            await asyncio.to_thread(core.show.stop)
+
+    # --- thread-safe entry points --------------------------------------------------------
+
+    def submit(self, command: Command) -> concurrent.futures.Future[tuple[Event, ...]]:
+        """Run `command` on the engine; the future holds its events or CommandRejected."""
+        return self.call_soon(lambda core: core.execute(command))
+
+    def call_soon(self, fn: Callable[[_Core], T]) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        loop, core = self._loop, self._core
+        if loop is None or core is None:
+            future.set_exception(CoreStartError("the core is not running"))
+            return future
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(core))
+            except BaseException as exc:  # handed to whoever holds the future
+                future.set_exception(exc)
+
+        loop.call_soon_threadsafe(run)
+        return future
+
+    def call(self, work: Callable[[SessionLink], Awaitable[T]]) -> concurrent.futures.Future[T]:
+        """Run a session-link coroutine on the loop; cancelling the future cancels it."""
+        loop, core = self._loop, self._core
+        if loop is None or core is None:
+            future: concurrent.futures.Future[T] = concurrent.futures.Future()
+            future.set_exception(CoreStartError("the core is not running"))
+            return future
+
+        async def run() -> T:
+            return await work(core.link)
+
+        return asyncio.run_coroutine_threadsafe(run(), loop)
+
+    def replace_sources(self, specs: tuple[SourceSpec, ...]) -> concurrent.futures.Future[None]:
+        loop, core = self._loop, self._core
+        if loop is None or core is None:
+            future: concurrent.futures.Future[None] = concurrent.futures.Future()
+            future.set_exception(CoreStartError("the core is not running"))
+            return future
+
+        async def run() -> None:
+            # Stopping a source joins its thread: off the loop, so tally and API stay live.
+            infos = await asyncio.to_thread(core.show.replace_sources, specs)
+            core.execute(SetSources(infos))
+
+        return asyncio.run_coroutine_threadsafe(run(), loop)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Engine and link events, in order, on the loop thread; keep the listener quick."""
+        self._listeners = (*self._listeners, listener)
+
+        def unsubscribe() -> None:
+            self._listeners = tuple(x for x in self._listeners if x is not listener)
+
+        return unsubscribe
+
+    def _emit(self, event: AnyEvent) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("listener %r failed on %s", listener, event)
+
+    # --- read-only views for any thread ---------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._core is not None
+
+    @property
+    def state(self) -> ShowState:
+        core = self._core
+        return core.engine.state if core is not None else ShowState()
+
+    @property
+    def clock(self) -> ProgramClock | None:
+        core = self._core
+        return core.show.clock if core is not None else None
+
+    @property
+    def sources(self) -> dict[str, Source]:
+        core = self._core
+        return core.show.sources if core is not None else {}
+
+    def meters(self) -> dict[str, tuple[float, ...]]:
+        """Peak dBFS per channel and for the program (key "program"); any thread."""
+        core = self._core
+        if core is None:
+            return {}
+        return {name: r.peak_dbfs for name, r in core.show.mixer.meters().items()}
+
+    @property
+    def control_url(self) -> str | None:
+        return self.control.url if self.control is not None and self.control.port else None

@@ -1,0 +1,231 @@
+"""The backend's REST API as the director's app uses it (README: accounts, sessions, invites).
+
+Async httpx, on the runtime loop, never on the UI thread. Every failure becomes one of the
+named errors below with a message fit to show a director; no httpx error leaks out.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class CloudError(Exception):
+    """The backend said no; `code` is its error code (or ours for transport failures)."""
+
+    def __init__(self, message: str, code: str = "error", status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+
+
+class CloudUnreachable(CloudError):
+    """No answer: wrong address, the backend is down, or the network stalled."""
+
+
+class NotLoggedIn(CloudError):
+    """No login, or it ended (refresh refused): the director must log in again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    access: str
+    refresh: str
+    access_expires_at: float  # time.monotonic()
+
+    def fresh(self, margin: float = 30.0) -> bool:
+        return time.monotonic() < self.access_expires_at - margin
+
+
+@dataclass(frozen=True, slots=True)
+class CameraInfo:
+    number: int
+    name: str
+    ndi_source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    id: str
+    name: str
+    state: str  # "live" or "ended"
+    cameras: tuple[CameraInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SrtCredentials:
+    session_id: str
+    passphrase: str
+    pbkeylen: int
+    publish_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    id: str
+    role: str  # "camera" or "viewer"
+    camera_number: int | None
+    label: str | None
+    url: str
+    revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    id: str
+    role: str
+    display_name: str
+    camera_number: int | None
+
+
+def _session(data: dict[str, Any]) -> SessionInfo:
+    cameras = tuple(
+        CameraInfo(int(c["number"]), str(c["name"]), c.get("ndi_source"))
+        for c in data.get("cameras", [])
+    )
+    return SessionInfo(str(data["id"]), str(data["name"]), str(data["state"]), cameras)
+
+
+def _invite(data: dict[str, Any]) -> Invite:
+    return Invite(
+        str(data["id"]),
+        str(data["role"]),
+        data.get("camera_number"),
+        data.get("label"),
+        str(data["url"]),
+        bool(data.get("revoked", False)),
+    )
+
+
+class CloudApi:
+    """One backend. Calls that need a login take the access token as their first argument."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    @property
+    def relay_base(self) -> str:
+        """ws(s)://host for the relay, from the API's http(s)://host."""
+        if self.base_url.startswith("https://"):
+            return "wss://" + self.base_url[len("https://") :]
+        return "ws://" + self.base_url.removeprefix("http://")
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- accounts -----------------------------------------------------------------------
+
+    async def login(self, email: str, password: str) -> Tokens:
+        data = await self._call(
+            "POST", "/api/auth/login", json={"email": email, "password": password}
+        )
+        return self._tokens(data)
+
+    async def refresh(self, refresh_token: str) -> Tokens:
+        try:
+            data = await self._call(
+                "POST", "/api/auth/refresh", json={"refresh_token": refresh_token}
+            )
+        except CloudError as exc:
+            if exc.status == 401:
+                raise NotLoggedIn(f"{exc.message}; log in again", "not_logged_in", 401) from exc
+            raise
+        return self._tokens(data)
+
+    async def logout(self, refresh_token: str) -> None:
+        await self._call("POST", "/api/auth/logout", json={"refresh_token": refresh_token})
+
+    async def me(self, access: str) -> dict[str, Any]:
+        data: dict[str, Any] = await self._call("GET", "/api/auth/me", access=access)
+        return data
+
+    # --- sessions -------------------------------------------------------------------------
+
+    async def sessions(self, access: str) -> list[SessionInfo]:
+        data = await self._call("GET", "/api/sessions", access=access)
+        return [_session(item) for item in data]
+
+    async def session(self, access: str, session_id: str) -> SessionInfo:
+        return _session(await self._call("GET", f"/api/sessions/{session_id}", access=access))
+
+    async def create_session(self, access: str, name: str, cameras: int) -> SessionInfo:
+        body = {
+            "name": name,
+            "cameras": [{"number": n, "name": f"Cam {n}"} for n in range(1, cameras + 1)],
+        }
+        return _session(await self._call("POST", "/api/sessions", access=access, json=body))
+
+    async def srt(self, access: str, session_id: str) -> SrtCredentials:
+        data = await self._call("GET", f"/api/sessions/{session_id}/srt", access=access)
+        return SrtCredentials(
+            str(data["session_id"]),
+            str(data["passphrase"]),
+            int(data.get("pbkeylen", 32)),
+            str(data["publish_token"]),
+        )
+
+    async def invites(self, access: str, session_id: str) -> list[Invite]:
+        data = await self._call("GET", f"/api/sessions/{session_id}/invites", access=access)
+        return [_invite(item) for item in data]
+
+    async def create_invite(
+        self, access: str, session_id: str, role: str, camera: int | None = None
+    ) -> Invite:
+        body = {"role": role, "camera_number": camera}
+        path = f"/api/sessions/{session_id}/invites"
+        return _invite(await self._call("POST", path, access=access, json=body))
+
+    async def participants(self, access: str, session_id: str) -> list[Participant]:
+        data = await self._call("GET", f"/api/sessions/{session_id}/participants", access=access)
+        return [
+            Participant(
+                str(p["id"]), str(p["role"]), str(p["display_name"]), p.get("camera_number")
+            )
+            for p in data
+        ]
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _tokens(self, data: dict[str, Any]) -> Tokens:
+        expires = time.monotonic() + float(data.get("expires_in", 900))
+        return Tokens(str(data["access_token"]), str(data["refresh_token"]), expires)
+
+    async def _call(
+        self, method: str, path: str, *, access: str | None = None, json: Any = None
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {access}"} if access else {}
+        try:
+            response = await self._http.request(method, path, json=json, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise CloudUnreachable(f"{self.base_url} did not answer in time", "timeout") from exc
+        except (httpx.TransportError, httpx.InvalidURL, ValueError) as exc:
+            raise CloudUnreachable(f"cannot reach {self.base_url}: {exc}", "unreachable") from exc
+        if response.status_code == 204:
+            return None
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if response.is_success and data is not None:
+            return data
+        error = data.get("error", {}) if isinstance(data, dict) else {}
+        message = error.get("message") if isinstance(error, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        raise CloudError(
+            str(message or f"{method} {path}: HTTP {response.status_code}"),
+            str(code or "http_error"),
+            response.status_code,
+        )

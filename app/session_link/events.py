@@ -1,0 +1,82 @@
+"""What the session link tells the UI: login, sessions, the relay, phones and acks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .cloud_api import Invite, Participant, SessionInfo, SrtCredentials
+
+
+@dataclass(frozen=True, slots=True)
+class LoginChanged:
+    backend: str | None
+    email: str | None  # None: logged out
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    action: str  # "login", "sessions", "session", "live", ...
+    busy: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkFailed:
+    action: str
+    message: str  # for the director's eyes: what went wrong and what to do
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    message: str  # something the director should know that is not an error
+
+
+@dataclass(frozen=True, slots=True)
+class SessionsListed:
+    sessions: tuple[SessionInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChosen:
+    session: SessionInfo
+    srt: SrtCredentials
+    invites: tuple[Invite, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveChanged:
+    live: bool  # Go Live pressed and not stopped
+    relay_connected: bool
+    detail: str = ""  # why it is not connected, or the retry plan
+    rtt_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PhonesChanged:
+    participants: tuple[Participant, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSent:
+    id: str
+    camera: int | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAcked:
+    id: str
+    camera: int
+
+
+LinkEvent = (
+    LoginChanged
+    | Busy
+    | LinkFailed
+    | Notice
+    | SessionsListed
+    | SessionChosen
+    | LiveChanged
+    | PhonesChanged
+    | MessageSent
+    | MessageAcked
+)

@@ -1,0 +1,108 @@
+"""The local control API over real HTTP and WebSocket on loopback, token and all."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from app.runtime import Runtime
+from app.session_link.vault import MemoryVault
+from tests.app.core_config import light_config
+
+TOKEN = "test-token-123"
+
+
+@pytest.fixture
+def core() -> Iterator[Runtime]:
+    rt = Runtime(light_config(control_token=TOKEN), vault=MemoryVault())
+    rt.start()
+    yield rt
+    rt.stop()
+
+
+@pytest.fixture
+def api(core: Runtime) -> Iterator[httpx.Client]:
+    assert core.control_url is not None
+    with httpx.Client(base_url=core.control_url, timeout=5) as client:
+        yield client
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def test_a_cut_through_the_api_goes_to_air(core: Runtime, api: httpx.Client) -> None:
+    state = api.get("/api/state", headers=AUTH).json()
+    assert (state["program"], state["preview"]) == ("test-1", "test-2")
+    r = api.post("/api/cut", headers=AUTH)
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["program"] == "test-2"
+    assert core.state.program == "test-2"
+    # Companion's generic HTTP module: the token in the query, the source by button number.
+    r = api.post(f"/api/preview/4?token={TOKEN}")
+    assert r.status_code == 200 and r.json()["state"]["preview"] == "test-4"
+    r = api.post("/api/transition", headers=AUTH, json={"kind": "dip", "duration": 12})
+    assert r.json()["state"]["transition"] == {"kind": "dip", "duration": 12}
+    r = api.post("/api/program", headers=AUTH, json={"source": "test-3"})
+    assert r.json()["state"]["program"] == "test-3"
+
+
+def test_a_wrong_or_missing_token_is_401(api: httpx.Client, core: Runtime) -> None:
+    for headers in ({}, {"Authorization": "Bearer nope"}):
+        r = api.post("/api/cut", headers=headers)
+        assert r.status_code == 401
+        assert r.json()["error"]["code"] == "unauthorized"
+    assert api.get("/api/state?token=nope").status_code == 401
+    assert core.state.program == "test-1"
+    assert api.get("/api/health").json() == {"ok": True}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "code"),
+    [
+        ("/api/preview", b"{not json", 400, "bad_request"),
+        ("/api/preview", b"[1, 2]", 400, "bad_request"),
+        ("/api/preview", b'{"source": 7}', 400, "bad_request"),
+        ("/api/tbar", b'{"position": "half"}', 400, "bad_request"),
+        ("/api/tbar", b'{"position": 2}', 409, "invalid_value"),
+        ("/api/transition", b'{"kind": "wipe"}', 400, "bad_request"),
+        ("/api/audio/Tone", b"{}", 400, "bad_request"),
+        ("/api/audio/nope", b'{"mute": true}', 404, "unknown_channel"),
+        ("/api/preview", b'{"source": "nope"}', 404, "unknown_source"),
+        ("/api/preview", b"x" * 20000, 413, "too_large"),
+    ],
+)
+def test_bad_requests_get_clear_errors_and_the_api_stays_up(
+    api: httpx.Client, path: str, body: bytes, status: int, code: str
+) -> None:
+    r = api.post(path, headers=AUTH, content=body)
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["code"] == code
+    assert r.json()["error"]["message"]
+    assert api.post("/api/cut", headers=AUTH).status_code == 200
+
+
+def test_the_event_socket_streams_state_then_events_in_order(
+    core: Runtime, api: httpx.Client
+) -> None:
+    assert core.control_url is not None
+    url = core.control_url.replace("http://", "ws://") + f"/api/events?token={TOKEN}"
+    with connect(url, open_timeout=5) as ws:
+        first = json.loads(ws.recv(timeout=5))
+        assert first["type"] == "state" and first["state"]["program"] == "test-1"
+        api.post("/api/cut", headers=AUTH)
+        types = [json.loads(ws.recv(timeout=5)) for _ in range(3)]
+    assert [t["type"] for t in types] == ["program", "preview", "tally"]
+    assert types[2]["bus"] == {"program": ["test-2"], "preview": ["test-1"]}
+
+
+def test_the_event_socket_refuses_a_wrong_token(core: Runtime) -> None:
+    assert core.control_url is not None
+    url = core.control_url.replace("http://", "ws://") + "/api/events?token=nope"
+    with connect(url, open_timeout=5) as ws, pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401

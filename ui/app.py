@@ -1,0 +1,71 @@
+"""Starting the window: Qt application, theme and language, the core, the main window.
+
+Errors reach the director as dialogs or status messages, never as tracebacks: a failure
+to start says what to change, and an unexpected exception in a slot is logged and shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from types import TracebackType
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.desktop import DesktopOptions, runtime_config
+from app.runtime import CoreStartError, Runtime
+
+from .i18n import install, pick_language
+from .main_window import MainWindow
+from .resources import stylesheet
+from .settings import load
+
+log = logging.getLogger(__name__)
+
+
+def _application() -> QApplication:
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        return app
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("ReturnFeed")
+    app.setOrganizationName("ReturnFeed")
+    app.setOrganizationDomain("returnfeed.app")
+    return app
+
+
+def _excepthook(window: MainWindow) -> None:
+    def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        log.error("unexpected error:\n%s", "".join(traceback.format_exception(kind, error, tb)))
+        window.show_error(f"Unexpected error: {error}")
+
+    sys.excepthook = hook
+
+
+def run_window(options: DesktopOptions) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = _application()
+    store = QSettings()
+    settings = load(store)
+    translator = install(app, pick_language(options.lang or settings.language))
+    app.setStyleSheet(stylesheet())
+    runtime = Runtime(runtime_config(options, settings.sources))
+    try:
+        runtime.start()
+    except CoreStartError as exc:
+        QMessageBox.critical(
+            None, "ReturnFeed", app.tr("ReturnFeed could not start:\n{0}").format(exc)
+        )
+        return 1
+    window = MainWindow(runtime, settings, store)
+    _excepthook(window)
+    window.show()
+    if runtime.vault_note:
+        window.show_message(runtime.vault_note)
+    try:
+        return app.exec()
+    finally:
+        runtime.stop()
+        del translator

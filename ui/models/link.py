@@ -1,0 +1,97 @@
+"""The cloud link as the UI sees it: who is logged in, sessions, going live, messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, Signal
+
+from app.session_link import events as ev
+from app.session_link.cloud_api import Invite, SessionInfo, SrtCredentials
+
+
+@dataclass
+class MessageRow:
+    id: str
+    camera: int | None
+    text: str
+    acked: set[int] = field(default_factory=set)
+
+
+class LinkModel(QObject):
+    loginChanged = Signal()
+    busyChanged = Signal()
+    failed = Signal(str, str)  # action, message
+    notice = Signal(str)
+    sessionsChanged = Signal()
+    sessionChanged = Signal()
+    liveChanged = Signal()
+    phonesChanged = Signal()
+    messagesChanged = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.backend: str | None = None
+        self.email: str | None = None
+        self.busy: set[str] = set()
+        self.sessions: tuple[SessionInfo, ...] = ()
+        self.session: SessionInfo | None = None
+        self.srt: SrtCredentials | None = None
+        self.invites: tuple[Invite, ...] = ()
+        self.live = False
+        self.relay_connected = False
+        self.detail = ""
+        self.rtt_ms: float | None = None
+        self.phones = 0
+        self.viewers = 0
+        self.phones_by_camera: dict[int, int] = {}
+        self.messages: list[MessageRow] = []
+
+    def apply(self, event: object) -> None:
+        if isinstance(event, ev.LoginChanged):
+            self.backend, self.email = event.backend, event.email
+            if event.email is None:
+                self.sessions, self.session, self.srt, self.invites = (), None, None, ()
+                self.sessionsChanged.emit()
+                self.sessionChanged.emit()
+            self.loginChanged.emit()
+        elif isinstance(event, ev.Busy):
+            (self.busy.add if event.busy else self.busy.discard)(event.action)
+            self.busyChanged.emit()
+        elif isinstance(event, ev.LinkFailed):
+            self.failed.emit(event.action, event.message)
+        elif isinstance(event, ev.Notice):
+            self.notice.emit(event.message)
+        elif isinstance(event, ev.SessionsListed):
+            self.sessions = event.sessions
+            self.sessionsChanged.emit()
+        elif isinstance(event, ev.SessionChosen):
+            self.session, self.srt, self.invites = event.session, event.srt, event.invites
+            self.messages = []
+            self.sessionChanged.emit()
+            self.messagesChanged.emit()
+        elif isinstance(event, ev.LiveChanged):
+            self.live, self.relay_connected = event.live, event.relay_connected
+            self.detail, self.rtt_ms = event.detail, event.rtt_ms
+            self.liveChanged.emit()
+        elif isinstance(event, ev.PhonesChanged):
+            cameras = [p for p in event.participants if p.role == "camera"]
+            self.phones = len(cameras)
+            self.viewers = sum(1 for p in event.participants if p.role == "viewer")
+            counts: dict[int, int] = {}
+            for p in cameras:
+                if p.camera_number is not None:
+                    counts[p.camera_number] = counts.get(p.camera_number, 0) + 1
+            self.phones_by_camera = counts
+            self.phonesChanged.emit()
+        elif isinstance(event, ev.MessageSent):
+            self.messages.append(MessageRow(event.id, event.camera, event.text))
+            self.messagesChanged.emit()
+        elif isinstance(event, ev.MessageAcked):
+            for row in self.messages:
+                if row.id == event.id:
+                    row.acked.add(event.camera)
+            self.messagesChanged.emit()
+
+    def invite_for(self, camera: int | None, role: str = "camera") -> Invite | None:
+        return next((i for i in self.invites if i.role == role and i.camera_number == camera), None)

@@ -1,0 +1,117 @@
+"""Korean for every English string the UI passes to tr(); English is the source text.
+
+tests/ui/test_i18n.py fails when a tr() literal in ui/ has no entry here.
+"""
+
+from __future__ import annotations
+
+KO: dict[str, str] = {
+    # switcher
+    "PREVIEW": "프리뷰",
+    "PROGRAM": "프로그램",
+    "PVW": "PVW",
+    "PGM": "PGM",
+    "FTB": "FTB",
+    "Buses": "버스",
+    "Transition": "트랜지션",
+    "Cut (Space)": "컷 (Space)",
+    "Auto transition (Enter)": "자동 트랜지션 (Enter)",
+    "Fade to black (F)": "페이드 투 블랙 (F)",
+    "Style": "방식",
+    "Rate": "길이",
+    "FTB rate": "FTB 길이",
+    " fr": " 프레임",
+    "Mix": "믹스",
+    "Dip": "딥",
+    "Cut": "컷",
+    "T-bar: a manual mix": "T바: 수동 믹스",
+    "Click: preview · Double-click: program": "클릭: 프리뷰 · 더블클릭: 프로그램",
+    # audio
+    "Audio": "오디오",
+    "Gain (dB)": "게인 (dB)",
+    "MUTE": "뮤트",
+    # go live
+    "Go Live": "송출",
+    "Cloud account": "클라우드 계정",
+    "Backend": "서버",
+    "Email": "이메일",
+    "Password": "비밀번호",
+    "Log in": "로그인",
+    "Log out": "로그아웃",
+    "Cancel": "취소",
+    "Working…": "처리 중…",
+    "Logged in as {0}": "{0} 계정으로 로그인됨",
+    "Not logged in": "로그인하지 않음",
+    "Enter the backend address, your email and password.": (
+        "서버 주소, 이메일, 비밀번호를 입력하세요."
+    ),
+    "Session": "세션",
+    "Reload sessions": "세션 새로 고침",
+    "New session name": "새 세션 이름",
+    " cams": "대",
+    "Create": "만들기",
+    "Show": "방송",
+    "— choose a session —": "— 세션 선택 —",
+    "No session chosen": "선택된 세션 없음",
+    "{0} · {1} cameras · SRT credentials ready": "{0} · 카메라 {1}대 · SRT 인증 정보 준비됨",
+    "On air": "온에어",
+    "GO LIVE": "송출 시작",
+    "STOP": "송출 중지",
+    "Tally relay": "탈리 릴레이",
+    "Phones": "휴대폰",
+    "Stream": "스트림",
+    "tally only: the program stream is not sent yet": (
+        "탈리만 전송: 프로그램 스트림은 아직 보내지 않음"
+    ),
+    "off": "꺼짐",
+    "connected": "연결됨",
+    "connecting…": "연결 중…",
+    "{0} joined · {1} viewers": "{0}명 참여 · 시청자 {1}명",
+    # cameras
+    "Cameras": "카메라",
+    "Phone cameras": "휴대폰 카메라",
+    "Camera": "카메라",
+    "Source": "소스",
+    "Tally": "탈리",
+    "OFF": "꺼짐",
+    "Choose a session on the Go Live tab to see its cameras.": (
+        "송출 탭에서 세션을 선택하면 카메라가 표시됩니다."
+    ),
+    "Links": "링크",
+    "Copy camera link": "카메라 링크 복사",
+    "Copy viewer link": "시청자 링크 복사",
+    "Viewer QR": "시청자 QR",
+    "Viewers": "시청자",
+    "Camera {0} · {1}": "카메라 {0} · {1}",
+    "No link yet": "아직 링크 없음",
+    "(none)": "(없음)",
+    "Messages to operators": "카메라 감독에게 메시지",
+    "e.g. Cam 2, go wide": "예: 2번 카메라, 와이드로",
+    "Send": "보내기",
+    "All cameras": "모든 카메라",
+    "all": "전체",
+    "seen by {0}": "{0}번 확인",
+    "not seen yet": "아직 확인 안 함",
+    # window, settings
+    "&Show": "방송(&S)",
+    "Settings…": "설정…",
+    "Settings": "설정",
+    "Quit": "종료",
+    "Control API {0}": "제어 API {0}",
+    "Copy token": "토큰 복사",
+    "Control token copied": "제어 토큰을 복사했습니다",
+    "NDI and language changes apply after a restart.": (
+        "NDI와 언어 변경은 다시 시작하면 적용됩니다."
+    ),
+    "Sources": "소스",
+    "NDI extra IPs": "NDI 추가 IP",
+    "Encoder": "인코더",
+    "SRT latency": "SRT 지연",
+    "Language": "언어",
+    "System": "시스템",
+    "Add at least one source.": "소스를 하나 이상 추가하세요.",
+    "One per line: test:NAME, file:PATH, camera:DEVICE or ndi:NDI NAME; add =Label to name it.": (
+        "한 줄에 하나씩: test:이름, file:경로, camera:장치, ndi:NDI 이름; =라벨로 이름을 붙입니다."
+    ),
+    "ReturnFeed could not start:\n{0}": "ReturnFeed를 시작할 수 없습니다:\n{0}",
+}

@@ -1,0 +1,256 @@
+"""Go live: backend and login, session choice, the Go Live button, and link health.
+
+Every button only asks the core (bridge.call); answers come back as link events. A login
+that hangs on a dead network shows "Working…" with a Cancel, and the window stays live.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..bridge import Bridge
+from ..models.link import LinkModel
+from .common import muted, panel, title
+
+DEFAULT_BACKEND = "http://127.0.0.1:8000"
+
+
+class GoLivePanel(QWidget):
+    def __init__(
+        self,
+        model: LinkModel,
+        bridge: Bridge,
+        backend: str = DEFAULT_BACKEND,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._model = model
+        self._bridge = bridge
+        self._pending: concurrent.futures.Future[Any] | None = None
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(8)
+        column.addWidget(self._account(backend))
+        column.addWidget(self._session())
+        column.addWidget(self._live())
+        column.addStretch(1)
+        for signal in (
+            model.loginChanged,
+            model.busyChanged,
+            model.sessionsChanged,
+            model.sessionChanged,
+            model.liveChanged,
+            model.phonesChanged,
+        ):
+            signal.connect(self._refresh)
+        model.failed.connect(self._failed)
+        self._refresh()
+
+    # --- building ---------------------------------------------------------------------
+
+    def _account(self, backend: str) -> QWidget:
+        frame, layout = panel()
+        layout.addWidget(title(self.tr("Cloud account")))
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.backend = QLineEdit(backend)
+        self.email = QLineEdit()
+        self.email.setPlaceholderText("director@example.com")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.returnPressed.connect(self.log_in)
+        form.addRow(self.tr("Backend"), self.backend)
+        form.addRow(self.tr("Email"), self.email)
+        form.addRow(self.tr("Password"), self.password)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        self.login = QPushButton(self.tr("Log in"))
+        self.login.clicked.connect(self.log_in)
+        self.cancel = QPushButton(self.tr("Cancel"))
+        self.cancel.clicked.connect(self._cancel)
+        self.logout = QPushButton(self.tr("Log out"))
+        self.logout.clicked.connect(lambda: self._start(lambda link: link.logout()))
+        for button in (self.login, self.cancel, self.logout):
+            row.addWidget(button)
+        layout.addLayout(row)
+        self.account_status = muted()
+        layout.addWidget(self.account_status)
+        return frame
+
+    def _session(self) -> QWidget:
+        frame, layout = panel()
+        layout.addWidget(title(self.tr("Session")))
+        row = QHBoxLayout()
+        self.sessions = QComboBox()
+        self.sessions.setMinimumContentsLength(16)
+        self.sessions.activated.connect(self._session_picked)
+        self.reload = QPushButton("↻")
+        self.reload.setToolTip(self.tr("Reload sessions"))
+        self.reload.clicked.connect(lambda: self._start(lambda link: link.list_sessions()))
+        row.addWidget(self.sessions, 1)
+        row.addWidget(self.reload)
+        layout.addLayout(row)
+        row = QHBoxLayout()
+        self.new_name = QLineEdit()
+        self.new_name.setPlaceholderText(self.tr("New session name"))
+        self.new_cameras = QSpinBox()
+        self.new_cameras.setRange(1, 99)
+        self.new_cameras.setValue(4)
+        self.new_cameras.setSuffix(self.tr(" cams"))
+        self.create_session = QPushButton(self.tr("Create"))
+        self.create_session.clicked.connect(self._create)
+        row.addWidget(self.new_name, 1)
+        row.addWidget(self.new_cameras)
+        row.addWidget(self.create_session)
+        layout.addLayout(row)
+        self.session_status = muted()
+        layout.addWidget(self.session_status)
+        return frame
+
+    def _live(self) -> QWidget:
+        frame, layout = panel()
+        layout.addWidget(title(self.tr("On air")))
+        self.go_live = QPushButton(self.tr("GO LIVE"))
+        self.go_live.setObjectName("goLive")
+        self.go_live.setCheckable(True)
+        self.go_live.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.go_live.clicked.connect(self._toggle_live)
+        layout.addWidget(self.go_live)
+        grid = QFormLayout()
+        self.relay = QLabel("—")
+        self.phones = QLabel("—")
+        self.encoder = QLabel(self.tr("tally only: the program stream is not sent yet"))
+        self.encoder.setObjectName("muted")
+        self.encoder.setWordWrap(True)
+        grid.addRow(self.tr("Tally relay"), self.relay)
+        grid.addRow(self.tr("Phones"), self.phones)
+        grid.addRow(self.tr("Stream"), self.encoder)
+        layout.addLayout(grid)
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        layout.addWidget(self.error)
+        return frame
+
+    # --- actions ----------------------------------------------------------------------
+
+    def log_in(self) -> None:
+        backend = self.backend.text().strip()
+        email, password = self.email.text().strip(), self.password.text()
+        if not backend or not email or not password:
+            self._failed("login", self.tr("Enter the backend address, your email and password."))
+            return
+        self.password.clear()
+        self._start(lambda link: link.login(backend, email, password))
+
+    def _start(self, work: Any) -> None:
+        self.error.clear()
+        self._pending = self._bridge.call(work)
+
+    def _cancel(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+        self._pending = None
+        self._model.busy.clear()
+        self._refresh()
+
+    def _session_picked(self, index: int) -> None:
+        session_id = self.sessions.itemData(index)
+        if isinstance(session_id, str):
+            self._start(lambda link: link.choose_session(session_id))
+
+    def _create(self) -> None:
+        name = self.new_name.text().strip() or self.tr("Show")
+        cameras = self.new_cameras.value()
+        self._start(lambda link: link.create_session(name, cameras))
+
+    def _toggle_live(self) -> None:
+        self.go_live.setChecked(self._model.live)  # lit by the link's answer, not the click
+        if self._model.live:
+            self._start(lambda link: link.stop_live())
+        else:
+            self._start(lambda link: link.go_live())
+
+    # --- showing ------------------------------------------------------------------------
+
+    def _failed(self, action: str, message: str) -> None:
+        self.error.setText(message)
+
+    def _refresh(self) -> None:
+        m = self._model
+        busy = bool(m.busy)
+        logged_in = m.email is not None
+        self.login.setEnabled(not busy and not logged_in)
+        self.cancel.setVisible(busy)
+        self.logout.setEnabled(logged_in and not busy)
+        for field in (self.backend, self.email, self.password):
+            field.setEnabled(not logged_in and not busy)
+        if "login" in m.busy:
+            self.account_status.setText(self.tr("Working…"))
+        elif logged_in:
+            self.account_status.setText(self.tr("Logged in as {0}").format(m.email))
+        else:
+            self.account_status.setText(self.tr("Not logged in"))
+        self._fill_sessions()
+        session_widgets: tuple[QWidget, ...] = (
+            self.sessions,
+            self.reload,
+            self.new_name,
+            self.new_cameras,
+            self.create_session,
+        )
+        for widget in session_widgets:
+            widget.setEnabled(logged_in and not busy)
+        if m.session is not None:
+            cameras = len(m.session.cameras)
+            self.session_status.setText(
+                self.tr("{0} · {1} cameras · SRT credentials ready").format(m.session.name, cameras)
+            )
+        else:
+            self.session_status.setText(self.tr("No session chosen"))
+        self.go_live.setEnabled(m.session is not None and not busy)
+        self.go_live.setChecked(m.live)
+        self.go_live.setText(self.tr("STOP") if m.live else self.tr("GO LIVE"))
+        self._show_live()
+
+    def _fill_sessions(self) -> None:
+        m = self._model
+        self.sessions.blockSignals(True)
+        self.sessions.clear()
+        self.sessions.addItem(self.tr("— choose a session —"), None)
+        for session in m.sessions:
+            self.sessions.addItem(session.name, session.id)
+        if m.session is not None:
+            index = self.sessions.findData(m.session.id)
+            self.sessions.setCurrentIndex(max(0, index))
+        self.sessions.blockSignals(False)
+
+    def _show_live(self) -> None:
+        m = self._model
+        if not m.live:
+            self.relay.setText(self.tr("off"))
+            self.relay.setObjectName("muted")
+        elif m.relay_connected:
+            rtt = f" · {m.rtt_ms:.0f} ms" if m.rtt_ms is not None else ""
+            self.relay.setText(self.tr("connected") + rtt)
+            self.relay.setObjectName("ok")
+        else:
+            self.relay.setText(m.detail or self.tr("connecting…"))
+            self.relay.setObjectName("error")
+        self.relay.style().unpolish(self.relay)
+        self.relay.style().polish(self.relay)
+        self.phones.setText(self.tr("{0} joined · {1} viewers").format(m.phones, m.viewers))
