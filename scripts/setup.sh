@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 
 purpose=${1:-run}
 # Media peers and servers the product and its tests talk to for real.
-apt_run=(python3-venv libsrt1.5-openssl ffmpeg libportaudio2)
-apt_test=(libsrt-openssl-dev srt-tools chromium xvfb libxcb-cursor0 libxcb-icccm4
-          libxcb-keysyms1 postgresql redis-server gcc pulseaudio libasound2-plugins)
+apt_run=(python3-venv libsrt1.5-openssl ffmpeg libportaudio2 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
+         fonts-noto-cjk)
+apt_test=(libsrt-openssl-dev srt-tools chromium xvfb
+          postgresql redis-server gcc pulseaudio libasound2-plugins)
 want=("${apt_run[@]}")
 [ "$purpose" = test ] && want+=("${apt_test[@]}")
 
