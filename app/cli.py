@@ -1,4 +1,5 @@
-"""The `returnfeed` command line: `returnfeed sources` lists what can be switched."""
+"""The `returnfeed` command line: `returnfeed sources` lists what can be switched;
+`returnfeed send` puts a program on air over SRT without the desktop app."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from app import send
 from media.inventory import Inventory, take_inventory
 from media.sources.ndi import NdiConfig
 
@@ -17,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "sources":
         return _sources(args, sys.stdout)
+    if args.command == "send":
+        return send.main(args)
     parser.print_help()
     return 2
 
@@ -35,7 +39,50 @@ def _parser() -> argparse.ArgumentParser:
     sources.add_argument(
         "--timeout", type=float, default=1.0, metavar="S", help="how long to look for NDI sources"
     )
+    _add_send(commands)
     return parser
+
+
+def _add_send(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = commands.add_parser(
+        "send",
+        help="encode sources into the hi/lo layers and send them over SRT",
+        description=(
+            "Encode a program from the given sources and send each layer over its own SRT "
+            "connection. Prefer the environment for secrets: "
+            f"{send.PASSPHRASE_ENV} and {send.TOKEN_ENV} (options show up in `ps`)."
+        ),
+    )
+    cmd.add_argument(
+        "--source",
+        action="append",
+        metavar="KIND:VALUE",
+        help="test:NAME, ndi:NDI NAME, file:PATH or camera:DEVICE; repeat for more (default "
+        "test:Test)",
+    )
+    cmd.add_argument("--srt-url", required=True, metavar="srt://HOST:PORT", help="the listener")
+    cmd.add_argument("--passphrase", help=f"SRT passphrase (better: {send.PASSPHRASE_ENV})")
+    cmd.add_argument("--session", help="session id for the streamid")
+    cmd.add_argument("--publish-token", help=f"publish token (better: {send.TOKEN_ENV})")
+    cmd.add_argument("--streamid-hi", metavar="SID", help="raw streamid for the hi layer")
+    cmd.add_argument("--streamid-lo", metavar="SID", help="raw streamid for the lo layer")
+    cmd.add_argument("--layers", default="hi,lo", help="layers to send (default hi,lo)")
+    cmd.add_argument(
+        "--profile",
+        choices=["auto", "lan", "wan"],
+        default="auto",
+        help="SRT timing: lan (20 ms) or wan (120 ms); auto picks by the listener's address",
+    )
+    cmd.add_argument("--latency-ms", type=int, help="SRT latency, overriding the profile's")
+    cmd.add_argument("--encoder", default="auto", help="auto, libx264, h264_nvenc, h264_qsv, ...")
+    cmd.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    cmd.add_argument("--cycle", type=float, metavar="S", help="cut to the next source every S s")
+    cmd.add_argument(
+        "--ndi-extra-ips", default="", metavar="IP,IP", help="ask these machines for NDI sources"
+    )
+    cmd.add_argument(
+        "--json", action="store_true", help="print a JSON summary at the end (stats go to stderr)"
+    )
 
 
 def _sources(args: argparse.Namespace, out: TextIO) -> int:

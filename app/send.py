@@ -1,0 +1,241 @@
+"""`returnfeed send`: sources -> program clock -> simulcast encoder -> SRT, headless.
+
+The same pipeline the desktop app runs, without the UI: for a machine with no screen, for
+demos (`--cycle` cuts through the sources), and for tests against a real listener.
+Secrets: prefer the environment (RETURNFEED_SRT_PASSPHRASE, RETURNFEED_PUBLISH_TOKEN) to
+options, because every user on the machine can read a process's arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from media.audio.mixer import AudioMixer, ChannelSettings
+from media.audio.tone import ToneSource
+from media.clock import ClockConfig, ProgramClock
+from media.encode.config import DEFAULT_LAYERS, EncoderConfig
+from media.encode.errors import EncoderUnavailable
+from media.send.output import LayerStats, OutputStats, SimulcastOutput
+from media.send.target import PROFILES, SrtTarget, parse_srt_url, profile_for
+from media.sources.base import ThreadedSource
+from media.sources.camera import CameraSource
+from media.sources.file import FileSource
+from media.sources.ndi import NdiConfig, NdiSource
+from media.sources.testpattern import TestPatternSource
+from media.srt import StreamId, StreamIdError, format_streamid
+from media.switcher import SwitcherState
+
+PASSPHRASE_ENV = "RETURNFEED_SRT_PASSPHRASE"  # noqa: S105 - the variable's name
+TOKEN_ENV = "RETURNFEED_PUBLISH_TOKEN"  # noqa: S105 - the variable's name
+
+
+class SendError(Exception):
+    """A setting that cannot work; the message is for the person at the terminal."""
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    sources: tuple[ThreadedSource, ...]
+    targets: dict[str, SrtTarget]
+    config: EncoderConfig
+    cycle_s: float | None
+    duration_s: float | None
+
+
+def make_source(spec: str, ndi: NdiConfig) -> ThreadedSource:
+    """test:NAME, ndi:NDI NAME, file:PATH, camera:DEVICE."""
+    kind, _, rest = spec.partition(":")
+    if not rest:
+        raise SendError(f"--source {spec!r}: expected KIND:VALUE (test, ndi, file, camera)")
+    if kind == "test":
+        return TestPatternSource(rest)
+    if kind == "ndi":
+        return NdiSource(rest, rest, config=ndi)
+    if kind == "file":
+        return FileSource(Path(rest).stem or rest, rest)
+    if kind == "camera":
+        return CameraSource(Path(rest).name or rest, rest)
+    raise SendError(f"--source {spec!r}: unknown kind {kind!r} (test, ndi, file, camera)")
+
+
+def plan(args: Any, env: dict[str, str]) -> SendPlan:
+    """Check every setting before anything starts."""
+    try:
+        host, port = parse_srt_url(args.srt_url)
+    except ValueError as exc:
+        raise SendError(f"--srt-url: {exc}") from exc
+    names = [n.strip() for n in args.layers.split(",") if n.strip()]
+    known = {layer.name: layer for layer in DEFAULT_LAYERS}
+    if not names or any(n not in known for n in names) or len(set(names)) != len(names):
+        raise SendError(f"--layers: a comma-separated subset of {', '.join(known)}")
+    passphrase = args.passphrase or env.get(PASSPHRASE_ENV) or None
+    token = args.publish_token or env.get(TOKEN_ENV) or None
+    profile = profile_for(host) if args.profile == "auto" else PROFILES[args.profile]
+    targets = {}
+    for name in names:
+        streamid = getattr(args, f"streamid_{name}") or _streamid(args.session, name, token)
+        targets[name] = SrtTarget(host, port, streamid, passphrase, profile, args.latency_ms)
+    try:
+        for target in targets.values():
+            target.options()  # validates passphrase length, latency, streamid size
+    except ValueError as exc:
+        raise SendError(str(exc)) from exc
+    ndi = NdiConfig(extra_ips=tuple(ip.strip() for ip in args.ndi_extra_ips.split(",") if ip))
+    sources = tuple(make_source(spec, ndi) for spec in args.source or ["test:Test"])
+    if len({s.name for s in sources}) != len(sources):
+        raise SendError("two sources have the same name")
+    config = EncoderConfig(layers=tuple(known[n] for n in names), encoder=args.encoder)
+    return SendPlan(sources, targets, config, args.cycle, args.duration)
+
+
+def _streamid(session: str | None, layer: str, token: str | None) -> str:
+    if not session or not token:
+        raise SendError(
+            f"layer {layer}: give --session and a publish token ({TOKEN_ENV} or "
+            f"--publish-token), or a raw --streamid-{layer}"
+        )
+    try:
+        return format_streamid(StreamId(session, layer, token))
+    except StreamIdError as exc:
+        raise SendError(str(exc)) from exc
+
+
+class Cycler:
+    """A state provider that cuts to the next source every `period` seconds."""
+
+    def __init__(self, names: Sequence[str], period: float | None) -> None:
+        self._names = list(names)
+        self._period = period
+        self._t0 = time.monotonic()
+
+    def __call__(self) -> SwitcherState:
+        n = len(self._names)
+        index = 0
+        if self._period and n > 1:
+            index = int((time.monotonic() - self._t0) / self._period) % n
+        return SwitcherState(program=self._names[index], preview=self._names[(index + 1) % n])
+
+
+def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> int:
+    """Run until the duration ends, SIGTERM or Ctrl+C; 0 if every layer got connected."""
+    names = [s.name for s in plan_.sources]
+    audio = AudioMixer()
+    for i, source in enumerate(plan_.sources):
+        if isinstance(source, TestPatternSource):  # a tone per test source, audible on cuts
+            tone = ToneSource(f"tone:{source.name}", frequency=440.0 * (i + 1), level_dbfs=-24)
+            audio.add(tone, ChannelSettings(follow_video=source.name))
+    clock = ProgramClock(Cycler(names, plan_.cycle_s), ClockConfig(), audio=audio)
+    for source in plan_.sources:
+        clock.add_source(source)
+    try:
+        output = SimulcastOutput(clock, plan_.targets, plan_.config)
+    except EncoderUnavailable as exc:
+        log.write(f"returnfeed send: {exc}\n")
+        return 2
+    stop = threading.Event()
+    started = time.monotonic()
+    connected: set[str] = set()
+    try:
+        with _stop_on_sigterm(stop):
+            for source in plan_.sources:
+                source.start()
+            clock.start()
+            output.start()
+            while not stop.wait(_next_wait(started, plan_.duration_s)):
+                stats = output.stats()
+                connected |= {s.name for s in stats.layers if s.frames_sent}
+                for layer in stats.layers:
+                    log.write(format_line(time.monotonic() - started, layer) + "\n")
+                log.flush()
+                if plan_.duration_s is not None and time.monotonic() - started >= plan_.duration_s:
+                    break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        final = output.stats()
+        output.stop()
+        clock.stop()
+        for source in plan_.sources:
+            source.stop()
+    connected |= {s.name for s in final.layers if s.frames_sent}
+    if as_json:
+        json.dump(summary(final, time.monotonic() - started), out, indent=2)
+        out.write("\n")
+    missing = sorted(set(plan_.targets) - connected)
+    for name in missing:
+        log.write(f"layer {name} never got through: {final.layer(name).state}\n")
+    return 1 if missing else 0
+
+
+def _next_wait(started: float, duration: float | None) -> float:
+    elapsed = time.monotonic() - started
+    tick = 1.0 - elapsed % 1.0
+    if duration is not None:
+        tick = min(tick, max(0.0, duration - elapsed))
+    return tick
+
+
+@contextmanager
+def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def format_line(elapsed: float, s: LayerStats) -> str:
+    """One compact line per layer per second."""
+    line = (
+        f"[{elapsed:6.1f}s] {s.name:<2} {s.width}x{s.height} {s.fps:5.1f} fps "
+        f"{s.kbps:6.0f} kbps enc {s.encode_ms_p50:.1f}/{s.encode_ms_p99:.1f} ms "
+        f"drop q{s.queue_drops} s{s.send_drops} srt{s.srt_drops}"
+    )
+    if s.rtt_ms is not None:
+        line += (
+            f" rtt {s.rtt_ms:.1f} ms loss {s.loss_pct or 0:.1f}% retx {s.retransmits}"
+            f" bw {s.bandwidth_mbps or 0:.0f} Mbps"
+        )
+    return f"{line} | {s.state}"
+
+
+def summary(stats: OutputStats, elapsed: float) -> dict[str, Any]:
+    layers = {}
+    for layer in stats.layers:
+        item = asdict(layer)
+        item["phase"] = layer.phase.value
+        layers[layer.name] = item
+    return {
+        "encoder": stats.encoder,
+        "duration_s": round(elapsed, 3),
+        "ticks": stats.ticks,
+        "layers": layers,
+    }
+
+
+def main(args: Any) -> int:
+    try:
+        plan_ = plan(args, dict(os.environ))
+    except SendError as exc:
+        print(f"returnfeed send: {exc}", file=sys.stderr)
+        return 2
+    log = sys.stderr if args.json else sys.stdout
+    return run(plan_, sys.stdout, log, as_json=args.json)

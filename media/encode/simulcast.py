@@ -1,0 +1,219 @@
+"""The simulcast encoder: every program frame into each layer, plus Opus once, off the clock.
+
+One encode thread reads the program clock's bounded queue (the clock never waits: when the
+encoder falls behind, the queue drops the oldest frame and counts it). Per tick it encodes
+the audio once, then each layer in order (hi first, so the layer most sensitive to latency
+never waits for another), and hands each layer's unit to that layer's sink at once. Sinks
+must not block (a sender puts the unit on its own bounded queue).
+
+One thread rather than one per layer: PyAV releases the GIL while x264 encodes and x264
+splits each frame across its own slice threads, so a second Python thread buys no
+parallelism, only a second hand-off (bench/encode.py measures both the CPU and latency).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import av
+
+from media.clock import OutputFrame
+from media.encode.audio import OpusEncoder
+from media.encode.config import EncoderConfig, to_pts90
+from media.encode.detect import pick_encoder
+from media.encode.meter import RateMeter
+from media.encode.units import EncodedAudio, LayerUnit
+from media.encode.video import LayerEncoder
+from media.fanout import DropOldestQueue
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[LayerUnit], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LayerEncodeStats:
+    name: str
+    width: int
+    height: int
+    fps: float  # frames encoded per second, over the last 2 s
+    kbps: float  # video + audio bytes handed to the sender, over the last 2 s
+    encode_ms_p50: float  # scale + encode per frame, over the last 600 frames
+    encode_ms_p99: float
+    frames: int
+    idrs: int
+    errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderStats:
+    encoder: str
+    ticks: int  # program frames taken from the queue
+    queue_drops: int  # program frames the clock dropped because the encoder was behind
+    audio_packets: int
+    layers: dict[str, LayerEncodeStats]
+
+
+class SimulcastEncoder:
+    def __init__(self, config: EncoderConfig | None = None) -> None:
+        self.config = config or EncoderConfig()
+        self.encoder = pick_encoder(self.config.encoder)
+        self._layers = {
+            layer.name: LayerEncoder(
+                layer, self.encoder, preset=self.config.preset, threads=self.config.threads
+            )
+            for layer in self.config.layers
+        }
+        self._audio = OpusEncoder(self.config.audio) if self.config.audio else None
+        self._sinks: dict[str, Sink] = {}
+        self._meters = {name: RateMeter() for name in self._layers}
+        self._idrs = dict.fromkeys(self._layers, 0)
+        self._errors = dict.fromkeys(self._layers, 0)
+        self._ticks = 0
+        self._audio_packets = 0
+        self._queue: DropOldestQueue[OutputFrame] | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        return tuple(self._layers)
+
+    def set_sink(self, layer: str, sink: Sink | None) -> None:
+        """Where `layer`'s units go (None: nowhere). Set before start or any time after."""
+        if layer not in self._layers:
+            raise KeyError(layer)
+        sinks = dict(self._sinks)  # replaced, never mutated: the encode thread reads it
+        if sink is None:
+            sinks.pop(layer, None)
+        else:
+            sinks[layer] = sink
+        self._sinks = sinks
+
+    def request_keyframe(self, layer: str | None = None) -> None:
+        """An IDR on `layer` (or every layer) at the next frame it encodes; any thread."""
+        for name, encoder in self._layers.items():
+            if layer is None or layer == name:
+                encoder.request_keyframe()
+
+    # -- the thread ----------------------------------------------------------------------
+
+    def start(self, queue: DropOldestQueue[OutputFrame]) -> None:
+        """Encode what arrives on `queue` (ProgramClock.subscribe("program", ...))."""
+        if self._thread is not None:
+            return
+        if self._stopping.is_set():
+            raise RuntimeError("a stopped encoder cannot be restarted; make a new one")
+        self._queue = queue
+        self._thread = threading.Thread(target=self._run, name="encode", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop and join the thread (the queue stays open: its owner closes it)."""
+        self._stopping.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("encode thread did not stop within %.1f s", timeout)
+
+    def _run(self) -> None:
+        queue = self._queue
+        assert queue is not None
+        while not self._stopping.is_set():
+            item = queue.get(timeout=0.2)
+            if item is None:
+                if queue.closed:
+                    break
+                continue
+            try:
+                self.encode_tick(item)
+            except Exception:  # one bad tick must not end the output
+                log.exception("encoding program tick %d failed", item.pts)
+
+    # -- one tick (public so tests and benchmarks can drive it without a clock) ----------
+
+    def encode_tick(self, item: OutputFrame) -> dict[str, LayerUnit]:
+        """Encode one program frame into every layer and hand the units to the sinks.
+
+        Returns each layer's unit for this tick (the one carrying its audio). An encoder
+        with a pipeline delay may hand back more than one picture at once: the earlier
+        ones go to the sink first, as units of their own.
+        """
+        self._ticks += 1
+        pts90 = to_pts90(item.pts, item.time_base)
+        audio: tuple[EncodedAudio, ...] = ()
+        if self._audio is not None and item.audio is not None:
+            try:
+                audio = tuple(self._audio.encode(item.audio))
+            except (av.FFmpegError, ValueError):
+                log.exception("audio encode failed at pts %d", item.pts)
+            self._audio_packets += len(audio)
+        last: dict[str, LayerUnit] = {}
+        for name, encoder in self._layers.items():
+            units = self._encode_layer(name, encoder, item, pts90, audio)
+            last[name] = units[-1]
+            sink = self._sinks.get(name)
+            if sink is not None:
+                for unit in units:
+                    try:
+                        sink(unit)
+                    except Exception:  # a sink's bug must not stop the other layers
+                        log.exception("layer %s: sink failed", name)
+        return last
+
+    def _encode_layer(
+        self,
+        name: str,
+        encoder: LayerEncoder,
+        item: OutputFrame,
+        pts90: int,
+        audio: tuple[EncodedAudio, ...],
+    ) -> list[LayerUnit]:
+        try:
+            videos = encoder.encode(item.frame, pts90, item.pts)
+        except (av.FFmpegError, ValueError):
+            # One bad frame must not end the stream; the next frame is an IDR so a viewer
+            # that lost a reference recovers at once.
+            log.exception("layer %s: encode failed at pts %d", name, item.pts)
+            self._errors[name] += 1
+            encoder.request_keyframe()
+            videos = []
+        meter, now = self._meters[name], time.monotonic()
+        units = [LayerUnit(name, video, (), item.time) for video in videos[:-1]]
+        units.append(LayerUnit(name, videos[-1] if videos else None, audio, item.time))
+        for unit in units:
+            if unit.video is not None:
+                self._idrs[name] += int(unit.video.idr)
+                meter.add(now, unit.nbytes, unit.video.encode_ms)
+            elif unit.audio:
+                meter.add_bytes(now, unit.nbytes)
+        return units
+
+    # -- stats ---------------------------------------------------------------------------
+
+    def stats(self) -> EncoderStats:
+        now = time.monotonic()
+        layers = {}
+        for name, encoder in self._layers.items():
+            meter = self._meters[name]
+            reading = meter.reading(now)
+            size = encoder.layer.size
+            layers[name] = LayerEncodeStats(
+                name=name,
+                width=size.width,
+                height=size.height,
+                fps=reading.fps,
+                kbps=reading.kbps,
+                encode_ms_p50=reading.p50_ms,
+                encode_ms_p99=reading.p99_ms,
+                frames=meter.count,
+                idrs=self._idrs[name],
+                errors=self._errors[name],
+            )
+        drops = self._queue.dropped if self._queue is not None else 0
+        return EncoderStats(self.encoder, self._ticks, drops, self._audio_packets, layers)
