@@ -35,7 +35,6 @@ from app.runtime import AnyEvent, Runtime, RuntimeConfig
 from app.session_link.vault import MemoryVault
 from media.clock import OutputFrame
 from ui.main_window import MainWindow
-from ui.pyside_fix import protect_none
 from ui.resources import stylesheet
 from ui.settings import Settings
 
@@ -110,7 +109,6 @@ class Probe:
 def run(seconds: float, sources: int, warmup: float = 1.5) -> dict[str, Any]:
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
-    protect_none()  # as ui.app does: PySide6 6.12.0 on Python 3.11 (ui/pyside_fix.py)
     app.setStyleSheet(stylesheet())
     config = replace(RuntimeConfig(), sources=default_specs(sources), control_port=0)
     runtime = Runtime(config, vault=MemoryVault())
