@@ -14,6 +14,7 @@ from cloud.config import Settings
 from cloud.errors import install_error_handlers
 from cloud.limits import BodySizeLimit
 from cloud.metrics import MetricsMiddleware
+from cloud.pages import router as pages_router
 from cloud.relay import endpoint as relay_endpoint
 
 DESCRIPTION = """
@@ -39,6 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (accounts.router, sessions.router, invites.router, health.router):
         app.include_router(router)
     app.include_router(relay_endpoint.router)  # WebSocket /api/relay/{session_id}
+    app.include_router(pages_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
