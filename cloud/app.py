@@ -12,6 +12,7 @@ from cloud.api import accounts, health, invites, sessions
 from cloud.backend import Backend
 from cloud.config import Settings
 from cloud.errors import install_error_handlers
+from cloud.gateway import whep
 from cloud.limits import BodySizeLimit
 from cloud.metrics import MetricsMiddleware
 from cloud.pages import router as pages_router
@@ -41,6 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     app.include_router(relay_endpoint.router)  # WebSocket /api/relay/{session_id}
     app.include_router(pages_router)
+    app.include_router(whep.router)  # WHEP /whep/{session_id} for viewers (docs/gateway.md)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from cloud.auth.tokens import TokenSigner
 from cloud.config import Settings
 from cloud.db.engine import make_engine, make_sessionmaker
+from cloud.gateway import Gateway, GatewayConfig
 from cloud.metrics import Metrics
 from cloud.ratelimit import RateLimiter
 from cloud.relay.broker import Broker, InProcessBroker
@@ -30,12 +31,14 @@ class Backend:
     register_limiter: RateLimiter
     redeem_limiter: RateLimiter
     relay: Relay
+    gateway: Gateway | None
 
     @classmethod
     def create(cls, settings: Settings) -> Backend:
         engine = make_engine(settings.database_url)
         db = make_sessionmaker(engine)
         metrics = Metrics()
+        relay = _relay(settings, db, metrics)
         return cls(
             settings=settings,
             engine=engine,
@@ -45,13 +48,18 @@ class Backend:
             login_limiter=RateLimiter("login", settings.login_limit),
             register_limiter=RateLimiter("registration", settings.register_limit),
             redeem_limiter=RateLimiter("invite", settings.redeem_limit),
-            relay=_relay(settings, db, metrics),
+            relay=relay,
+            gateway=_gateway(settings, db, metrics, relay),
         )
 
     async def start(self) -> None:
         await self.relay.start()
+        if self.gateway is not None:
+            await self.gateway.start()
 
     async def close(self) -> None:
+        if self.gateway is not None:
+            await self.gateway.close()
         await self.relay.close()
         await self.engine.dispose()
 
@@ -69,3 +77,18 @@ def _relay(settings: Settings, db: async_sessionmaker[AsyncSession], metrics: Me
         timeout_s=settings.relay_timeout_s,
     )
     return Relay(deps)
+
+
+def _gateway(
+    settings: Settings, db: async_sessionmaker[AsyncSession], metrics: Metrics, relay: Relay
+) -> Gateway:
+    config = GatewayConfig(
+        srt_enabled=settings.srt_enabled,
+        srt_host=settings.srt_listen_host,
+        srt_port=settings.srt_port,
+        srt_latency_ms=settings.srt_latency_ms,
+        ice_servers=settings.ice_servers,
+        # A backend on loopback serves browsers on this machine: offer 127.0.0.1 as well.
+        loopback_candidates=settings.host in ("127.0.0.1", "localhost", "::1"),
+    )
+    return Gateway(config, metrics.registry, db, relay.request_keyframe)

@@ -97,6 +97,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="proxies trusted for X-Forwarded-For (default 127.0.0.1)",
     )
     _relay_arguments(p, env)
+    _gateway_arguments(p, env)
     p.add_argument(
         "--log-level",
         default=env_value(env, "LOG_LEVEL") or "info",
@@ -157,6 +158,42 @@ def _relay_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None
     )
 
 
+def _gateway_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    gw = p.add_argument_group("SRT -> WebRTC gateway (docs/gateway.md)")
+    gw.add_argument(
+        "--srt-host",
+        default=env_value(env, "SRT_HOST"),
+        help="address the SRT listener binds (default: the --host value)",
+    )
+    gw.add_argument(
+        "--srt-port",
+        type=int,
+        default=env_int(env, "SRT_PORT", 8890),
+        help="UDP port for SRT publishers (default 8890; 0 picks a free one)",
+    )
+    gw.add_argument(
+        "--srt-latency-ms",
+        type=int,
+        default=env_int(env, "SRT_LATENCY_MS", 20),
+        help="the listener's SRT latency; the larger of both sides applies (default 20)",
+    )
+    gw.add_argument(
+        "--no-srt",
+        action="store_true",
+        default=env_value(env, "NO_SRT") in ("1", "true", "yes"),
+        help="serve no SRT ingest (and so no video to viewers)",
+    )
+    ice = env_value(env, "ICE_SERVERS")
+    gw.add_argument(
+        "--ice-server",
+        action="append",
+        dest="ice_servers",
+        default=[u.strip() for u in ice.split(",") if u.strip()] if ice else [],
+        help="stun:HOST:PORT or turn:USER:PASS@HOST:PORT for viewers' WebRTC; repeat for "
+        "more (default none: host candidates only)",
+    )
+
+
 def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
     data_dir: Path = (args.data_dir or default_data_dir()).expanduser()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -181,6 +218,11 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         relay_queue=args.relay_queue,
         relay_burst=args.relay_burst,
         relay_rate=args.relay_rate,
+        srt_enabled=not args.no_srt,
+        srt_host=args.srt_host,
+        srt_port=args.srt_port,
+        srt_latency_ms=args.srt_latency_ms,
+        ice_servers=tuple(args.ice_servers),
     )
 
 
@@ -208,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  health    {base}/api/health", flush=True)
     print(f"  database  {shown_db}", flush=True)
     print(f"  relay     {_shown_relay(settings)}", flush=True)
+    srt = f"srt://{settings.srt_listen_host}:{settings.srt_port}" if settings.srt_enabled else "off"
+    print(f"  SRT       {srt}", flush=True)
     app = create_app(settings)
     _calm_garbage_collector()
     uvicorn.run(

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -60,12 +61,23 @@ class Settings:
     relay_queue: int = 64  # messages a client may fall behind before it is dropped (4503)
     relay_burst: int = 20
     relay_rate: float = 10.0  # messages per second per client, after the burst
+    # The SRT -> WebRTC gateway (docs/gateway.md).
+    srt_enabled: bool = True
+    srt_host: str | None = None  # None: the HTTP --host
+    srt_port: int = 8890
+    srt_latency_ms: int = 20
+    ice_servers: tuple[str, ...] = field(default=(), repr=False)  # TURN URLs carry passwords
 
     def __post_init__(self) -> None:
         if self.relay_heartbeat_s <= 0 or self.relay_timeout_s <= self.relay_heartbeat_s:
             raise ConfigError("the relay timeout must be longer than its heartbeat, both above 0")
         if self.relay_queue < 1 or self.relay_burst < 1 or self.relay_rate <= 0:
             raise ConfigError("relay queue, burst and rate must be positive")
+        if not 0 <= self.srt_port <= 65535 or not 0 <= self.srt_latency_ms <= 5000:
+            raise ConfigError("the SRT port must be 0..65535 and its latency 0..5000 ms")
+        for url in self.ice_servers:
+            if not url.startswith(("stun:", "turn:", "turns:")):
+                raise ConfigError("an ICE server is a stun:, turn: or turns: URL")
         if self.redis_url is not None and not self.redis_url.startswith(
             ("redis://", "rediss://", "unix://")
         ):
@@ -78,6 +90,15 @@ class Settings:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
         return f"http://{host}:{self.port}"
+
+    @property
+    def srt_listen_host(self) -> str:
+        return self.srt_host or self.host
+
+    @property
+    def srt_public_host(self) -> str:
+        """The host a director's app sends SRT to: the one invite links point at."""
+        return urlsplit(self.base_url).hostname or "127.0.0.1"
 
     @property
     def database_backend(self) -> str:

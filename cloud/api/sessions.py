@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import string
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Response
@@ -38,8 +39,21 @@ def new_passphrase() -> str:
     return secrets.token_urlsafe(32)
 
 
+_ALNUM = string.ascii_letters + string.digits
+
+
+def _alnum(length: int) -> str:
+    # Letters and digits only: these go into command lines (`--session ID`), where an id
+    # starting with "-" reads as a flag, and into SRT streamids and URLs.
+    return "".join(secrets.choice(_ALNUM) for _ in range(length))
+
+
+def new_session_id() -> str:
+    return _alnum(11)  # ~65 bits
+
+
 def new_publish_token() -> str:
-    return secrets.token_urlsafe(24)
+    return _alnum(32)  # ~190 bits
 
 
 async def owned_session(session_id: SessionId, user: UserDep, db: DbDep) -> LiveSession:
@@ -98,10 +112,12 @@ def _camera(session_id: str, cam: CameraIn) -> Camera:
 
 
 @router.post("", status_code=201, response_model=SessionOut)
-async def create_session(body: SessionCreateIn, user: UserDep, db: DbDep) -> SessionOut:
+async def create_session(
+    body: SessionCreateIn, user: UserDep, db: DbDep, backend: BackendDep
+) -> SessionOut:
     _unique_numbers(body.cameras)
     session = LiveSession(
-        id=new_id(8),
+        id=new_session_id(),
         owner_id=user.id,
         name=body.name,
         srt_passphrase=new_passphrase(),
@@ -112,6 +128,10 @@ async def create_session(body: SessionCreateIn, user: UserDep, db: DbDep) -> Ses
     db.add_all(_camera(session.id, cam) for cam in body.cameras)
     db.add(_director(session, user))
     await db.commit()
+    if backend.gateway is not None:  # the SRT listener may take this session's publisher now
+        backend.gateway.session_changed(
+            session.id, session.srt_passphrase, session.srt_publish_token, kick=False
+        )
     return await session_out(db, session)
 
 
@@ -153,6 +173,8 @@ async def end_session(session: OwnedSession, db: DbDep, backend: BackendDep) -> 
         session.ended_at = utcnow()
         await db.commit()
         backend.relay.revoke(session.id, None, "the director ended the session")
+        if backend.gateway is not None:
+            await backend.gateway.session_ended(session.id)
     return await session_out(db, session)
 
 
@@ -224,27 +246,46 @@ async def delete_camera(
     return Response(status_code=204)
 
 
-def _srt_out(session: LiveSession) -> SrtCredentialsOut:
-    return SrtCredentialsOut(
+class SrtIngestOut(SrtCredentialsOut):
+    """The credentials and where to send: `srt_url` is null when this backend has no ingest."""
+
+    srt_host: str
+    srt_port: int | None
+    srt_url: str | None
+
+
+def _srt_out(backend: BackendDep, session: LiveSession) -> SrtIngestOut:
+    settings = backend.settings
+    gateway = backend.gateway
+    port = gateway.srt_port if gateway is not None else None
+    host = settings.srt_public_host
+    return SrtIngestOut(
         session_id=session.id,
         passphrase=session.srt_passphrase,
         publish_token=session.srt_publish_token,
+        srt_host=host,
+        srt_port=port,
+        srt_url=f"srt://{host}:{port}" if port is not None else None,
     )
 
 
-@router.get("/{session_id}/srt", response_model=SrtCredentialsOut)
-async def srt_credentials(session: OwnedSession) -> SrtCredentialsOut:
-    return _srt_out(session)
+@router.get("/{session_id}/srt", response_model=SrtIngestOut)
+async def srt_credentials(session: OwnedSession, backend: BackendDep) -> SrtIngestOut:
+    return _srt_out(backend, session)
 
 
-@router.post("/{session_id}/srt/rotate", response_model=SrtCredentialsOut)
+@router.post("/{session_id}/srt/rotate", response_model=SrtIngestOut)
 async def rotate_srt_credentials(
-    body: SrtRotateIn, session: OwnedSession, db: DbDep
-) -> SrtCredentialsOut:
+    body: SrtRotateIn, session: OwnedSession, db: DbDep, backend: BackendDep
+) -> SrtIngestOut:
     _require_live(session)
     if body.passphrase:
         session.srt_passphrase = new_passphrase()
     if body.publish_token:
         session.srt_publish_token = new_publish_token()
     await db.commit()
-    return _srt_out(session)
+    if backend.gateway is not None:  # the old credentials stop working now, publisher too
+        backend.gateway.session_changed(
+            session.id, session.srt_passphrase, session.srt_publish_token, kick=True
+        )
+    return _srt_out(backend, session)

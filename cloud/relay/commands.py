@@ -58,6 +58,14 @@ class Revoke:
 
 
 @dataclass(frozen=True, slots=True)
+class Deliver:
+    """Something from outside the room (the gateway's keyframe request) for `forward`'s
+    audience, in this process and through the broker in every other."""
+
+    forward: Forward
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     pass
 
@@ -85,6 +93,7 @@ Command = (
     | CamerasEdited
     | Assigned
     | Revoke
+    | Deliver
     | Tick
     | Remote
     | Wake

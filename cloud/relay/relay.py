@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from typing import Literal
 
 from cloud.relay.broker import Audience, Forward
 from cloud.relay.codes import ErrorCode
-from cloud.relay.commands import CamerasEdited, Revoke
+from cloud.relay.commands import CamerasEdited, Deliver, Revoke
 from cloud.relay.room import Room, RoomDeps
 from cloud.relay.state import CameraRow
-from tally import ErrorMessage, encode
+from tally import ErrorMessage, KeyframeRequest, encode
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,16 @@ class Relay:
         room = self.room(session_id)
         for participant in [None] if participants is None else participants:
             room.submit(Revoke(Forward(Audience.REVOKED, text, participant=participant)))
+
+    def request_keyframe(self, session_id: str, layer: str | None, reason: str) -> None:
+        """Ask the session's director(s) for an IDR on `layer` (both when None): a viewer
+        joined, switched layers or lost a picture. Reaches directors on every process."""
+        which: Literal["hi", "lo"] | None = (
+            "hi" if layer == "hi" else "lo" if layer == "lo" else None
+        )
+        message = KeyframeRequest(layer=which, reason=reason[:64])
+        forward = Forward(Audience.DIRECTORS, encode(message))
+        self.room(session_id).submit(Deliver(forward))
 
     async def close(self) -> None:
         for room in list(self._rooms.values()):

@@ -22,6 +22,7 @@ from cloud.relay.commands import (
     CamerasEdited,
     Close,
     Command,
+    Deliver,
     Inbound,
     Join,
     Leave,
@@ -160,7 +161,7 @@ class Room:
             await self._change(state, snapshot=True, origin=None)
         elif isinstance(command, Assigned):
             self._assigned(command)
-        elif isinstance(command, Revoke):
+        elif isinstance(command, (Revoke, Deliver)):
             self._forward(command.forward)
 
     # --- clients ---------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from tests.support.api import create_session, register
@@ -63,6 +65,9 @@ def test_srt_credentials_are_strong_rotatable_and_private(client: httpx.Client) 
     d = register(client)
     sid = create_session(client, d)["id"]
     creds = client.get(f"/api/sessions/{sid}/srt", headers=d.auth).json()
+    # Both go on command lines (`returnfeed send --session ID`): never a leading "-".
+    assert re.fullmatch(r"[A-Za-z0-9]{11}", sid)
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", creds["publish_token"])
     assert 10 <= len(creds["passphrase"]) <= 79 and len(creds["passphrase"]) >= 32
     assert creds["pbkeylen"] == 32 and len(creds["publish_token"]) >= 24
 

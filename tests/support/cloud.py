@@ -44,7 +44,8 @@ class CloudServer:
             database_url,
             *(extra_args or RELAXED_RATES),
         ]
-        self._env = {**os.environ, **(env or {})}
+        # A free SRT port per backend: two test backends must never share UDP 8890.
+        self._env = {**os.environ, "RETURNFEED_SRT_PORT": "0", **(env or {})}
         self.proc: Proc | None = None
         self.start()
 

@@ -1,0 +1,168 @@
+"""One session's live stream and its readers (MediaMTX's stream + reader, in asyncio).
+
+The demux threads hand each unit to the loop (`call_soon_threadsafe`); `SessionFeed.publish`
+offers it to every `Tap` with a non-blocking put, so a slow viewer never holds up the
+publisher or another viewer: its ring overflows, the overflow is dropped and counted, and
+that viewer resumes at the next IDR.
+
+A tap sees both layers and delivers one: video only from its active layer, starting at an
+IDR; a switch happens at the wanted layer's next IDR whose PTS is past the last one sent
+(both layers share one 90 kHz timeline, so PTS keep increasing across switches). Opus is
+the same bytes with the same PTS in both layers: the tap takes whichever copy comes first.
+An IDR whose PTS was already passed (lo's IDR arrives a frame after hi's frame of the same
+instant; a restarted publisher starts its timeline again) moves the tap's PTS offset on, for
+video and audio alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from cloud.gateway.units import LAYERS, Ring, Unit
+
+log = logging.getLogger(__name__)
+
+RESTART_GAP = 1500  # 1/60 s at 90 kHz between the last frame sent and a moved-on IDR
+MAX_SWITCH_STEP_BACK = 9000  # 100 ms: a switch IDR further behind waits for the next one
+KeyframeAsk = Callable[[str, str], None]  # (layer, reason)
+SwitchSeen = Callable[[str | None, str], None]  # (from, to)
+
+
+class Tap:
+    """One viewer's view of a session: two rings (video, audio) and the layer logic."""
+
+    def __init__(
+        self,
+        layer: str,
+        ask_keyframe: KeyframeAsk,
+        on_switch: SwitchSeen | None = None,
+        video_size: int = 60,
+        audio_size: int = 50,
+    ) -> None:
+        self.video: Ring[Unit] = Ring(video_size)
+        self.audio: Ring[Unit] = Ring(audio_size)
+        self.active: str | None = None  # the layer being delivered; None until the first IDR
+        self.wanted = layer
+        self.switches = 0
+        self._ask = ask_keyframe
+        self._on_switch = on_switch
+        self._last_video_pts = -1
+        self._last_audio_pts = -1
+        self._last_audio_src = -1  # the publisher's PTS of the last audio packet taken
+        self._resync = False  # after an overflow: skip video until the next IDR
+        self._offset = 0  # added to PTS after a publisher restarted its timeline
+
+    def want(self, layer: str, reason: str) -> None:
+        """Deliver `layer` from its next IDR on (asks the director for one)."""
+        if layer not in LAYERS:
+            raise ValueError(f"unknown layer {layer!r}")
+        if layer == self.wanted:
+            return
+        self.wanted = layer
+        if layer != self.active:
+            self._ask(layer, reason)
+
+    def offer(self, unit: Unit) -> None:
+        if unit.kind == "audio":
+            # Same bytes and PTS in both layers: dedupe on the publisher's PTS.
+            if self.active is not None and unit.pts > self._last_audio_src:
+                shifted = self._shifted(unit)
+                if shifted.pts > self._last_audio_pts:
+                    self._last_audio_src = unit.pts
+                    self._last_audio_pts = shifted.pts
+                    self.audio.put(shifted)
+            return
+        if unit.layer == self.wanted and self.wanted != self.active:
+            if unit.idr:
+                self._start(unit)
+            return
+        if unit.layer != self.active or unit.pts + self._offset <= self._last_video_pts:
+            return
+        if self._resync:
+            if not unit.idr:
+                return
+            self._resync = False
+        self._deliver(unit)
+
+    def _start(self, unit: Unit) -> None:
+        """Begin delivering `unit.layer` at this IDR."""
+        behind = self._last_video_pts - (unit.pts + self._offset)
+        if behind >= 0:
+            if self.active is not None and behind > MAX_SWITCH_STEP_BACK:
+                return  # too far behind what was sent: wait for a later IDR
+            # The wanted layer's IDR carries a PTS already sent: lo's IDR arrives a frame or
+            # two after hi's frame of the same instant, and a restarted publisher begins its
+            # timeline again. Move both video and audio on by the same amount so that the
+            # browser sees time go on (A/V sync kept) instead of going back.
+            self._offset = self._last_video_pts + RESTART_GAP - unit.pts
+            if self.active is None:
+                self._last_audio_src = -1  # a new timeline: its audio PTS start over too
+        old, self.active = self.active, unit.layer
+        if old is not None:
+            self.switches += 1
+        if self._on_switch is not None:
+            self._on_switch(old, unit.layer)
+        self._resync = False
+        self._deliver(unit)
+
+    def layer_gone(self, layer: str, remaining: set[str]) -> None:
+        """The publisher of `layer` left: go on with another live layer if there is one,
+        else wait (video and audio) for the next IDR of the wanted layer."""
+        if self.active != layer:
+            return
+        self.active = None
+        if remaining:
+            other = sorted(remaining)[0]
+            self.wanted = other
+            self._ask(other, "layer_gone")
+
+    def _shifted(self, unit: Unit) -> Unit:
+        return unit if not self._offset else replace(unit, pts=unit.pts + self._offset)
+
+    def _deliver(self, unit: Unit) -> None:
+        if self.video.full:
+            # A gap in H.264 breaks every frame until the next IDR: drop the whole backlog
+            # and start again clean rather than decode garbage.
+            self.video.clear()
+            self.video.dropped += 1
+            self._resync = True
+            self._ask(unit.layer, "viewer_overflow")
+            if not unit.idr:
+                return
+            self._resync = False
+        shifted = self._shifted(unit)
+        self._last_video_pts = shifted.pts
+        self.video.put(shifted)
+
+    def close(self) -> None:
+        self.video.close()
+        self.audio.close()
+
+
+@dataclass
+class SessionFeed:
+    """A live session's layers (who publishes) and its taps. Lives on the event loop."""
+
+    session_id: str
+    layers: dict[str, str] = field(default_factory=dict)  # layer -> publisher's address
+    taps: set[Tap] = field(default_factory=set)
+    units: int = 0
+
+    @property
+    def live(self) -> bool:
+        return bool(self.layers)
+
+    def publish(self, unit: Unit) -> None:
+        self.units += 1
+        for tap in list(self.taps):
+            tap.offer(unit)
+
+    def publisher_up(self, layer: str, peer: str) -> None:
+        self.layers[layer] = peer
+
+    def publisher_down(self, layer: str) -> None:
+        self.layers.pop(layer, None)
+        for tap in list(self.taps):
+            tap.layer_gone(layer, set(self.layers))

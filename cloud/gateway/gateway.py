@@ -1,0 +1,345 @@
+"""The gateway's owner: SRT ingest, the session feeds, the viewers, keyframe requests.
+
+Everything here runs on the backend's event loop except the ingest's threads, which reach
+it only through `call_soon_threadsafe` (the `IngestEvents` methods below).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiortc import RTCIceServer
+from prometheus_client import CollectorRegistry
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloud.db.models import LiveSession
+from cloud.gateway.feed import SessionFeed, Tap
+from cloud.gateway.ingest import Credentials, Ingest, IngestAuth
+from cloud.gateway.metrics import GatewayMetrics
+from cloud.gateway.quality import LinkSample, Mode, QualityPolicy
+from cloud.gateway.units import Unit
+from cloud.gateway.viewer import Viewer
+from media.srt import SrtError
+
+log = logging.getLogger(__name__)
+
+KeyframeSink = Callable[[str, str | None, str], None]  # (session, layer, reason)
+KEYFRAME_MIN_INTERVAL_S = 0.5  # per session layer: a crowd joining asks once
+REFRESH_INTERVAL_S = 30.0  # credentials from the database, for changes made elsewhere
+MISS_REFRESH_MIN_S = 1.0
+
+
+class NoPublisher(Exception):
+    """The session has no SRT publisher right now."""
+
+
+class UnknownViewer(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    srt_enabled: bool = True
+    srt_host: str = "127.0.0.1"
+    srt_port: int = 8890
+    srt_latency_ms: int = 20
+    ice_servers: tuple[str, ...] = ()
+    loopback_candidates: bool = False  # also offer 127.0.0.1 (a backend on loopback)
+    max_viewers_per_session: int = 500
+
+
+def parse_ice_server(text: str) -> RTCIceServer:
+    """``stun:HOST:PORT`` or ``turn:USER:PASS@HOST:PORT[?transport=udp]`` (also turns:)."""
+    scheme, sep, rest = text.partition(":")
+    if not sep or scheme not in ("stun", "turn", "turns") or not rest:
+        raise ValueError(f"ICE server {text.split('@')[-1]!r} is not stun:, turn: or turns:")
+    if "@" in rest:
+        userinfo, _, hostport = rest.rpartition("@")
+        user, _, password = userinfo.partition(":")
+        return RTCIceServer(urls=f"{scheme}:{hostport}", username=user, credential=password)
+    return RTCIceServer(urls=text)
+
+
+def offer_loopback_candidates() -> None:
+    """Make aioice gather 127.0.0.1 too (it leaves loopback out), for a backend on loopback
+    and for tests; harmless elsewhere, since remote peers simply fail that pair."""
+    import aioice.ice as ice
+
+    if getattr(ice.get_host_addresses, "_with_loopback", False):
+        return
+    original = ice.get_host_addresses
+
+    def with_loopback(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        addresses = list(original(use_ipv4=use_ipv4, use_ipv6=use_ipv6))
+        if use_ipv4 and "127.0.0.1" not in addresses:
+            addresses.append("127.0.0.1")
+        return addresses
+
+    with_loopback._with_loopback = True  # type: ignore[attr-defined]
+    ice.get_host_addresses = with_loopback
+
+
+class Gateway:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        registry: CollectorRegistry,
+        db: async_sessionmaker[AsyncSession],
+        keyframes: KeyframeSink,
+    ) -> None:
+        self.config = config
+        self.metrics = GatewayMetrics(registry)
+        self.auth = IngestAuth()
+        self._db = db
+        self._keyframes = keyframes
+        self._ice = [parse_ice_server(url) for url in config.ice_servers]
+        self._feeds: dict[str, SessionFeed] = {}
+        self._viewers: dict[str, Viewer] = {}
+        self._last_keyframe: dict[tuple[str, str], float] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ingest: Ingest | None = None
+        self._refresher: asyncio.Task[None] | None = None
+        self._last_miss_refresh = 0.0
+        self.srt_error: str | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self.config.loopback_candidates:
+            offer_loopback_candidates()
+        if not self.config.srt_enabled:
+            return
+        await self.refresh()
+        ingest = Ingest(
+            self.config.srt_host,
+            self.config.srt_port,
+            self.config.srt_latency_ms,
+            self.auth,
+            self,
+            self.metrics,
+        )
+        try:
+            ingest.start()
+        except (SrtError, OSError) as exc:
+            # The API and tally still work without ingest; say so loudly, once.
+            self.srt_error = str(exc)
+            log.error("SRT ingest is off: cannot listen on %s:%s: %s", *self._srt_at(), exc)
+            return
+        self._ingest = ingest
+        log.info("SRT ingest on %s:%s", *ingest.address)
+        self._refresher = asyncio.create_task(self._refresh_forever())
+
+    async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+        for viewer in list(self._viewers.values()):
+            await viewer.close()
+        if self._ingest is not None:
+            await asyncio.to_thread(self._ingest.close)
+
+    @property
+    def srt_port(self) -> int | None:
+        """The port SRT publishers reach (the real one when configured as 0)."""
+        return self._ingest.address[1] if self._ingest is not None else None
+
+    def _srt_at(self) -> tuple[str, int]:
+        return self.config.srt_host, self.config.srt_port
+
+    # --- credentials -------------------------------------------------------------------------
+
+    async def refresh(self) -> None:
+        async with self._db() as db:
+            rows = await db.scalars(select(LiveSession).where(LiveSession.ended_at.is_(None)))
+            self.auth.replace(
+                {s.id: Credentials(s.srt_passphrase, s.srt_publish_token) for s in rows}
+            )
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_INTERVAL_S)
+            try:
+                await self.refresh()
+            except Exception as exc:  # the database is away: keep the cache, try later
+                log.warning("SRT credentials refresh failed: %s", exc)
+
+    def session_changed(self, session_id: str, passphrase: str, token: str, kick: bool) -> None:
+        """The REST API created a session or rotated its credentials."""
+        self.auth.put(session_id, passphrase, token)
+        if kick and self._ingest is not None:
+            self._ingest.kick(session_id)
+
+    async def session_ended(self, session_id: str) -> None:
+        self.auth.drop(session_id)
+        if self._ingest is not None:
+            self._ingest.kick(session_id)
+        for viewer in [v for v in self._viewers.values() if v.session_id == session_id]:
+            await viewer.close()
+
+    # --- IngestEvents (called on ingest threads) -------------------------------------------
+
+    def _hand_over(self, callback: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed since the check
+            loop.call_soon_threadsafe(callback, *args)
+
+    def unit(self, session_id: str, unit: Unit) -> None:
+        self._hand_over(self._on_unit, session_id, unit)
+
+    def publisher_up(self, session_id: str, layer: str, peer: str) -> None:
+        self._hand_over(self._on_publisher_up, session_id, layer, peer)
+
+    def publisher_down(self, session_id: str, layer: str) -> None:
+        self._hand_over(self._on_publisher_down, session_id, layer)
+
+    def unknown_session(self, session_id: str) -> None:
+        self._hand_over(self._on_unknown_session)
+
+    # --- on the loop ------------------------------------------------------------------------
+
+    def _on_unit(self, session_id: str, unit: Unit) -> None:
+        feed = self._feeds.get(session_id)
+        if feed is not None:
+            feed.publish(unit)
+
+    def _on_publisher_up(self, session_id: str, layer: str, peer: str) -> None:
+        feed = self._feeds.get(session_id)
+        if feed is None:
+            feed = self._feeds[session_id] = SessionFeed(session_id)
+        feed.publisher_up(layer, peer)
+
+    def _on_publisher_down(self, session_id: str, layer: str) -> None:
+        feed = self._feeds.get(session_id)
+        if feed is None:
+            return
+        feed.publisher_down(layer)
+        if not feed.live and not feed.taps:
+            del self._feeds[session_id]
+
+    def _on_unknown_session(self) -> None:
+        now = time.monotonic()
+        if now - self._last_miss_refresh >= MISS_REFRESH_MIN_S:
+            self._last_miss_refresh = now
+            task = asyncio.ensure_future(self.refresh())
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    # --- viewers ----------------------------------------------------------------------------
+
+    def status(self, session_id: str) -> dict[str, object]:
+        feed = self._feeds.get(session_id)
+        layers = sorted(feed.layers) if feed else []
+        viewers = sum(1 for v in self._viewers.values() if v.session_id == session_id)
+        return {
+            "live": bool(layers),
+            "layers": layers,
+            "viewers": viewers,
+            # The page offers with the same servers (a TURN credential goes to signed-in
+            # viewers only, as TURN requires).
+            "ice_servers": [
+                {"urls": [s.urls] if isinstance(s.urls, str) else s.urls}
+                | ({"username": s.username, "credential": s.credential} if s.username else {})
+                for s in self._ice
+            ],
+        }
+
+    async def add_viewer(
+        self, session_id: str, participant_id: str, offer_sdp: str
+    ) -> tuple[Viewer, str]:
+        """A new viewer: raises NoPublisher, or viewer.BadOffer for an offer aiortc refuses."""
+        feed = self._feeds.get(session_id)
+        if feed is None or not feed.live:
+            raise NoPublisher(session_id)
+        viewer_id = secrets.token_urlsafe(12)
+        layer = "hi" if "hi" in feed.layers else "lo"
+
+        def ask(layer: str, reason: str) -> None:
+            self.request_keyframe(session_id, layer, reason)
+
+        def switched(old: str | None, new: str) -> None:
+            if old is not None:
+                self.metrics.quality_switches.labels(session_id, old, new).inc()
+            self._count_viewer(viewer, new)
+
+        tap = Tap(layer, ask, switched)
+        viewer = Viewer(
+            viewer_id,
+            session_id,
+            participant_id,
+            tap,
+            QualityPolicy(layer),
+            self._ice,
+            on_connected=self._viewer_connected,
+            on_closed=self._viewer_closed,
+            on_pli=lambda v: self.request_keyframe(session_id, v.tap.active or layer, "pli"),
+            live_layers=lambda: (
+                set(self._feeds[session_id].layers) if session_id in self._feeds else set()
+            ),
+            on_sample=self._sampled,
+        )
+        self._viewers[viewer_id] = viewer
+        try:
+            answer = await viewer.answer(offer_sdp)
+        except BaseException:
+            await viewer.close()
+            raise
+        return viewer, answer
+
+    def _count_viewer(self, viewer: Viewer, layer: str | None) -> None:
+        """Keep simulcast_active_viewers{quality} on the layer the viewer gets now."""
+        if viewer.counted_layer is not None:
+            self.metrics.active_viewers.labels(viewer.session_id, viewer.counted_layer).dec()
+        viewer.counted_layer = layer
+        if layer is not None:
+            self.metrics.active_viewers.labels(viewer.session_id, layer).inc()
+
+    def _sampled(self, sample: LinkSample) -> None:
+        if sample.loss is not None:
+            self.metrics.packet_loss.observe(sample.loss)
+
+    def _viewer_connected(self, viewer: Viewer) -> None:
+        feed = self._feeds.get(viewer.session_id)
+        if feed is None:
+            feed = self._feeds[viewer.session_id] = SessionFeed(viewer.session_id)
+        # Taps join only now: frames queued during ICE and DTLS would only add latency.
+        feed.taps.add(viewer.tap)
+        self.request_keyframe(viewer.session_id, viewer.tap.wanted, "new_viewer")
+
+    async def _viewer_closed(self, viewer: Viewer) -> None:
+        self._viewers.pop(viewer.id, None)
+        self.metrics.viewer_drops.inc(viewer.tap.video.dropped + viewer.tap.audio.dropped)
+        self._count_viewer(viewer, None)
+        feed = self._feeds.get(viewer.session_id)
+        if feed is not None:
+            feed.taps.discard(viewer.tap)
+            if not feed.live and not feed.taps:
+                del self._feeds[viewer.session_id]
+
+    def viewer(self, session_id: str, viewer_id: str) -> Viewer:
+        viewer = self._viewers.get(viewer_id)
+        if viewer is None or viewer.session_id != session_id:
+            raise UnknownViewer(viewer_id)
+        return viewer
+
+    def set_mode(self, session_id: str, viewer_id: str, mode: Mode) -> str:
+        return self.viewer(session_id, viewer_id).set_mode(mode)
+
+    def request_keyframe(self, session_id: str, layer: str, reason: str) -> None:
+        now = time.monotonic()
+        key = (session_id, layer)
+        if now - self._last_keyframe.get(key, -1e9) < KEYFRAME_MIN_INTERVAL_S:
+            return
+        self._last_keyframe[key] = now
+        self.metrics.keyframe_requests.labels(reason).inc()
+        try:
+            self._keyframes(session_id, layer, reason)
+        except Exception:
+            log.exception("keyframe request for %s/%s failed", session_id, layer)

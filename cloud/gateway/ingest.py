@@ -1,0 +1,297 @@
+"""SRT ingest: one listener; each caller vetted during the handshake; a demux thread each.
+
+The accept filter (`Ingest.vet`) runs on libsrt's thread before the handshake completes and
+only looks at memory: the credentials cache (`IngestAuth`) and the publisher table. It
+refuses a bad streamid (1400), an unknown session or wrong token (1403) and a second
+publisher of a session layer (1409, unless the streamid carries ``o=takeover``), and sets
+the session's passphrase on the connection (a wrong one reaches the caller as 10).
+
+Each accepted connection gets a thread that demuxes the MPEG-TS with PyAV's low-latency
+options and hands every H.264 access unit and Opus packet to the gateway untouched.
+Garbage, truncated or silent streams end that connection only, logged and counted.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Protocol
+
+import av
+
+from cloud.gateway.metrics import GatewayMetrics
+from cloud.gateway.opus import OpusFramingError, split_opus
+from cloud.gateway.units import Unit
+from media.encode.nal import has_idr
+from media.srt import (
+    LOW_LATENCY_DEMUX,
+    AcceptDecision,
+    Address,
+    RejectReason,
+    SrtClosed,
+    SrtConnection,
+    SrtError,
+    SrtListener,
+    SrtOptions,
+    SrtReader,
+    SrtTimeout,
+    StreamId,
+    StreamIdError,
+    listen,
+    parse_streamid,
+)
+from media.srt.streamid import PREFIX
+
+log = logging.getLogger(__name__)
+
+# 2048, not 32768: the larger probe holds the hi layer's first frames ~0.75 s (measured by
+# the encoder's author); 500 was too small for lo. Never `nobuffer` (drops the first IDR).
+DEMUX_OPTIONS = {**LOW_LATENCY_DEMUX, "probesize": "2048"}
+IDLE_TIMEOUT_S = 5.0  # a publisher that sends nothing this long is dropped
+TAKEOVER = "o=takeover"  # streamid item: replace this layer's current publisher
+OPUS_FRAME_90K = 1800  # 20 ms
+
+
+def wants_takeover(streamid: str) -> bool:
+    """Whether a (valid) streamid asks to replace the current publisher (``,o=takeover``)."""
+    return TAKEOVER in streamid.removeprefix(PREFIX).split(",")
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    passphrase: str = field(repr=False)
+    token: str = field(repr=False)
+
+
+class IngestAuth:
+    """The live sessions' SRT credentials, in memory for the accept filter (thread-safe).
+
+    Filled from the database at start and on a timer, and updated by the REST API the moment
+    it creates, rotates or ends a session (`put` / `drop`).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._creds: dict[str, Credentials] = {}
+
+    def replace(self, creds: dict[str, Credentials]) -> None:
+        with self._lock:
+            self._creds = dict(creds)
+
+    def put(self, session_id: str, passphrase: str, token: str) -> None:
+        with self._lock:
+            self._creds[session_id] = Credentials(passphrase, token)
+
+    def drop(self, session_id: str) -> None:
+        with self._lock:
+            self._creds.pop(session_id, None)
+
+    def get(self, session_id: str) -> Credentials | None:
+        with self._lock:
+            return self._creds.get(session_id)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._creds)
+
+
+class IngestEvents(Protocol):
+    """What the ingest tells its owner. Called on ingest threads: hand over, never block."""
+
+    def unit(self, session_id: str, unit: Unit) -> None: ...
+    def publisher_up(self, session_id: str, layer: str, peer: str) -> None: ...
+    def publisher_down(self, session_id: str, layer: str) -> None: ...
+    def unknown_session(self, session_id: str) -> None: ...
+
+
+class Ingest:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        latency_ms: int,
+        auth: IngestAuth,
+        events: IngestEvents,
+        metrics: GatewayMetrics,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._latency_ms = latency_ms
+        self._auth = auth
+        self._events = events
+        self._metrics = metrics
+        self._lock = threading.Lock()
+        self._publishers: dict[str, SrtConnection] = {}  # "<session>/<layer>" -> connection
+        self._threads: set[threading.Thread] = set()
+        self._listener: SrtListener | None = None
+        self.errors = 0  # streams that ended in an error
+
+    @property
+    def address(self) -> Address:
+        assert self._listener is not None, "not started"
+        return self._listener.address
+
+    def start(self) -> None:
+        self._listener = listen(
+            self._host,
+            self._port,
+            SrtOptions(latency_ms=self._latency_ms),
+            backlog=64,
+            accept_filter=self.vet,
+        )
+        self._spawn(self._accept_loop, "srt-accept")
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        with self._lock:
+            conns = list(self._publishers.values())
+        for conn in conns:
+            conn.close()
+        for thread in list(self._threads):
+            thread.join(timeout=2)
+
+    def kick(self, session_id: str) -> None:
+        """Close the session's publishers (ended, or its credentials were rotated)."""
+        with self._lock:
+            conns = [c for r, c in self._publishers.items() if r.startswith(session_id + "/")]
+        for conn in conns:
+            conn.close()
+
+    # --- libsrt's thread -----------------------------------------------------------------
+
+    def vet(self, streamid: str, peer: Address) -> AcceptDecision:
+        try:
+            sid = parse_streamid(streamid)
+        except StreamIdError as exc:
+            return self._refuse(RejectReason.BAD_REQUEST, f"bad streamid from {peer[0]}: {exc}")
+        if sid.mode != "publish":
+            return self._refuse(RejectReason.BAD_MODE, f"{sid.resource}: mode {sid.mode}")
+        creds = self._auth.get(sid.session_id)
+        if creds is None:
+            self._events.unknown_session(sid.session_id)
+            return self._refuse(RejectReason.FORBIDDEN, f"{sid.resource}: no such live session")
+        if not hmac.compare_digest(sid.token.encode(), creds.token.encode()):
+            return self._refuse(RejectReason.FORBIDDEN, f"{sid.resource}: wrong publish token")
+        with self._lock:
+            busy = sid.resource in self._publishers
+        if busy and not wants_takeover(streamid):
+            return self._refuse(RejectReason.CONFLICT, f"{sid.resource} already has a publisher")
+        return AcceptDecision.allow(passphrase=creds.passphrase)
+
+    def _refuse(self, reason: RejectReason, why: str) -> AcceptDecision:
+        log.info("SRT caller refused (%d): %s", int(reason), why)
+        self._metrics.ingest_refused.labels(reason.name.lower()).inc()
+        return AcceptDecision.reject(reason)
+
+    # --- our threads ---------------------------------------------------------------------
+
+    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
+        thread = threading.Thread(target=self._run, args=(target, *args), name=name, daemon=True)
+        self._threads.add(thread)
+        thread.start()
+
+    def _run(self, target: Callable[..., None], *args: object) -> None:
+        try:
+            target(*args)
+        finally:
+            self._threads.discard(threading.current_thread())
+
+    def _accept_loop(self) -> None:
+        listener = self._listener
+        assert listener is not None
+        while True:
+            try:
+                conn = listener.accept()
+            except SrtClosed:
+                return
+            except SrtError as exc:
+                if listener.closed:
+                    return
+                log.warning("SRT accept failed: %s", exc)
+                continue
+            self._spawn(self._serve, f"srt-demux-{conn.socket_id}", conn)
+
+    def _serve(self, conn: SrtConnection) -> None:
+        try:
+            sid = parse_streamid(conn.streamid)
+        except StreamIdError:  # vetted already; only a libsrt surprise gets here
+            conn.close()
+            return
+        with self._lock:
+            old = self._publishers.get(sid.resource)
+            if old is not None and not wants_takeover(conn.streamid):
+                old = conn  # lost a race with another caller: the first one stays
+            else:
+                self._publishers[sid.resource] = conn
+        if old is conn:
+            self._metrics.ingest_refused.labels("conflict").inc()
+            conn.close()
+            return
+        if old is not None:
+            log.info("%s taken over by %s:%s", sid.resource, *conn.peer)
+            old.close()
+        peer = f"{conn.peer[0]}:{conn.peer[1]}"
+        log.info("SRT publisher %s from %s", sid.resource, peer)
+        self._metrics.publishers.inc()
+        self._events.publisher_up(sid.session_id, sid.layer, peer)
+        try:
+            self._demux(sid, conn)
+        except SrtTimeout:
+            self._failed(sid, "idle", f"nothing received for {IDLE_TIMEOUT_S} s")
+        except (av.FFmpegError, SrtError, ValueError) as exc:
+            self._failed(sid, "bad_stream", f"{type(exc).__name__}: {exc}")
+        except Exception:
+            log.exception("SRT publisher %s failed", sid.resource)
+            self._failed(sid, "internal", "unexpected error")
+        finally:
+            with self._lock:
+                mine = self._publishers.get(sid.resource) is conn
+                if mine:
+                    del self._publishers[sid.resource]
+            conn.close()
+            self._metrics.publishers.dec()
+            if mine:
+                self._events.publisher_down(sid.session_id, sid.layer)
+            log.info("SRT publisher %s left", sid.resource)
+
+    def _failed(self, sid: StreamId, reason: str, detail: str) -> None:
+        self.errors += 1
+        self._metrics.ingest_errors.labels(reason).inc()
+        log.warning("SRT stream %s ended: %s", sid.resource, detail)
+
+    def _demux(self, sid: StreamId, conn: SrtConnection) -> None:
+        reader = SrtReader(conn, timeout=IDLE_TIMEOUT_S)
+        with av.open(reader, "r", format="mpegts", options=DEMUX_OPTIONS) as container:
+            if not container.streams.video:
+                raise ValueError("the stream has no video")
+            for packet in container.demux():
+                if packet.size == 0 or packet.pts is None:
+                    continue
+                kind = packet.stream.type
+                pts = _to_90k(packet.pts, packet.time_base)
+                data = bytes(packet)
+                if kind == "video":
+                    unit = Unit("video", sid.layer, pts, data, idr=has_idr(data))
+                    self._events.unit(sid.session_id, unit)
+                    self._metrics.units.labels("video").inc()
+                elif kind == "audio":
+                    try:
+                        packets = split_opus(data)
+                    except OpusFramingError:  # one bad audio packet: skip it, keep the stream
+                        self._metrics.ingest_errors.labels("bad_audio_packet").inc()
+                        continue
+                    for i, opus in enumerate(packets):
+                        unit = Unit("audio", sid.layer, pts + i * OPUS_FRAME_90K, opus)
+                        self._events.unit(sid.session_id, unit)
+                    self._metrics.units.labels("audio").inc()
+
+
+def _to_90k(pts: int, time_base: Fraction | None) -> int:
+    if time_base is None or time_base == Fraction(1, 90000):
+        return int(pts)
+    return int(pts * time_base * 90000)

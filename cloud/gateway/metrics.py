@@ -1,0 +1,56 @@
+"""The gateway's Prometheus metrics, in the backend's registry (served on /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class GatewayMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.quality_switches = Counter(
+            "simulcast_quality_switches",
+            "Viewer layer switches made at an IDR",
+            ["session", "from", "to"],
+            registry=registry,
+        )
+        self.active_viewers = Gauge(
+            "simulcast_active_viewers",
+            "WHEP viewers by the layer they get",
+            ["session", "quality"],
+            registry=registry,
+        )
+        self.packet_loss = Histogram(
+            "network_packet_loss",
+            "Fraction of packets lost per viewer receiver report",
+            registry=registry,
+            buckets=(0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0),
+        )
+        self.ingest_refused = Counter(
+            "gateway_srt_refused",
+            "SRT callers refused during the handshake, by reason",
+            ["reason"],
+            registry=registry,
+        )
+        self.ingest_errors = Counter(
+            "gateway_srt_stream_errors",
+            "SRT publisher streams that ended in an error (garbage, truncated, idle), by reason",
+            ["reason"],
+            registry=registry,
+        )
+        self.publishers = Gauge(
+            "gateway_srt_publishers", "Connected SRT publishers", registry=registry
+        )
+        self.units = Counter(
+            "gateway_units", "Media units demuxed from SRT", ["kind"], registry=registry
+        )
+        self.viewer_drops = Counter(
+            "gateway_viewer_dropped_units",
+            "Units dropped because a viewer fell behind",
+            registry=registry,
+        )
+        self.keyframe_requests = Counter(
+            "gateway_keyframe_requests",
+            "Keyframe requests sent to the director, by reason",
+            ["reason"],
+            registry=registry,
+        )

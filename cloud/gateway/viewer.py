@@ -1,0 +1,188 @@
+"""One WHEP viewer: its peer connection, its tap on the session feed, its quality manager.
+
+The answer follows what works with aiortc (docs/gateway.md): sendonly transceivers, H.264
+(+ rtx) preferred *before* the offer is applied, no ICE servers unless configured, and the
+whole answer with every candidate (aiortc does not trickle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, unpack_remb_fci
+
+from cloud.gateway.feed import Tap
+from cloud.gateway.quality import LinkSample, Mode, QualityPolicy
+from cloud.gateway.tracks import PacketTrack
+
+log = logging.getLogger(__name__)
+
+STATS_INTERVAL_S = 1.0
+REMB_MAX_AGE_S = 5.0  # an estimate older than this counts as unknown
+CONNECT_TIMEOUT_S = 20.0
+
+
+class BadOffer(ValueError):
+    """The offer cannot be answered (malformed, or no H.264 to agree on)."""
+
+
+@dataclass
+class ViewerStats:
+    loss: float | None = None
+    rtt_ms: float | None = None
+    bandwidth_kbps: float | None = None
+    bytes_sent: int = 0
+
+
+class Viewer:
+    def __init__(
+        self,
+        viewer_id: str,
+        session_id: str,
+        participant_id: str,
+        tap: Tap,
+        policy: QualityPolicy,
+        ice_servers: list[RTCIceServer],
+        on_connected: Callable[[Viewer], None],
+        on_closed: Callable[[Viewer], Awaitable[None]],
+        on_pli: Callable[[Viewer], None],
+        live_layers: Callable[[], set[str]],
+        on_sample: Callable[[LinkSample], None],
+    ) -> None:
+        self.id = viewer_id
+        self.session_id = session_id
+        self.participant_id = participant_id
+        self.tap = tap
+        self.policy = policy
+        self.stats = ViewerStats()
+        self.connected = False
+        self.counted_layer: str | None = None  # the layer this viewer is counted under
+        self._on_connected = on_connected
+        self._on_closed = on_closed
+        self._on_pli = on_pli
+        self._live_layers = live_layers
+        self._on_sample = on_sample
+        self._remb: tuple[float, float] | None = None  # (bps, monotonic time)
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
+        self._video = PacketTrack("video", tap.video)
+        self._audio = PacketTrack("audio", tap.audio)
+        self.pc.on("connectionstatechange", self._state_changed)
+
+    async def answer(self, offer_sdp: str) -> str:
+        pc = self.pc
+        video = pc.addTransceiver(self._video, direction="sendonly")
+        codecs = RTCRtpSender.getCapabilities("video").codecs
+        video.setCodecPreferences(
+            [c for c in codecs if c.mimeType.lower() in ("video/h264", "video/rtx")]
+        )
+        pc.addTransceiver(self._audio, direction="sendonly")
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as exc:  # aiortc raises many kinds for a bad offer
+            raise BadOffer(f"cannot answer this offer: {exc}") from exc
+        local = pc.localDescription
+        if "H264" not in local.sdp:
+            raise BadOffer("the offer has no H.264 to receive")
+        self._hook_rtcp(video.sender)
+        self._task = asyncio.create_task(self._watch())
+        return local.sdp
+
+    def set_mode(self, mode: Mode) -> str:
+        layer = self.policy.set_mode(mode)
+        if layer in self._live_layers():
+            self.tap.want(layer, "viewer_choice")
+        return layer
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()
+        self.tap.close()
+        await self.pc.close()
+        await self._on_closed(self)
+
+    # --- internals ------------------------------------------------------------------------
+
+    async def _state_changed(self) -> None:
+        state = self.pc.connectionState
+        if state == "connected" and not self.connected:
+            self.connected = True
+            self._on_connected(self)
+        elif state in ("failed", "closed"):
+            await self.close()
+
+    def _hook_rtcp(self, sender: RTCRtpSender) -> None:
+        # aiortc answers PLI/FIR by flagging its own encoder, which passthrough never uses,
+        # and keeps REMB to itself: look at both on the way in, then let aiortc handle them.
+        original = sender._handle_rtcp_packet
+
+        async def hooked(packet: object) -> None:
+            if isinstance(packet, RtcpPsfbPacket):
+                if packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+                    self._on_pli(self)
+                elif packet.fmt == RTCP_PSFB_APP:
+                    try:
+                        bitrate, _ssrcs = unpack_remb_fci(packet.fci)
+                    except ValueError:
+                        pass
+                    else:
+                        self._remb = (float(bitrate), time.monotonic())
+            await original(packet)  # type: ignore[arg-type]
+
+        setattr(sender, "_handle_rtcp_packet", hooked)  # noqa: B010 - override one instance
+
+    async def _watch(self) -> None:
+        started = time.monotonic()
+        try:
+            while not self._closed:
+                await asyncio.sleep(STATS_INTERVAL_S)
+                if not self.connected:
+                    if time.monotonic() - started > CONNECT_TIMEOUT_S:
+                        log.info("viewer %s never connected", self.id)
+                        break
+                    continue
+                sample = await self._sample()
+                self._on_sample(sample)
+                layer = self.policy.decide(sample, time.monotonic())
+                if layer in self._live_layers():
+                    self.tap.want(layer, "quality")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("viewer %s quality watch failed", self.id)
+        await self.close()
+
+    async def _sample(self) -> LinkSample:
+        loss = rtt = None
+        sent = 0
+        report = await self.pc.getStats()
+        for stat in report.values():
+            kind = getattr(stat, "kind", None)
+            if stat.type == "remote-inbound-rtp" and kind == "video":
+                lost = getattr(stat, "fractionLost", None)
+                loss = None if lost is None else float(lost) / 256.0
+                seconds = getattr(stat, "roundTripTime", None)
+                rtt = None if seconds is None else float(seconds) * 1000.0
+            elif stat.type == "outbound-rtp":
+                sent += int(getattr(stat, "bytesSent", 0) or 0)
+        kbps = None
+        if self._remb is not None and time.monotonic() - self._remb[1] < REMB_MAX_AGE_S:
+            kbps = self._remb[0] / 1000.0
+        self.stats = ViewerStats(loss, rtt, kbps, sent)
+        return LinkSample(loss=loss, rtt_ms=rtt, bandwidth_kbps=kbps)

@@ -1,0 +1,177 @@
+"""WHEP (draft-ietf-wish-whep) for viewers: POST an offer, get the answer; DELETE to leave.
+
+    POST   /whep/{session_id}                      offer (application/sdp) -> 201 answer
+    DELETE /whep/{session_id}/{viewer_id}          leave
+    PATCH  /whep/{session_id}/{viewer_id}          405: aiortc has no trickle ICE
+    POST   /whep/{session_id}/{viewer_id}/quality  {"mode": "auto" | "high" | "low"}
+    GET    /whep/{session_id}/status               {"live", "layers", "viewers"}
+
+Every call carries the viewer's participant token (from redeeming the invite link) as
+Bearer; a camera phone's token is refused (403) and the session must be the token's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel
+
+from cloud.auth.deps import BackendDep, Caller, CallerDep
+from cloud.errors import ApiError, Forbidden, NotFound, error_response
+from cloud.gateway.gateway import Gateway, NoPublisher, UnknownViewer
+from cloud.gateway.quality import Mode
+from cloud.gateway.viewer import BadOffer, Viewer
+
+router = APIRouter(tags=["viewer (WHEP)"])
+
+MAX_SDP_BYTES = 16 * 1024
+RETRY_AFTER_S = 2
+ALLOWED = "OPTIONS, POST"
+RESOURCE_ALLOWED = "OPTIONS, DELETE, PATCH"
+WATCH_ROLES = ("viewer", "director")
+
+SessionId = Annotated[str, Path(min_length=1, max_length=16)]
+ViewerId = Annotated[str, Path(min_length=1, max_length=32)]
+
+
+class QualityIn(BaseModel):
+    mode: Mode
+
+
+class QualityOut(BaseModel):
+    mode: Mode
+    layer: str
+    active: str | None
+
+
+def _gateway(backend: BackendDep) -> Gateway:
+    if backend.gateway is None:
+        raise NotFound("this backend serves no video")
+    return backend.gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(_gateway)]
+
+
+def _may_watch(caller: Caller, session_id: str) -> None:
+    if caller.participant.role not in WATCH_ROLES:
+        raise Forbidden("this link does not include watching the program", {"reason": "role"})
+    if caller.session.id != session_id:
+        raise Forbidden("this token is for another session", {"reason": "session"})
+
+
+@router.options("/whep/{session_id}", include_in_schema=False)
+async def whep_options(session_id: SessionId) -> Response:
+    return Response(
+        status_code=204,
+        headers={"Allow": ALLOWED, "Accept-Post": "application/sdp"},
+    )
+
+
+@router.post("/whep/{session_id}", status_code=201, response_class=Response)
+async def whep_offer(
+    session_id: SessionId, request: Request, caller: CallerDep, gateway: GatewayDep
+) -> Response:
+    _may_watch(caller, session_id)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/sdp":
+        return error_response(415, "unsupported_media_type", "the offer must be application/sdp")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_SDP_BYTES:
+        return _too_large()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_SDP_BYTES:
+            return _too_large()
+    try:
+        sdp = body.decode("ascii")
+    except UnicodeDecodeError:
+        raise ApiError("the offer is not an SDP (not ASCII)") from None
+    if not sdp.startswith("v=0") or "m=video" not in sdp:
+        raise ApiError("the offer is not an SDP with video")
+    try:
+        viewer, answer = await gateway.add_viewer(session_id, caller.participant.id, sdp)
+    except NoPublisher:
+        return error_response(
+            503,
+            "no_publisher",
+            "the program is not on air yet",
+            {"retry_after_s": RETRY_AFTER_S},
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+    except BadOffer as exc:
+        raise ApiError(str(exc)) from exc
+    location = f"/whep/{session_id}/{viewer.id}"
+    return Response(
+        answer,
+        status_code=201,
+        media_type="application/sdp",
+        headers={"Location": location, "Link": f'<{location}/quality>; rel="quality"'},
+    )
+
+
+def _too_large() -> Response:
+    return error_response(
+        413, "body_too_large", f"an SDP offer is at most {MAX_SDP_BYTES} bytes", {}
+    )
+
+
+@router.get("/whep/{session_id}/status")
+async def whep_status(
+    session_id: SessionId, caller: CallerDep, gateway: GatewayDep
+) -> dict[str, Any]:
+    _may_watch(caller, session_id)
+    return gateway.status(session_id)
+
+
+@router.options("/whep/{session_id}/{viewer_id}", include_in_schema=False)
+async def whep_resource_options(session_id: SessionId, viewer_id: ViewerId) -> Response:
+    return Response(status_code=204, headers={"Allow": RESOURCE_ALLOWED})
+
+
+@router.delete("/whep/{session_id}/{viewer_id}", status_code=204, response_class=Response)
+async def whep_leave(
+    session_id: SessionId, viewer_id: ViewerId, caller: CallerDep, gateway: GatewayDep
+) -> Response:
+    _may_watch(caller, session_id)
+    viewer = _own_viewer(gateway, caller, session_id, viewer_id)
+    await viewer.close()
+    return Response(status_code=204)
+
+
+@router.patch("/whep/{session_id}/{viewer_id}", include_in_schema=False)
+async def whep_trickle(session_id: SessionId, viewer_id: ViewerId) -> Response:
+    # aiortc gathers every candidate before answering and takes none later: the answer is
+    # complete, and so must the offer be (wait for iceGatheringState "complete").
+    return error_response(
+        405,
+        "method_not_allowed",
+        "trickle ICE is not supported: send the offer with all candidates",
+        headers={"Allow": RESOURCE_ALLOWED.replace(", PATCH", "")},
+    )
+
+
+@router.post("/whep/{session_id}/{viewer_id}/quality", response_model=QualityOut)
+async def whep_quality(
+    session_id: SessionId,
+    viewer_id: ViewerId,
+    body: QualityIn,
+    caller: CallerDep,
+    gateway: GatewayDep,
+) -> QualityOut:
+    _may_watch(caller, session_id)
+    viewer = _own_viewer(gateway, caller, session_id, viewer_id)
+    layer = viewer.set_mode(body.mode)
+    return QualityOut(mode=viewer.policy.mode, layer=layer, active=viewer.tap.active)
+
+
+def _own_viewer(gateway: Gateway, caller: Caller, session_id: str, viewer_id: str) -> Viewer:
+    try:
+        viewer = gateway.viewer(session_id, viewer_id)
+    except UnknownViewer:
+        raise NotFound("no such viewer", {"viewer_id": viewer_id}) from None
+    if viewer.participant_id != caller.participant.id:
+        raise NotFound("no such viewer", {"viewer_id": viewer_id})
+    return viewer

@@ -1,0 +1,164 @@
+"""A viewer's tap: starts at an IDR, switches only at the wanted layer's IDR, keeps PTS
+increasing, drops (and counts) when it falls behind, and never blocks the publisher."""
+
+from __future__ import annotations
+
+import asyncio
+
+from cloud.gateway.feed import SessionFeed, Tap
+from cloud.gateway.opus import OpusFramingError, split_opus
+from cloud.gateway.units import Unit
+
+HI_STEP = 1500  # 60 fps at 90 kHz
+LO_STEP = 3000
+
+
+def v(layer: str, pts: int, idr: bool = False) -> Unit:
+    return Unit("video", layer, pts, b"\x00\x00\x00\x01" + bytes([0x65 if idr else 0x41]), idr)
+
+
+def a(layer: str, pts: int) -> Unit:
+    return Unit("audio", layer, pts, b"opus")
+
+
+class Asks:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, layer: str, reason: str) -> None:
+        self.calls.append((layer, reason))
+
+
+def drained(tap: Tap) -> list[Unit]:
+    out: list[Unit] = []
+    while len(tap.video):
+        unit = asyncio.run(tap.video.get())
+        assert unit is not None
+        out.append(unit)
+    return out
+
+
+def test_starts_at_the_first_idr_and_ignores_the_other_layer() -> None:
+    tap = Tap("hi", Asks())
+    for unit in [v("hi", 0), v("lo", 0, idr=True), a("hi", 0), v("hi", 1500, idr=True)]:
+        tap.offer(unit)
+    tap.offer(v("hi", 3000))
+    tap.offer(v("lo", 3000))
+    assert [(u.layer, u.pts, u.idr) for u in drained(tap)] == [
+        ("hi", 1500, True),
+        ("hi", 3000, False),
+    ]
+    assert len(tap.audio) == 0, "no audio before the picture starts"
+
+
+def test_switch_waits_for_the_wanted_layers_idr_and_pts_keep_increasing() -> None:
+    asks = Asks()
+    switches: list[tuple[str | None, str]] = []
+    tap = Tap("hi", asks, lambda old, new: switches.append((old, new)))
+    tap.offer(v("hi", 0, idr=True))
+    tap.want("lo", "quality")
+    assert asks.calls == [("lo", "quality")]
+    tap.offer(v("hi", 1500))
+    tap.offer(v("lo", 1500))  # not an IDR: keep hi
+    tap.offer(v("hi", 3000))
+    tap.offer(a("hi", 3000))
+    # lo's IDR for the instant hi already sent: switch, moved on one frame past it.
+    tap.offer(v("lo", 3000, idr=True))
+    tap.offer(a("lo", 3000))  # the copy of audio already taken: dropped
+    tap.offer(v("hi", 4500))  # the old layer is ignored now
+    tap.offer(v("lo", 6000))
+    tap.offer(a("lo", 4800))
+    got = [(u.layer, u.pts) for u in drained(tap)]
+    assert got == [("hi", 0), ("hi", 1500), ("hi", 3000), ("lo", 4500), ("lo", 7500)]
+    assert switches == [(None, "hi"), ("hi", "lo")]
+    assert tap.switches == 1
+    audio = []
+    while len(tap.audio):
+        unit = asyncio.run(tap.audio.get())
+        assert unit is not None
+        audio.append(unit.pts)
+    assert audio == [3000, 4800 + 1500], "audio moves on with video (A/V sync kept)"
+
+
+def test_a_switch_idr_far_behind_waits_for_the_next() -> None:
+    tap = Tap("hi", Asks())
+    tap.offer(v("hi", 0, idr=True))
+    for pts in range(1500, 30_000, 1500):
+        tap.offer(v("hi", pts))
+    tap.want("lo", "quality")
+    tap.offer(v("lo", 3000, idr=True))  # 300 ms behind: not this one
+    assert tap.active == "hi"
+    tap.offer(v("lo", 30_000, idr=True))
+    assert tap.active == "lo"
+
+
+def test_audio_is_taken_once_from_either_layer() -> None:
+    tap = Tap("hi", Asks())
+    tap.offer(v("hi", 0, idr=True))
+    for pts in (1800, 3600):
+        tap.offer(a("hi", pts))
+        tap.offer(a("lo", pts))
+    tap.offer(a("lo", 5400))  # hi's copy is late: lo's is as good
+    tap.offer(a("hi", 5400))
+    assert len(tap.audio) == 3
+
+
+def test_overflow_drops_counts_and_resumes_at_the_next_idr() -> None:
+    asks = Asks()
+    tap = Tap("hi", asks, video_size=4)
+    tap.offer(v("hi", 0, idr=True))
+    for i in range(1, 6):
+        tap.offer(v("hi", i * HI_STEP))
+    assert tap.video.dropped >= 4
+    assert ("hi", "viewer_overflow") in asks.calls
+    tap.offer(v("hi", 6 * HI_STEP))  # not an IDR: skipped
+    tap.offer(v("hi", 7 * HI_STEP, idr=True))
+    tap.offer(v("hi", 8 * HI_STEP))
+    assert [u.idr for u in drained(tap)] == [True, False]
+
+
+def test_a_restarted_publisher_continues_the_viewers_timeline() -> None:
+    feed = SessionFeed("s")
+    tap = Tap("hi", Asks())
+    feed.taps.add(tap)
+    feed.publisher_up("hi", "p")
+    feed.publish(v("hi", 900_000, idr=True))
+    feed.publish(v("hi", 901_500))
+    feed.publisher_down("hi")
+    assert tap.active is None
+    feed.publisher_up("hi", "p2")
+    feed.publish(v("hi", 9000))  # mid-GOP: wait
+    feed.publish(v("hi", 10_500, idr=True))
+    feed.publish(v("hi", 12_000))
+    feed.publish(a("hi", 12_000))
+    pts = [u.pts for u in drained(tap)]
+    assert pts == sorted(pts) and len(pts) == 4
+    assert pts[3] - pts[2] == 1500
+
+
+def test_losing_the_active_layer_moves_to_the_other() -> None:
+    asks = Asks()
+    feed = SessionFeed("s")
+    tap = Tap("hi", asks)
+    feed.taps.add(tap)
+    feed.publisher_up("hi", "p")
+    feed.publisher_up("lo", "p")
+    feed.publish(v("hi", 0, idr=True))
+    feed.publisher_down("hi")
+    assert ("lo", "layer_gone") in asks.calls
+    feed.publish(v("lo", 3000, idr=True))
+    assert [u.layer for u in drained(tap)] == ["hi", "lo"]
+
+
+def test_opus_control_headers_are_stripped() -> None:
+    packet = bytes(range(40))
+    framed = b"\x7f\xe0" + bytes([len(packet)]) + packet
+    long = bytes(300)
+    framed_long = b"\x7f\xe0\xff" + bytes([300 - 255]) + long
+    assert split_opus(framed + framed_long) == [packet, long]
+    for bad in (b"\x00\x01", b"\x7f\xe0", b"\x7f\xe0\x10abc"):
+        try:
+            split_opus(bad)
+        except OpusFramingError:
+            continue
+        raise AssertionError(f"{bad!r} accepted")
