@@ -2,8 +2,7 @@
 .PHONY: run test
 
 run:
-	@scripts/setup.sh run
-	@.venv/bin/returnfeed-cloud $(ARGS)
+	@scripts/run.sh
 
 test:
 	@scripts/setup.sh test

@@ -42,7 +42,12 @@ class DesktopOptions:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="returnfeed-desktop", description="ReturnFeed director's switcher"
+        prog="returnfeed",
+        description="ReturnFeed director's switcher: opens the window, or with --headless "
+        "runs the same engine and control API without one.",
+        epilog="Other commands: `returnfeed sources` lists NDI sources, cameras and audio "
+        "devices; `returnfeed send` pushes the program over SRT without a UI. "
+        "Each has its own --help.",
     )
     p.add_argument("--headless", action="store_true", help="no window: engine + control API only")
     p.add_argument(

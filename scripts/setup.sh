@@ -48,6 +48,12 @@ extras=""
 stamp=".venv/.installed-$purpose"
 # Reinstall only when the dependency list changed since the last install.
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras"
+  # pip's build warnings go to a log; it is shown only if the install fails.
+  if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras" \
+      > .venv/pip-install.log 2>&1; then
+    cat .venv/pip-install.log >&2
+    echo "setup: pip install failed (log above, also in .venv/pip-install.log)" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
