@@ -1,8 +1,10 @@
-"""The pages the backend serves to browsers: the phone tally page and its static files.
+"""The pages the backend serves to browsers: the phone tally page, the viewer page, and
+their static files.
 
-The files live in `cloud/web/` and are read once. Assets sit under a path that carries a
-hash of their contents, so they can be cached for good while the page itself is always
-revalidated: a new release changes the hash and phones pick it up on the next load.
+The files live in `cloud/web/` (the viewer's in `cloud/web/viewer/`) and are read once.
+Assets sit under a path that carries a hash of their contents, so they can be cached for
+good while the page itself is always revalidated: a new release changes the hash and
+phones pick it up on the next load.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ from cloud.errors import NotFound
 router = APIRouter(tags=["pages"])
 
 WEB_DIR = Path(__file__).with_name("web")
-STATIC_PREFIX = "/static/tally"
-_PAGE = "tally.html"
+STATIC_PREFIX = "/static"
 _TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -62,17 +63,35 @@ def _asset(body: bytes, suffix: str) -> Asset:
     return Asset(body, _TYPES[suffix], '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
 
 
+@dataclass(frozen=True, slots=True)
+class PageSource:
+    """Where one page's files live and the name its static files are served under."""
+
+    name: str
+    directory: Path
+    html: str
+
+
+PAGES = {
+    "tally": PageSource("tally", WEB_DIR, "tally.html"),
+    "watch": PageSource("watch", WEB_DIR / "viewer", "watch.html"),
+}
+
+
 @cache
-def bundle() -> Bundle:
-    """Every file of the page, read once; the version is a hash over all of them."""
-    files = {p.name: p.read_bytes() for p in sorted(WEB_DIR.iterdir()) if p.suffix in _TYPES}
+def bundle(name: str) -> Bundle:
+    """Every file of one page, read once; the version is a hash over all of them."""
+    source = PAGES[name]
+    files = {
+        p.name: p.read_bytes() for p in sorted(source.directory.iterdir()) if p.suffix in _TYPES
+    }
     digest = hashlib.sha256()
-    for name, body in files.items():
-        digest.update(name.encode() + b"\0" + body)
+    for file_name, content in files.items():
+        digest.update(file_name.encode() + b"\0" + content)
     version = digest.hexdigest()[:12]
-    base = f"{STATIC_PREFIX}/{version}".encode()
-    page = files.pop(_PAGE).replace(b"{{static}}", base)
-    assets = {name: _asset(body, Path(name).suffix) for name, body in files.items()}
+    base = f"{STATIC_PREFIX}/{name}/{version}".encode()
+    page = files.pop(source.html).replace(b"{{static}}", base)
+    assets = {n: _asset(content, Path(n).suffix) for n, content in files.items()}
     return Bundle(version, _asset(page, ".html"), assets)
 
 
@@ -88,59 +107,25 @@ def _respond(request: Request, asset: Asset, cache_control: str) -> Response:
 @router.api_route("/tally", methods=["GET", "HEAD"], include_in_schema=False)
 async def tally_page(request: Request) -> Response:
     # Revalidated on every load so a release reaches phones at once (a 304 costs nothing).
-    return _respond(request, bundle().page, "no-cache")
-
-
-@router.api_route(
-    STATIC_PREFIX + "/{version}/{name}", methods=["GET", "HEAD"], include_in_schema=False
-)
-async def tally_static(
-    request: Request,
-    version: Annotated[str, PathParam(max_length=64)],
-    name: Annotated[str, PathParam(max_length=64)],
-) -> Response:
-    found = bundle()
-    asset = found.assets.get(name)
-    if asset is None or version != found.version:
-        raise NotFound("no such file", {"path": request.url.path})
-    return _respond(request, asset, "public, max-age=31536000, immutable")
-
-
-# --- The viewer page (`/watch`, files in cloud/web/viewer/), served the same way. ---------
-
-VIEWER_DIR = WEB_DIR / "viewer"
-VIEWER_STATIC_PREFIX = "/static/watch"
-
-
-@cache
-def viewer_bundle() -> Bundle:
-    """The viewer page's files, read once, versioned by a hash over all of them."""
-    files = {p.name: p.read_bytes() for p in sorted(VIEWER_DIR.iterdir()) if p.suffix in _TYPES}
-    digest = hashlib.sha256()
-    for name, body in files.items():
-        digest.update(name.encode() + b"\0" + body)
-    version = digest.hexdigest()[:12]
-    base = f"{VIEWER_STATIC_PREFIX}/{version}".encode()
-    page = files.pop("watch.html").replace(b"{{static}}", base)
-    assets = {name: _asset(body, Path(name).suffix) for name, body in files.items()}
-    return Bundle(version, _asset(page, ".html"), assets)
+    return _respond(request, bundle("tally").page, "no-cache")
 
 
 @router.api_route("/watch", methods=["GET", "HEAD"], include_in_schema=False)
 async def watch_page(request: Request) -> Response:
-    return _respond(request, viewer_bundle().page, "no-cache")
+    return _respond(request, bundle("watch").page, "no-cache")
 
 
 @router.api_route(
-    VIEWER_STATIC_PREFIX + "/{version}/{name}", methods=["GET", "HEAD"], include_in_schema=False
+    STATIC_PREFIX + "/{page}/{version}/{name}", methods=["GET", "HEAD"], include_in_schema=False
 )
-async def watch_static(
+async def static_file(
     request: Request,
+    page: Annotated[str, PathParam(max_length=16)],
     version: Annotated[str, PathParam(max_length=64)],
     name: Annotated[str, PathParam(max_length=64)],
 ) -> Response:
-    found = viewer_bundle()
-    asset = found.assets.get(name)
-    if asset is None or version != found.version:
+    found = bundle(page) if page in PAGES else None
+    asset = found.assets.get(name) if found else None
+    if found is None or asset is None or version != found.version:
         raise NotFound("no such file", {"path": request.url.path})
     return _respond(request, asset, "public, max-age=31536000, immutable")

@@ -14,8 +14,10 @@ from tests.support.browser import chromium
 from tests.support.cloud import CloudServer
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Per module: sync Playwright runs an event loop in this thread until it stops, and
+    # asyncio tests collected after these ones could not start theirs while it runs.
     with chromium() as b:
         yield b
 
