@@ -14,11 +14,14 @@ import concurrent.futures
 import logging
 import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from media.clock import ProgramClock
+from media.encode.config import EncoderConfig
+from media.send.output import SimulcastOutput
+from media.send.target import SrtTarget
 from media.sources.base import Source
 from media.switcher import SwitcherState
 
@@ -61,6 +64,8 @@ class RuntimeConfig:
         default_factory=lambda: os.environ.get("RETURNFEED_CONTROL_TOKEN") or None
     )
     relay_factory: Callable[[str, TokenSource], RelayClient] = RelayClient
+    # The program stream sent on Go Live; None sends tally only.
+    encoder: EncoderConfig | None = field(default_factory=EncoderConfig)
 
 
 class _Core:
@@ -85,8 +90,22 @@ class _Core:
             self.execute,
             emit,
             relay_factory=config.relay_factory,
+            output_factory=self._output_factory(config.encoder),
         )
         self._settle_at: asyncio.TimerHandle | None = None
+
+    def _output_factory(
+        self, encoder: EncoderConfig | None
+    ) -> Callable[[Mapping[str, SrtTarget]], SimulcastOutput] | None:
+        """Go Live's program out: the same clock -> SimulcastOutput as `returnfeed send`."""
+        if encoder is None:
+            return None
+        clock = self.show.clock
+
+        def make(targets: Mapping[str, SrtTarget]) -> SimulcastOutput:
+            return SimulcastOutput(clock, targets, encoder)
+
+        return make
 
     # The control API's Switcher protocol:
     @property

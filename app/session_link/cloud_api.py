@@ -64,6 +64,7 @@ class SrtCredentials:
     passphrase: str
     pbkeylen: int
     publish_token: str
+    srt_url: str | None = None  # srt://host:port of the backend's ingest; None: it has none
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,7 @@ class CloudApi:
             str(data["passphrase"]),
             int(data.get("pbkeylen", 32)),
             str(data["publish_token"]),
+            str(data["srt_url"]) if data.get("srt_url") else None,
         )
 
     async def invites(self, access: str, session_id: str) -> list[Invite]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..golive import StreamLayer
 from .cloud_api import Invite, Participant, SessionInfo, SrtCredentials
 
 
@@ -51,6 +52,15 @@ class LiveChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamChanged:
+    """The program stream to the backend's SRT ingest, about once a second while live."""
+
+    sending: bool  # the encoder and senders run
+    layers: tuple[StreamLayer, ...] = ()
+    detail: str = ""  # why nothing is sent (no ingest, no encoder, ...), for the director
+
+
+@dataclass(frozen=True, slots=True)
 class PhonesChanged:
     participants: tuple[Participant, ...]
 
@@ -76,6 +86,7 @@ LinkEvent = (
     | SessionsListed
     | SessionChosen
     | LiveChanged
+    | StreamChanged
     | PhonesChanged
     | MessageSent
     | MessageAcked

@@ -3,7 +3,10 @@
 Runs on the runtime loop; every public coroutine reports through `emit` (LinkEvents)
 rather than raising, so a caller on the UI thread only ever fires and forgets. Going live
 attaches a RelayClient (app/relay_client.py) to the engine's tally; the client reconnects
-with backoff and re-sends the whole state after each reconnect by itself.
+with backoff and re-sends the whole state after each reconnect by itself. Once the relay
+first connects, the program stream starts (app/golive.py: SimulcastOutput to the session's
+SRT ingest; its threads reconnect by themselves) and reports StreamChanged each second;
+viewers' keyframe requests from the relay go to its encoder. Stop ends both.
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from tally import Ack, Camera, ErrorMessage
+from tally import Ack, Camera, ErrorMessage, KeyframeRequest
 
 from ..engine.commands import Command, SetCameras
 from ..engine.state import ShowState
 from ..engine.tally import TallyOut
+from ..golive import OutputFactory, ProgramOutput, session_targets, stream_layer
 from ..relay_client import Connected, Disconnected, RelayClient, TokenSource
 from . import events as ev
-from .cloud_api import CloudApi, CloudError, Invite, Participant, SessionInfo
+from .cloud_api import CloudApi, CloudError, Invite, Participant, SessionInfo, SrtCredentials
 from .login import Login
 from .vault import Vault
 
@@ -29,6 +33,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PHONES_POLL_S = 5.0
+STREAM_STATS_S = 1.0
 
 
 def camera_sources(session: SessionInfo, state: ShowState) -> tuple[Camera, ...]:
@@ -52,6 +57,7 @@ class SessionLink:
         emit: Callable[[ev.LinkEvent], None],
         *,
         relay_factory: Callable[[str, TokenSource], RelayClient] = RelayClient,
+        output_factory: OutputFactory | None = None,
     ) -> None:
         self._vault = vault
         self._tally = tally
@@ -59,6 +65,10 @@ class SessionLink:
         self._execute = execute
         self._emit = emit
         self._relay_factory = relay_factory
+        self._output_factory = output_factory  # None: tally only (no program clock here)
+        self._srt: SrtCredentials | None = None
+        self._output: ProgramOutput | None = None
+        self._stream: asyncio.Task[None] | None = None
         self._login: Login | None = None
         self._session: SessionInfo | None = None
         self._relay: RelayClient | None = None
@@ -143,7 +153,7 @@ class SessionLink:
         chosen = await self._guard("session", self._authed(login, load))
         if chosen is None:
             return
-        self._session = chosen.session
+        self._session, self._srt = chosen.session, chosen.srt
         if chosen.session.cameras:
             cameras = camera_sources(chosen.session, self._state())
             self._execute(SetCameras(cameras, self._state().live_only))
@@ -188,6 +198,11 @@ class SessionLink:
 
     async def stop_live(self) -> None:
         relay, self._relay = self._relay, None
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await stream  # stops the output off the loop
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -216,7 +231,7 @@ class SessionLink:
 
     async def _reset(self) -> None:
         await self.stop_live()
-        self._session = None
+        self._session, self._srt = None, None
         login, self._login = self._login, None
         if login is not None:
             await login.api.aclose()
@@ -248,6 +263,12 @@ class SessionLink:
         async for event in relay.events():
             if isinstance(event, Connected):
                 self._emit(ev.LiveChanged(True, True, "", relay.stats.rtt_ms))
+                if self._stream is None and self._relay is relay:
+                    self._stream = asyncio.create_task(self._run_stream())
+            elif isinstance(event, KeyframeRequest):
+                output = self._output
+                if output is not None:
+                    output.request_keyframe(event.layer)
             elif isinstance(event, Disconnected):
                 if event.retry_in is None:
                     detail = f"the relay refused the connection: {event.reason or event.code}"
@@ -260,6 +281,56 @@ class SessionLink:
                 self._emit(ev.MessageAcked(event.id, event.camera))
             elif isinstance(event, ErrorMessage):
                 self._emit(ev.Notice(f"relay: {event.message or event.code}"))
+
+    async def _run_stream(self) -> None:
+        """Build, start and watch the program output until cancelled (Stop); never raises."""
+        login, session, srt, factory = self._login, self._session, self._srt, self._output_factory
+        if factory is None or login is None or session is None or srt is None:
+            self._emit(ev.StreamChanged(False, (), "tally only: this app sends no video"))
+            return
+
+        async def fresh(access: str) -> SrtCredentials:
+            return await login.api.srt(access, session.id)
+
+        try:  # the credentials may have been rotated since the session was chosen
+            srt = await self._authed(login, fresh)
+        except CloudError as exc:
+            log.info("SRT credentials not refreshed, using the session's: %s", exc)
+        if srt.srt_url is None:
+            detail = "tally only: this backend takes no video (it has no SRT ingest)"
+            self._emit(ev.StreamChanged(False, (), detail))
+            return
+        try:
+            targets = session_targets(srt.srt_url, session.id, srt.publish_token, srt.passphrase)
+            # Opening the encoder may probe hardware: off the loop.
+            output = await asyncio.to_thread(factory, targets)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # EncoderUnavailable, a bad address: words, not a traceback
+            log.info("program stream not started: %r", exc)
+            message = f"The program stream cannot start: {exc}"
+            self._emit(ev.StreamChanged(False, (), message))
+            self._emit(ev.LinkFailed("live", message))
+            return
+        self._output = output
+        starting = asyncio.ensure_future(asyncio.to_thread(output.start))
+        message = ""
+        try:
+            await asyncio.shield(starting)
+            while True:
+                layers = tuple(stream_layer(s) for s in output.stats().layers)
+                self._emit(ev.StreamChanged(True, layers))
+                await asyncio.sleep(STREAM_STATS_S)
+        except Exception as exc:  # a bug in the output: shown, and the stream stops
+            log.exception("program stream failed")
+            message = f"The program stream stopped: {exc}"
+            self._emit(ev.LinkFailed("live", message))
+        finally:
+            self._output = None
+            with contextlib.suppress(Exception):
+                await starting  # never stop while start() still runs in its thread
+            await asyncio.to_thread(output.stop)  # joins threads, drains <= 0.5 s
+            self._emit(ev.StreamChanged(False, (), message))
 
     async def _poll_phones(self, login: Login, session_id: str) -> None:
         async def phones(access: str) -> tuple[Participant, ...]:

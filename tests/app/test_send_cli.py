@@ -137,7 +137,8 @@ def test_send_cycles_two_sources_and_prints_stats(
         assert " fps " in mine[-1] and " kbps " in mine[-1] and " rtt " in mine[-1]
     time.sleep(0.2)  # the last messages, drained by the sender, reach the recorder
     hi, lo = demux_bytes(bytes(recorder.data["rf-hi"])), demux_bytes(bytes(recorder.data["rf-lo"]))
-    assert len(hi.video) >= 200 and len(lo.video) >= 100
+    # 4 s is 240 hi / 120 lo frames; half proves a steady stream even on a loaded machine.
+    assert len(hi.video) >= 120 and len(lo.video) >= 60
     assert hi.size == (640, 360) and lo.size == (320, 180)
     # Each test source has its own tone following its picture: the cuts are audible.
     heard = {round(hz / 10) * 10 for hz in tones_heard(bytes(recorder.data["rf-hi"]))}

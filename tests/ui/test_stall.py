@@ -70,7 +70,9 @@ def test_a_stalled_login_never_blocks_the_ui_thread(
 
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert len(ticks) > 50, "the timer hardly ran: the event loop was blocked"
-    assert max(gaps) < 0.1, f"the UI thread stalled for {max(gaps) * 1000:.0f} ms"
+    # A UI that waited on the network would stall for the whole 1.5 s hang; the bound is
+    # loose so that a busy CI machine's scheduling hiccups do not count as a stall.
+    assert max(gaps) < 0.5, f"the UI thread stalled for {max(gaps) * 1000:.0f} ms"
     assert "login" in win.link.busy  # still waiting on the network, not failed, not frozen
 
     # Cancel gives the form back at once.

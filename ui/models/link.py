@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
+from app.golive import StreamLayer
 from app.session_link import events as ev
 from app.session_link.cloud_api import Invite, SessionInfo, SrtCredentials
 
@@ -42,6 +43,9 @@ class LinkModel(QObject):
         self.relay_connected = False
         self.detail = ""
         self.rtt_ms: float | None = None
+        self.stream_sending = False
+        self.stream_layers: tuple[StreamLayer, ...] = ()
+        self.stream_detail = ""
         self.phones = 0
         self.viewers = 0
         self.phones_by_camera: dict[int, int] = {}
@@ -73,6 +77,10 @@ class LinkModel(QObject):
         elif isinstance(event, ev.LiveChanged):
             self.live, self.relay_connected = event.live, event.relay_connected
             self.detail, self.rtt_ms = event.detail, event.rtt_ms
+            self.liveChanged.emit()
+        elif isinstance(event, ev.StreamChanged):
+            self.stream_sending, self.stream_layers = event.sending, event.layers
+            self.stream_detail = event.detail
             self.liveChanged.emit()
         elif isinstance(event, ev.PhonesChanged):
             cameras = [p for p in event.participants if p.role == "camera"]

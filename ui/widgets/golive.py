@@ -133,7 +133,7 @@ class GoLivePanel(QWidget):
         grid = QFormLayout()
         self.relay = QLabel("—")
         self.phones = QLabel("—")
-        self.encoder = QLabel(self.tr("tally only: the program stream is not sent yet"))
+        self.encoder = QLabel(self.tr("off"))
         self.encoder.setObjectName("muted")
         self.encoder.setWordWrap(True)
         grid.addRow(self.tr("Tally relay"), self.relay)
@@ -254,3 +254,22 @@ class GoLivePanel(QWidget):
         self.relay.style().unpolish(self.relay)
         self.relay.style().polish(self.relay)
         self.phones.setText(self.tr("{0} joined · {1} viewers").format(m.phones, m.viewers))
+        self._show_stream()
+
+    def _show_stream(self) -> None:
+        m = self._model
+        if m.stream_sending and m.stream_layers:
+            self.encoder.setText("\n".join(layer.line() for layer in m.stream_layers))
+            ok = all(layer.connected for layer in m.stream_layers)
+            self.encoder.setObjectName("ok" if ok else "error")
+        elif m.stream_detail:
+            self.encoder.setText(m.stream_detail)
+            self.encoder.setObjectName("error")
+        elif m.live:
+            self.encoder.setText(self.tr("connecting…"))
+            self.encoder.setObjectName("muted")
+        else:
+            self.encoder.setText(self.tr("off"))
+            self.encoder.setObjectName("muted")
+        self.encoder.style().unpolish(self.encoder)
+        self.encoder.style().polish(self.encoder)

@@ -1,0 +1,90 @@
+"""Go Live's program stream: the session's SRT ingest as SimulcastOutput targets, and stats.
+
+The same pipeline as `returnfeed send` (app/send.py): the program clock feeds
+`SimulcastOutput`, one SRT caller per layer, streamid = session + layer + publish token.
+Here the clock is the runtime's own and the targets come from the backend's
+`GET /api/sessions/{id}/srt` answer instead of command-line options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from media.encode.config import DEFAULT_LAYERS
+from media.send.output import LayerStats, OutputStats
+from media.send.target import SrtTarget, parse_srt_url, profile_for
+from media.srt import StreamId, StreamIdError, format_streamid
+
+LAYERS: tuple[str, ...] = tuple(layer.name for layer in DEFAULT_LAYERS)
+
+
+class ProgramOutput(Protocol):
+    """What Go Live needs of `media.send.output.SimulcastOutput` (a fake in some tests)."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def request_keyframe(self, layer: str | None = None) -> None: ...
+    def stats(self) -> OutputStats: ...
+
+
+OutputFactory = Callable[[Mapping[str, SrtTarget]], ProgramOutput]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamLayer:
+    """One layer as the Go Live panel shows it."""
+
+    name: str
+    state: str  # "connected", "connecting: host:port", "rejected: wrong passphrase (...)"
+    connected: bool
+    fps: float
+    kbps: float
+    rtt_ms: float | None
+    loss_pct: float | None
+
+    def line(self) -> str:
+        if not self.connected:
+            return f"{self.name}: {self.state}"
+        text = f"{self.name}: {self.fps:.0f} fps · {self.kbps:.0f} kbps"
+        if self.rtt_ms is not None:
+            text += f" · RTT {self.rtt_ms:.0f} ms · loss {self.loss_pct or 0.0:.1f}%"
+        return text
+
+
+def stream_layer(stats: LayerStats) -> StreamLayer:
+    return StreamLayer(
+        stats.name,
+        stats.state,
+        stats.state == "connected",
+        stats.fps,
+        stats.kbps,
+        stats.rtt_ms,
+        stats.loss_pct,
+    )
+
+
+def session_targets(
+    srt_url: str,
+    session_id: str,
+    publish_token: str,
+    passphrase: str | None,
+    layers: Iterable[str] = LAYERS,
+) -> dict[str, SrtTarget]:
+    """One SrtTarget per layer; ValueError with a message for the director if one cannot work."""
+    try:
+        host, port = parse_srt_url(srt_url)
+    except ValueError as exc:
+        raise ValueError(f"the backend's SRT address {srt_url!r} is not usable: {exc}") from exc
+    profile = profile_for(host)
+    targets = {}
+    for layer in layers:
+        try:
+            streamid = format_streamid(StreamId(session_id, layer, publish_token))
+        except StreamIdError as exc:
+            raise ValueError(f"the session's SRT credentials are not usable: {exc}") from exc
+        target = SrtTarget(host, port, streamid, passphrase or None, profile)
+        target.options()  # validates the passphrase length and the streamid size
+        targets[layer] = target
+    return targets

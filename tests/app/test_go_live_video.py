@@ -1,0 +1,189 @@
+"""Go Live sends the program: the real backend's gateway sees the director's stream.
+
+`returnfeed-cloud` runs on loopback with its SRT listener on a free port (the SRT answer
+names it); the app logs in, goes live, and the gateway's status must say live with both
+layers, then not live after Stop. Keyframe requests from the relay reach the encoder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.golive import session_targets
+from app.relay_client import RelayClient, TokenSource
+from app.runtime import Runtime
+from app.session_link import events as ev
+from app.session_link.vault import MemoryVault
+from media.send.output import SimulcastOutput
+from tally import KeyframeRequest, Role
+from tests.app.core_config import light_config
+from tests.app.test_go_live import Recorder
+from tests.cloud.relay.peers import Show, connect_peer
+from tests.support.api import bearer, create_session, register
+from tests.support.cloud import RELAXED_RATES, CloudServer
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[CloudServer]:
+    server = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'returnfeed.db'}", RELAXED_RATES)
+    yield server
+    assert server.alive(), server.log_text()[-3000:]
+    server.stop()
+
+
+def fast_relay(url: str, token: TokenSource) -> RelayClient:
+    return RelayClient(url, token, heartbeat_s=0.5, backoff_s=(0.1, 0.5))
+
+
+def wait_status(server: CloudServer, show: Show, viewer: str, live: bool, within: float) -> Any:
+    deadline = time.monotonic() + within
+    with server.client() as http:
+        while True:
+            r = http.get(f"/whep/{show.session_id}/status", headers=bearer(viewer))
+            assert r.status_code == 200, r.text
+            status = r.json()
+            if status["live"] == live or time.monotonic() > deadline:
+                return status
+            time.sleep(0.2)
+
+
+def test_go_live_sends_the_program_to_the_gateway(
+    server: CloudServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str | None] = []
+    got_request = threading.Event()
+    original = SimulcastOutput.request_keyframe
+
+    def spy(self: SimulcastOutput, layer: str | None = None) -> None:
+        asked.append(layer)
+        got_request.set()
+        original(self, layer)
+
+    monkeypatch.setattr(SimulcastOutput, "request_keyframe", spy)
+    with server.client() as http:
+        director = register(http)
+        session = create_session(http, director, name="Video show", cameras=1)
+    show = Show(server, director, session["id"])
+    viewer = show.token("viewer")
+    seen = Recorder()
+    rt = Runtime(light_config(control=False, relay_factory=fast_relay), vault=MemoryVault())
+    rt.start()
+    rt.subscribe(seen)
+    try:
+        assert rt.call(
+            lambda link: link.login(server.base_url, director.email, director.password)
+        ).result(20)
+        rt.call(lambda link: link.choose_session(session["id"])).result(20)
+        chosen = seen.wait_for(ev.SessionChosen)
+        assert isinstance(chosen, ev.SessionChosen)
+        assert chosen.srt.srt_url and chosen.srt.srt_url.startswith("srt://")
+        assert wait_status(server, show, viewer, False, 0)["live"] is False
+
+        rt.call(lambda link: link.go_live()).result(20)
+        status = wait_status(server, show, viewer, True, 8)
+        assert status["live"] is True, (status, seen.events[-5:])
+        assert status["layers"] == ["hi", "lo"]
+
+        # The panel's stats: both layers connected, frames going out.
+        def streaming() -> bool:
+            return any(
+                isinstance(e, ev.StreamChanged)
+                and e.sending
+                and len(e.layers) == 2
+                and all(layer.connected and layer.fps > 0 for layer in e.layers)
+                for e in seen.events
+            )
+
+        deadline = time.monotonic() + 5
+        while not streaming() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stream = [e for e in seen.events if isinstance(e, ev.StreamChanged)]
+        assert streaming(), stream[-3:]
+        assert all("Traceback" not in layer.line() for e in stream for layer in e.layers)
+
+        # A viewer's keyframe request over the relay reaches the encoder.
+        async def ask() -> None:
+            async with connect_peer(show.url, show.token("viewer"), Role.VIEWER) as peer:
+                await peer.send(KeyframeRequest("lo", "test viewer"))
+                await asyncio.to_thread(got_request.wait, 5)
+
+        asyncio.run(ask())
+        assert "lo" in asked, asked
+
+        rt.call(lambda link: link.stop_live()).result(10)
+        last = [e for e in seen.events if isinstance(e, ev.StreamChanged)][-1]
+        assert last == ev.StreamChanged(False, (), "")
+        assert wait_status(server, show, viewer, False, 8)["live"] is False
+    finally:
+        rt.call(lambda link: link.stop_live()).result(10)
+        rt.stop()
+
+
+def test_session_targets_name_session_layer_and_token() -> None:
+    targets = session_targets("srt://127.0.0.1:9000", "s1", "tok", "p" * 16)
+    assert sorted(targets) == ["hi", "lo"]
+    assert targets["hi"].streamid != targets["lo"].streamid
+    assert (targets["lo"].host, targets["lo"].port, targets["lo"].profile.name) == (
+        "127.0.0.1",
+        9000,
+        "lan",
+    )
+    with pytest.raises(ValueError, match="SRT address"):
+        session_targets("http://x", "s1", "tok", None)
+    with pytest.raises(ValueError, match=r"passphrase|10"):
+        session_targets("srt://127.0.0.1:9000", "s1", "tok", "short")
+
+
+def test_a_rotated_passphrase_shows_as_words_in_the_panel(server: CloudServer) -> None:
+    with server.client() as http:
+        director = register(http)
+        session = create_session(http, director, name="Rotated", cameras=1)
+    seen = Recorder()
+    rt = Runtime(light_config(control=False, relay_factory=fast_relay), vault=MemoryVault())
+    rt.start()
+    rt.subscribe(seen)
+    try:
+        assert rt.call(
+            lambda link: link.login(server.base_url, director.email, director.password)
+        ).result(20)
+        rt.call(lambda link: link.choose_session(session["id"])).result(20)
+        rt.call(lambda link: link.go_live()).result(20)
+
+        def layer_states() -> list[str]:
+            stream = [e for e in seen.events if isinstance(e, ev.StreamChanged) and e.layers]
+            return [layer.line() for layer in stream[-1].layers] if stream else []
+
+        def wait(check: Any, within: float) -> None:
+            deadline = time.monotonic() + within
+            while not check() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert check(), layer_states()
+
+        wait(lambda: layer_states() and all("fps" in s for s in layer_states()), 8)
+        # The director rotates the passphrase elsewhere: the gateway drops this publisher
+        # and refuses the old passphrase; the panel says so in words.
+        with server.client() as http:
+            r = http.post(
+                f"/api/sessions/{session['id']}/srt/rotate",
+                json={"passphrase": True, "publish_token": False},
+                headers=bearer(director.access),
+            )
+            assert r.status_code == 200, r.text
+        wait(lambda: any("rejected" in s for s in layer_states()), 8)
+        lines = layer_states()
+        assert any("passphrase" in s for s in lines), lines
+        assert not any("Traceback" in s or "Error(" in s for s in lines), lines
+        # Going live again fetches the new credentials: the stream comes back.
+        rt.call(lambda link: link.stop_live()).result(10)
+        rt.call(lambda link: link.go_live()).result(20)
+        wait(lambda: layer_states() and all("fps" in s for s in layer_states()), 8)
+    finally:
+        rt.call(lambda link: link.stop_live()).result(10)
+        rt.stop()
