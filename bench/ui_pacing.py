@@ -1,14 +1,14 @@
 """UI pacing benchmark: monitor repaint rate, event-loop stalls, cut -> program on screen.
 
 Run from the repository root (offscreen by default; under Xvfb for a real X server):
-    python -m bench.ui_pacing [--seconds 10] [--sources 8]
+    python -m bench.ui_pacing [--seconds 10] [--sources 8] [--plot]
     xvfb-run -a -s "-screen 0 1600x900x24" env QT_QPA_PLATFORM=xcb python -m bench.ui_pacing
 
 The real window on the real core: N test patterns at 640x360, program clock at 60 fps,
 the window at 1600x900. A 5 ms precise timer measures how late the UI thread gets to it
 (a stall). Every 0.5 s a CUT is submitted the way a hotkey submits it; its latency is
 from the submit to the first paint of a program frame composed after the engine took it.
-Prints JSON.
+Prints JSON, writes bench/results/ui_pacing.json (and ui_pacing.png with --plot).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import platform
 import resource
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -40,6 +41,7 @@ from ui.settings import Settings
 
 TARGET = {"monitor_fps": 30.0, "cut_to_screen_frames": 2.0}
 PROBE_MS = 5
+RESULTS = Path(__file__).with_name("results")
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -174,6 +176,8 @@ def run(seconds: float, sources: int, warmup: float = 1.5) -> dict[str, Any]:
         if latency
         else None,
         "cuts_measured": len(latency),
+        "cut_to_program_samples_ms": [round(x, 2) for x in latency],
+        "ui_stall_samples_ms": [round(x, 2) for x in stalls if x > 1.0],
         "clock": {"ticks": stats.ticks, "late": stats.late_ticks, "skipped": stats.skipped_ticks},
         "process_cpu_percent_of_core": round(100 * cpu / elapsed, 1),
         "target": TARGET,
@@ -181,12 +185,37 @@ def run(seconds: float, sources: int, warmup: float = 1.5) -> dict[str, Any]:
     return result
 
 
+def _plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame_ms = 1000 / 60
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    left.hist([x / frame_ms for x in result["cut_to_program_samples_ms"]], bins=20)
+    left.axvline(TARGET["cut_to_screen_frames"], color="red", linestyle="--", label="target")
+    left.set_title("cut -> program on screen (frames at 60 fps)")
+    left.legend()
+    right.hist(result["ui_stall_samples_ms"] or [0.0], bins=30)
+    right.set_title("UI thread stalls over 1 ms (ms)")
+    right.set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--sources", type=int, default=8)
+    parser.add_argument("--plot", action="store_true", help="also write ui_pacing.png")
     args = parser.parse_args()
-    print(json.dumps(run(args.seconds, args.sources), indent=2))
+    result = run(args.seconds, args.sources)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "ui_pacing.json").write_text(json.dumps(result, indent=2) + "\n")
+    if args.plot:
+        _plot(result, RESULTS / "ui_pacing.png")
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ReturnFeed needs on a fresh Debian/Ubuntu machine: the Debian
 # packages (only those missing) and a .venv with the project and its extras.
-# Usage: scripts/setup.sh run|test
+# Usage: scripts/setup.sh run|test|bench  (bench = test + plotting, for bench/report)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +12,7 @@ apt_run=(python3-venv libsrt1.5-openssl ffmpeg libportaudio2 libxcb-cursor0 libx
 apt_test=(libsrt-openssl-dev srt-tools chromium xvfb
           postgresql redis-server gcc pulseaudio libasound2-plugins)
 want=("${apt_run[@]}")
-[ "$purpose" = test ] && want+=("${apt_test[@]}")
+[ "$purpose" != run ] && want+=("${apt_test[@]}")
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -45,6 +45,7 @@ fi
 
 extras=""
 [ "$purpose" = test ] && extras="[dev]"
+[ "$purpose" = bench ] && extras="[dev,bench]"
 stamp=".venv/.installed-$purpose"
 # Reinstall only when the dependency list changed since the last install.
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
