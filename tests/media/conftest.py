@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from media.sources.base import ThreadedSource
+from media.srt import SrtLibraryMissing, version
+from tests.media.srt.support import Closer
 from tests.support.pulse import start_null_sink
 
 # Before anything imports sounddevice, so the audio capture test has a device to open.
@@ -36,3 +38,19 @@ def no_threads_left() -> Iterator[None]:
     ours = ("source:", "program-clock")
     left = [t.name for t in threading.enumerate() if t.name.startswith(ours)]
     assert not left, f"threads still running after the test: {left}"
+
+
+@pytest.fixture(scope="session")
+def libsrt() -> str:
+    try:
+        return version()
+    except SrtLibraryMissing as exc:
+        pytest.skip(f"{exc}")
+
+
+@pytest.fixture
+def closing(libsrt: str) -> Iterator[Closer]:
+    """Register listeners/connections to be closed after the test, whatever happens."""
+    closer = Closer()
+    yield closer
+    closer.close_all()

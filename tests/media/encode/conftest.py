@@ -13,19 +13,9 @@ from media.audio.mixer import AudioMixer
 from media.audio.tone import ToneSource
 from media.clock import ClockConfig, ProgramClock
 from media.sources.testpattern import TestPatternSource
-from media.srt import SrtLibraryMissing, version
 from media.srt.handle import open_sockets
 from media.switcher import SwitcherState
 from tests.media.encode.show import Show
-from tests.media.srt.support import Closer
-
-
-@pytest.fixture(scope="session")
-def libsrt() -> str:
-    try:
-        return version()
-    except SrtLibraryMissing as exc:
-        pytest.skip(f"{exc}")
 
 
 @pytest.fixture(autouse=True)
@@ -40,13 +30,6 @@ def no_leaks() -> Iterator[None]:
         time.sleep(0.01)
     assert not left, f"threads still running after the test: {left}"
     assert not open_sockets(), f"SRT sockets left open: {sorted(open_sockets())}"
-
-
-@pytest.fixture
-def closing(libsrt: str) -> Iterator[Closer]:
-    closer = Closer()
-    yield closer
-    closer.close_all()
 
 
 @pytest.fixture

@@ -8,17 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from media.srt import SrtLibraryMissing, version
 from media.srt.handle import open_sockets
-from tests.media.srt.support import Closer
-
-
-@pytest.fixture(scope="session")
-def libsrt() -> str:
-    try:
-        return version()
-    except SrtLibraryMissing as exc:
-        pytest.skip(f"{exc}")
 
 
 @pytest.fixture(autouse=True)
@@ -42,11 +32,3 @@ def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
         time.sleep(0.01)
     assert not extra, f"threads left running: {extra}"
     assert not open_sockets(), f"SRT sockets left open: {sorted(open_sockets())}"
-
-
-@pytest.fixture
-def closing(libsrt: str) -> Iterator[Closer]:
-    """Register listeners/connections to be closed after the test, whatever happens."""
-    closer = Closer()
-    yield closer
-    closer.close_all()
