@@ -50,7 +50,12 @@ def _add_send(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         description=(
             "Encode a program from the given sources and send each layer over its own SRT "
             "connection. Prefer the environment for secrets: "
-            f"{send.PASSPHRASE_ENV} and {send.TOKEN_ENV} (options show up in `ps`)."
+            f"{send.PASSPHRASE_ENV} and {send.TOKEN_ENV} (options show up in `ps`). "
+            "With --cloud, viewers who join get their first frame at once: send joins the "
+            "session's relay as its director and forces an IDR when the gateway asks for one "
+            f"(the director's access token goes in {send.DIRECTOR_TOKEN_ENV}; it is checked "
+            "when the link connects). Without it a viewer waits for the next scheduled IDR "
+            "(every 2 s)."
         ),
     )
     cmd.add_argument(
@@ -75,6 +80,19 @@ def _add_send(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     cmd.add_argument("--latency-ms", type=int, help="SRT latency, overriding the profile's")
     cmd.add_argument("--encoder", default="auto", help="auto, libx264, h264_nvenc, h264_qsv, ...")
+    cmd.add_argument(
+        "--idr-interval",
+        type=float,
+        metavar="S",
+        help="seconds between scheduled IDRs (default 2); viewers joining or switching wait "
+        "for the next one unless --cloud lets them ask for one",
+    )
+    cmd.add_argument(
+        "--cloud",
+        metavar="URL",
+        help="the backend (http(s)://host:port): answer viewers' keyframe requests from the "
+        f"session's relay; needs --session and {send.DIRECTOR_TOKEN_ENV}",
+    )
     cmd.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     cmd.add_argument("--cycle", type=float, metavar="S", help="cut to the next source every S s")
     cmd.add_argument(

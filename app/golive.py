@@ -1,9 +1,11 @@
 """Go Live's program stream: the session's SRT ingest as SimulcastOutput targets, and stats.
 
 The same pipeline as `returnfeed send` (app/send.py): the program clock feeds
-`SimulcastOutput`, one SRT caller per layer, streamid = session + layer + publish token.
-Here the clock is the runtime's own and the targets come from the backend's
-`GET /api/sessions/{id}/srt` answer instead of command-line options.
+`SimulcastOutput`, one SRT caller per layer, streamid = session + layer + publish token
+(app/srt_targets.py builds the targets for both). Here the clock is the runtime's own and
+the targets come from the backend's `GET /api/sessions/{id}/srt` answer instead of
+command-line options; viewers' keyframe requests reach the output through
+app/keyframes.py, as they do for `returnfeed send --cloud`.
 """
 
 from __future__ import annotations
@@ -12,20 +14,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from app.keyframes import KeyframeTarget
+from app.srt_targets import TargetError, layer_targets, publish_streamid
 from media.encode.config import DEFAULT_LAYERS
 from media.send.output import LayerStats, OutputStats
-from media.send.target import SrtTarget, parse_srt_url, profile_for
-from media.srt import StreamId, StreamIdError, format_streamid
+from media.send.target import SrtTarget
 
 LAYERS: tuple[str, ...] = tuple(layer.name for layer in DEFAULT_LAYERS)
 
 
-class ProgramOutput(Protocol):
+class ProgramOutput(KeyframeTarget, Protocol):
     """What Go Live needs of `media.send.output.SimulcastOutput` (a fake in some tests)."""
 
     def start(self) -> None: ...
     def stop(self) -> None: ...
-    def request_keyframe(self, layer: str | None = None) -> None: ...
     def stats(self) -> OutputStats: ...
 
 
@@ -74,17 +76,10 @@ def session_targets(
 ) -> dict[str, SrtTarget]:
     """One SrtTarget per layer; ValueError with a message for the director if one cannot work."""
     try:
-        host, port = parse_srt_url(srt_url)
-    except ValueError as exc:
-        raise ValueError(f"the backend's SRT address {srt_url!r} is not usable: {exc}") from exc
-    profile = profile_for(host)
-    targets = {}
-    for layer in layers:
-        try:
-            streamid = format_streamid(StreamId(session_id, layer, publish_token))
-        except StreamIdError as exc:
-            raise ValueError(f"the session's SRT credentials are not usable: {exc}") from exc
-        target = SrtTarget(host, port, streamid, passphrase or None, profile)
-        target.options()  # validates the passphrase length and the streamid size
-        targets[layer] = target
-    return targets
+        return layer_targets(
+            srt_url, layers, publish_streamid(session_id, publish_token), passphrase
+        )
+    except TargetError as exc:
+        if exc.part == "url":
+            raise ValueError(f"the backend's SRT address {srt_url!r} is not usable: {exc}") from exc
+        raise ValueError(f"the session's SRT credentials are not usable: {exc}") from exc

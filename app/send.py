@@ -4,6 +4,11 @@ The same pipeline the desktop app runs, without the UI: for a machine with no sc
 demos (`--cycle` cuts through the sources), and for tests against a real listener.
 Secrets: prefer the environment (RETURNFEED_SRT_PASSPHRASE, RETURNFEED_PUBLISH_TOKEN) to
 options, because every user on the machine can read a process's arguments.
+
+With `--cloud URL` (the backend) and the session owner's access token in
+RETURNFEED_DIRECTOR_TOKEN (never an option), it also joins the session's relay as the
+desktop app's Go Live does and answers viewers' keyframe requests (app/keyframes.py), so a
+viewer that joins gets its first frame at once instead of at the next scheduled IDR.
 """
 
 from __future__ import annotations
@@ -14,34 +19,44 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from app.keyframes import KeyframeLink, relay_url
+from app.srt_targets import TargetError, layer_targets, publish_streamid
 from media.audio.mixer import AudioMixer, ChannelSettings
 from media.audio.tone import ToneSource
 from media.clock import ClockConfig, ProgramClock
 from media.encode.config import DEFAULT_LAYERS, EncoderConfig
 from media.encode.errors import EncoderUnavailable
 from media.send.output import LayerStats, OutputStats, SimulcastOutput
-from media.send.target import PROFILES, SrtTarget, parse_srt_url, profile_for
+from media.send.target import PROFILES, SrtTarget
 from media.sources.base import ThreadedSource
 from media.sources.camera import CameraSource
 from media.sources.file import FileSource
 from media.sources.ndi import NdiConfig, NdiSource
 from media.sources.testpattern import TestPatternSource
-from media.srt import StreamId, StreamIdError, format_streamid
 from media.switcher import SwitcherState
 
 PASSPHRASE_ENV = "RETURNFEED_SRT_PASSPHRASE"  # noqa: S105 - the variable's name
 TOKEN_ENV = "RETURNFEED_PUBLISH_TOKEN"  # noqa: S105 - the variable's name
+DIRECTOR_TOKEN_ENV = "RETURNFEED_DIRECTOR_TOKEN"  # noqa: S105 - the variable's name
 
 
 class SendError(Exception):
     """A setting that cannot work; the message is for the person at the terminal."""
+
+
+@dataclass(frozen=True)
+class RelayPlan:
+    """Where viewers' keyframe requests come from: the session's relay, as its director."""
+
+    url: str
+    token: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,7 @@ class SendPlan:
     config: EncoderConfig
     cycle_s: float | None
     duration_s: float | None
+    relay: RelayPlan | None = None
 
 
 def make_source(spec: str, ndi: NdiConfig) -> ThreadedSource:
@@ -71,44 +87,58 @@ def make_source(spec: str, ndi: NdiConfig) -> ThreadedSource:
 
 def plan(args: Any, env: dict[str, str]) -> SendPlan:
     """Check every setting before anything starts."""
-    try:
-        host, port = parse_srt_url(args.srt_url)
-    except ValueError as exc:
-        raise SendError(f"--srt-url: {exc}") from exc
     names = [n.strip() for n in args.layers.split(",") if n.strip()]
     known = {layer.name: layer for layer in DEFAULT_LAYERS}
     if not names or any(n not in known for n in names) or len(set(names)) != len(names):
         raise SendError(f"--layers: a comma-separated subset of {', '.join(known)}")
     passphrase = args.passphrase or env.get(PASSPHRASE_ENV) or None
     token = args.publish_token or env.get(TOKEN_ENV) or None
-    profile = profile_for(host) if args.profile == "auto" else PROFILES[args.profile]
-    targets = {}
-    for name in names:
-        streamid = getattr(args, f"streamid_{name}") or _streamid(args.session, name, token)
-        targets[name] = SrtTarget(host, port, streamid, passphrase, profile, args.latency_ms)
+    publish = publish_streamid(args.session, token)
+
+    def streamid(layer: str) -> str:
+        raw: str | None = getattr(args, f"streamid_{layer}")
+        if raw:
+            return raw
+        if not args.session or not token:
+            raise SendError(
+                f"layer {layer}: give --session and a publish token ({TOKEN_ENV} or "
+                f"--publish-token), or a raw --streamid-{layer}"
+            )
+        return publish(layer)
+
+    profile = None if args.profile == "auto" else PROFILES[args.profile]
     try:
-        for target in targets.values():
-            target.options()  # validates passphrase length, latency, streamid size
-    except ValueError as exc:
-        raise SendError(str(exc)) from exc
+        targets = layer_targets(
+            args.srt_url, names, streamid, passphrase, profile=profile, latency_ms=args.latency_ms
+        )
+    except TargetError as exc:
+        raise SendError(f"--srt-url: {exc}" if exc.part == "url" else str(exc)) from exc
+    relay = _relay_plan(args, env)
     ndi = NdiConfig(extra_ips=tuple(ip.strip() for ip in args.ndi_extra_ips.split(",") if ip))
     sources = tuple(make_source(spec, ndi) for spec in args.source or ["test:Test"])
     if len({s.name for s in sources}) != len(sources):
         raise SendError("two sources have the same name")
-    config = EncoderConfig(layers=tuple(known[n] for n in names), encoder=args.encoder)
-    return SendPlan(sources, targets, config, args.cycle, args.duration)
+    if args.idr_interval is not None and not 0.1 <= args.idr_interval <= 60:
+        raise SendError("--idr-interval: between 0.1 and 60 seconds")
+    layers = tuple(known[n] for n in names)
+    if args.idr_interval is not None:
+        layers = tuple(replace(layer, keyint_s=args.idr_interval) for layer in layers)
+    config = EncoderConfig(layers=layers, encoder=args.encoder)
+    return SendPlan(sources, targets, config, args.cycle, args.duration, relay)
 
 
-def _streamid(session: str | None, layer: str, token: str | None) -> str:
-    if not session or not token:
-        raise SendError(
-            f"layer {layer}: give --session and a publish token ({TOKEN_ENV} or "
-            f"--publish-token), or a raw --streamid-{layer}"
-        )
+def _relay_plan(args: Any, env: dict[str, str]) -> RelayPlan | None:
+    if not args.cloud:
+        return None
+    token = env.get(DIRECTOR_TOKEN_ENV)
+    if not token:
+        raise SendError(f"--cloud: put the director's access token in {DIRECTOR_TOKEN_ENV}")
+    if not args.session:
+        raise SendError("--cloud: give --session, the session whose relay to join")
     try:
-        return format_streamid(StreamId(session, layer, token))
-    except StreamIdError as exc:
-        raise SendError(str(exc)) from exc
+        return RelayPlan(relay_url(args.cloud, args.session), token)
+    except ValueError as exc:
+        raise SendError(f"--cloud: {exc}") from exc
 
 
 class Cycler:
@@ -143,6 +173,9 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
     except EncoderUnavailable as exc:
         log.write(f"returnfeed send: {exc}\n")
         return 2
+    link = None
+    if plan_.relay is not None:
+        link = KeyframeLink(plan_.relay.url, plan_.relay.token, output, _noter(log))
     stop = threading.Event()
     started = time.monotonic()
     connected: set[str] = set()
@@ -152,6 +185,8 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
                 source.start()
             clock.start()
             output.start()
+            if link is not None:
+                link.start()
             while not stop.wait(_next_wait(started, plan_.duration_s)):
                 stats = output.stats()
                 connected |= {s.name for s in stats.layers if s.frames_sent}
@@ -163,6 +198,8 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
     except KeyboardInterrupt:
         pass
     finally:
+        if link is not None:
+            link.stop()
         final = output.stats()
         output.stop()
         clock.stop()
@@ -170,12 +207,26 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
             source.stop()
     connected |= {s.name for s in final.layers if s.frames_sent}
     if as_json:
-        json.dump(summary(final, time.monotonic() - started), out, indent=2)
+        result = summary(final, time.monotonic() - started)
+        if link is not None:
+            result["keyframe_requests"] = link.requests
+        json.dump(result, out, indent=2)
         out.write("\n")
     missing = sorted(set(plan_.targets) - connected)
     for name in missing:
         log.write(f"layer {name} never got through: {final.layer(name).state}\n")
     return 1 if missing else 0
+
+
+def _noter(log: TextIO) -> Callable[[str], None]:
+    lock = threading.Lock()  # the link notes from its own thread
+
+    def note(text: str) -> None:
+        with lock:
+            log.write(f"returnfeed send: {text}\n")
+            log.flush()
+
+    return note
 
 
 def _next_wait(started: float, duration: float | None) -> float:

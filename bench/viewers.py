@@ -1,38 +1,67 @@
-"""Gateway fan-out: N WHEP viewers (aiortc) on one session; server CPU, RSS, frames, drops.
+"""Gateway fan-out: N hi-layer WHEP viewers on one gateway process; CPU, RSS and drops per N.
 
-Run from the repository root:  python -m bench.viewers [--viewers 1,5,10] [--seconds 10]
+Run from the repository root:
+
+    python -m bench.viewers [--viewers 1,50,100,200] [--seconds 10] [--clients 3]
+                            [--full 2] [--plot]
 
 The real `returnfeed-cloud` (SRT ingest on a free port) and the real `returnfeed send`
-(test pattern + tone, both layers, libx264) on loopback. Each viewer is an aiortc peer
-that POSTs its offer to /whep/{session} and counts the frames its tracks deliver (aiortc
-decodes them, in this process: on a small machine the viewers, not the server, run out of
-CPU first). Server CPU (% of one core) and RSS from /proc; per viewer: decoded video frames
-and audio frames per second over the whole run (the wait for the first IDR included) and
-the time to the first video frame.
-Prints JSON, writes bench/results/viewers.json.
+(test pattern + tone, both layers, libx264) on loopback. The viewers run in `--clients`
+child processes (this file with `--client`), so the machine's cores, not one event loop,
+bound them:
+
+- `--full` viewers (in the first child) are whole aiortc peers: SRTP decrypt, jitter buffer,
+  NACK/RTCP, H.264 decode. They prove that what the gateway sends decodes (decoded fps).
+- the rest are *light* viewers: a real aiortc peer does ICE (aioice) and the DTLS handshake
+  with the gateway, then every SRTP packet is counted where it arrives (the aioice socket's
+  `datagram_received`) from the header, which SRTP leaves in the clear (payload type,
+  sequence number, timestamp), and is not decrypted, depacketized or decoded. That is what
+  lets 200 viewers share 2 cores with the gateway. STUN (consent), DTLS and SRTCP still go
+  to aiortc. Light viewers send no receiver reports or NACKs, so nothing is retransmitted
+  to them and a lost packet stays lost.
+
+Per N: all viewers connect, then a window of `--seconds` is measured:
+
+- server_cpu_pct: the gateway process's user+system CPU over the window, in % of ONE core
+  (threads included: the SRT demux threads too); server_rss_mb at the window's end;
+- packets_sent: RTP packets the gateway sent to the viewers in the window (per viewer and
+  SSRC: the extended highest sequence number's advance), packets_lost: those that never
+  arrived (advance - received); gateway_dropped: media units the gateway's per-viewer
+  rings dropped during the step (`gateway_viewer_dropped_units_total`, counted when the
+  viewers leave, so ramp-up and teardown are included); each counts as the video frame
+  size in packets measured in the window;
+- drop_pct = (packets_lost + gateway_dropped x packets/frame) / (packets_sent + same).
+
+Prints JSON, writes bench/results/viewers.json (and viewers.png with --plot). The machine
+is shared: numbers come with the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench._common import proc_stats, start_cloud
+from bench._common import proc_stats, raise_open_files_limit, start_cloud
 
 RETURNFEED = Path(sys.executable).with_name("returnfeed")
 RESULTS = Path(__file__).with_name("results")
+CONNECT_PARALLEL = 4  # offers in flight per client process
+READY_TIMEOUT_S = 120.0
 
 
 def udp_port() -> int:
@@ -68,19 +97,111 @@ def new_show(base: str) -> dict[str, Any]:
         }
 
 
-async def viewer(base: str, session: str, token: str, seconds: float) -> dict[str, Any]:
+# --- the viewer side (child processes) -------------------------------------------------------
+
+
+@dataclass
+class SeqCount:
+    """One SSRC's packets: received, bytes, extended highest sequence number, frames."""
+
+    received: int = 0
+    octets: int = 0
+    highest: int = -1
+    frames: int = 0  # distinct RTP timestamps (video: frames)
+    _last_ts: int = -1
+
+    def add(self, seq: int, timestamp: int, size: int) -> None:
+        self.received += 1
+        self.octets += size
+        if timestamp != self._last_ts:
+            self._last_ts = timestamp
+            self.frames += 1
+        if self.highest < 0:
+            self.highest = seq
+            return
+        step = (seq - self.highest) & 0xFFFF
+        if 0 < step < 0x8000:  # forward (with wrap); older or repeated packets move nothing
+            self.highest += step
+
+    def snap(self) -> tuple[int, int, int, int]:
+        return self.received, self.octets, self.highest, self.frames
+
+
+@dataclass
+class ClientViewer:
+    full: bool
+    kinds: dict[int, str] = field(default_factory=dict)  # payload type -> video/audio/rtx
+    counts: dict[int, SeqCount] = field(default_factory=dict)  # by SSRC
+    ssrc_kind: dict[int, str] = field(default_factory=dict)
+    decoded: int = 0
+    location: str | None = None
+    pc: Any = None
+
+    def count(self, pt: int, ssrc: int, seq: int, timestamp: int, size: int) -> None:
+        c = self.counts.get(ssrc)
+        if c is None:
+            c = self.counts[ssrc] = SeqCount()
+            self.ssrc_kind[ssrc] = self.kinds.get(pt, "other")
+        c.add(seq, timestamp, size)
+
+    def snap(self) -> dict[str, Any]:
+        return {
+            "decoded": self.decoded,
+            "ssrcs": {str(s): [self.ssrc_kind[s], *c.snap()] for s, c in self.counts.items()},
+        }
+
+
+def _count_in_the_clear(viewer: ClientViewer) -> None:
+    """Light viewer: count SRTP packets from their clear header on arrival; keep the rest
+    (STUN, DTLS, SRTCP) going to aioice/aiortc as usual."""
+    dtls = viewer.pc.getTransceivers()[0].receiver.transport
+    connection = dtls.transport._connection
+    for protocol in connection._protocols:
+        original = protocol.datagram_received
+
+        def counted(data: bytes, addr: Any, _original: Any = original) -> None:
+            if 127 < data[0] < 192 and len(data) >= 12 and not 192 <= data[1] <= 223:
+                viewer.count(
+                    data[1] & 0x7F,
+                    int.from_bytes(data[8:12], "big"),
+                    (data[2] << 8) | data[3],
+                    int.from_bytes(data[4:8], "big"),
+                    len(data),
+                )
+                return
+            _original(data, addr)
+
+        protocol.datagram_received = counted
+
+
+def _count_decrypted(viewer: ClientViewer) -> None:
+    """Full viewer: count after SRTP decryption, before aiortc's jitter buffer."""
+    for transceiver in viewer.pc.getTransceivers():
+        receiver = transceiver.receiver
+        original = receiver._handle_rtp_packet
+
+        async def counted(packet: Any, arrival_time_ms: int, _original: Any = original) -> None:
+            viewer.count(
+                packet.payload_type,
+                packet.ssrc,
+                packet.sequence_number,
+                packet.timestamp,
+                len(packet.payload) + 12,
+            )
+            await _original(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = counted
+
+
+async def _connect(
+    viewer: ClientViewer, client: httpx.AsyncClient, session: str, token: str
+) -> bool:
     from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
     from aiortc.mediastreams import MediaStreamError
 
-    from cloud.gateway.gateway import offer_loopback_candidates
-
-    offer_loopback_candidates()
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc = viewer.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
-    counts = {"video": 0, "audio": 0}
-    first: list[float] = []
-    started = time.monotonic()
 
     async def drain(track: Any) -> None:
         while True:
@@ -88,64 +209,253 @@ async def viewer(base: str, session: str, token: str, seconds: float) -> dict[st
                 await track.recv()
             except MediaStreamError:
                 return
-            counts[track.kind] += 1
-            if track.kind == "video" and not first:
-                first.append(time.monotonic() - started)
+            if track.kind == "video":
+                viewer.decoded += 1
 
-    tasks: list[asyncio.Task[None]] = []
-    pc.on("track", lambda t: tasks.append(asyncio.ensure_future(drain(t))))
+    if viewer.full:
+        pc.on("track", lambda t: asyncio.ensure_future(drain(t)))
     await pc.setLocalDescription(await pc.createOffer())
-    async with httpx.AsyncClient(base_url=base, timeout=20) as client:
-        r = await client.post(
-            f"/whep/{session}",
-            content=pc.localDescription.sdp,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"},
-        )
-        if r.status_code != 201:
-            return {"status": r.status_code}
-        await pc.setRemoteDescription(RTCSessionDescription(r.text, "answer"))
-        await asyncio.sleep(seconds)
-        await client.delete(r.headers["location"], headers={"Authorization": f"Bearer {token}"})
-    await pc.close()
-    for t in tasks:
-        t.cancel()
+    r = await client.post(
+        f"/whep/{session}",
+        content=pc.localDescription.sdp,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"},
+    )
+    if r.status_code != 201:
+        print(f"viewer refused: {r.status_code} {r.text[:200]}", file=sys.stderr)
+        return False
+    viewer.location = r.headers["location"]
+    for pt, name in re.findall(r"a=rtpmap:(\d+) ([A-Za-z0-9]+)/", r.text):
+        viewer.kinds[int(pt)] = {"H264": "video", "opus": "audio", "rtx": "rtx"}.get(name, name)
+    if viewer.full:
+        _count_decrypted(viewer)
+    else:
+        _count_in_the_clear(viewer)
+    await pc.setRemoteDescription(RTCSessionDescription(r.text, "answer"))
+    up = asyncio.Event()
+    pc.on("connectionstatechange", lambda: pc.connectionState == "connected" and up.set())
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(up.wait(), 30)
+    return up.is_set()
+
+
+async def client_main(base: str, session: str, token: str, light: int, full: int) -> None:
+    from cloud.gateway.gateway import offer_loopback_candidates
+
+    offer_loopback_candidates()
+    loop = asyncio.get_running_loop()
+    viewers = [ClientViewer(full=i < full) for i in range(light + full)]
+    gate = asyncio.Semaphore(CONNECT_PARALLEL)
+    auth = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+
+        async def one(v: ClientViewer) -> bool:
+            async with gate:
+                try:
+                    return await _connect(v, client, session, token)
+                except Exception as exc:
+                    print(f"viewer failed: {exc!r}", file=sys.stderr)
+                    return False
+
+        ok = await asyncio.gather(*[one(v) for v in viewers])
+
+        def say(msg: dict[str, Any]) -> None:
+            print(json.dumps(msg), flush=True)
+
+        say({"event": "ready", "connected": sum(ok)})
+        await loop.run_in_executor(None, sys.stdin.readline)  # "go"
+        cpu0 = time.process_time()
+        before = [v.snap() for v in viewers]
+        await loop.run_in_executor(None, sys.stdin.readline)  # "stop"
+        after = [v.snap() for v in viewers]
+        cpu = time.process_time() - cpu0
+        say({"event": "result", "cpu_s": cpu, "viewers": list(zip(before, after, strict=True))})
+
+        async def leave(v: ClientViewer) -> None:
+            if v.location is not None:
+                with contextlib.suppress(httpx.HTTPError):
+                    await client.delete(v.location, headers=auth)
+
+        await asyncio.gather(*[leave(v) for v in viewers])
+    await asyncio.gather(*[v.pc.close() for v in viewers if v.pc is not None])
+
+
+# --- the orchestrator -------------------------------------------------------------------------
+
+
+def _metric(text: str, name: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def _viewer_rows(results: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    sent = lost = 0
+    video_kbps: list[float] = []
+    video_pps: list[float] = []
+    video_fps: list[float] = []
+    audio_pps: list[float] = []
+    decoded_fps: list[float] = []
+    for result in results:
+        for before, after in result["viewers"]:
+            video_packets = video_frames = 0
+            for ssrc, (kind, *end) in after["ssrcs"].items():
+                # An SSRC first seen inside the window: its start is as if nothing was lost.
+                start = before["ssrcs"].get(ssrc, [kind, 0, 0, end[2] - end[0], 0])[1:]
+                received = end[0] - start[0]
+                advanced = end[2] - start[2]
+                if kind == "rtx":
+                    continue  # retransmissions repair losses; they are not more media
+                sent += advanced
+                lost += max(0, advanced - received)
+                if kind == "video":
+                    video_kbps.append((end[1] - start[1]) * 8 / 1000 / seconds)
+                    video_packets += advanced
+                    video_frames += end[3] - start[3]
+                elif kind == "audio":
+                    audio_pps.append(received / seconds)
+            if video_frames:
+                video_pps.append(video_packets / seconds)
+                video_fps.append(video_frames / seconds)
+            if after["decoded"]:
+                decoded_fps.append((after["decoded"] - before["decoded"]) / seconds)
+
+    def med(values: list[float]) -> float | None:
+        return round(statistics.median(values), 1) if values else None
+
     return {
-        "status": 201,
-        "video_fps": counts["video"] / seconds,
-        "audio_pps": counts["audio"] / seconds,
-        "first_frame_s": first[0] if first else None,
+        "packets_sent": sent,
+        "packets_lost": lost,
+        "video_kbps_median": med(video_kbps),
+        "video_pps_median": med(video_pps),
+        "video_fps_median": med(video_fps),
+        "audio_pps_median": med(audio_pps),
+        "full_viewers_decoded_fps": [round(x, 1) for x in decoded_fps],
     }
 
 
-def run_n(base: str, show: dict[str, Any], n: int, seconds: float, pid: int) -> dict[str, Any]:
-    async def all_of() -> list[dict[str, Any]]:
-        return await asyncio.gather(
-            *[viewer(base, show["session"], show["viewer"], seconds) for _ in range(n)]
+def run_n(
+    base: str, show: dict[str, Any], n: int, args: argparse.Namespace, pid: int
+) -> dict[str, Any]:
+    full = min(args.full, n)
+    light = n - full
+    procs = max(1, min(args.clients, n))
+    shares = [light // procs + (1 if i < light % procs else 0) for i in range(procs)]
+    children: list[subprocess.Popen[str]] = []
+    for i, share in enumerate(shares):
+        argv = [sys.executable, "-m", "bench.viewers", "--client", "--base", base]
+        argv += [f"--session={show['session']}", "--token", show["viewer"]]
+        argv += ["--light", str(share), "--full", str(full if i == 0 else 0)]
+        children.append(
+            subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         )
-
-    before = proc_stats(pid)
-    t0 = time.monotonic()
-    results = asyncio.run(all_of())
-    wall = time.monotonic() - t0
-    after = proc_stats(pid)
-    ok = [r for r in results if r["status"] == 201]
-    firsts = [r["first_frame_s"] for r in ok if r["first_frame_s"] is not None]
-    return {
+    metrics = httpx.get(f"{base}/metrics").text
+    dropped0 = _metric(metrics, "gateway_viewer_dropped_units_total")
+    to_lo0 = _metric(metrics, 'simulcast_quality_switches_total{from="hi"')
+    try:
+        connected = 0
+        for child in children:
+            assert child.stdout is not None
+            line = child.stdout.readline()
+            if not line:
+                raise RuntimeError("a viewer process died before it was ready")
+            connected += json.loads(line)["connected"]
+        time.sleep(1.0)  # past the first IDR: every viewer is streaming
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        before, t0 = proc_stats(pid), time.monotonic()
+        time.sleep(args.seconds)
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("stop\n")
+            child.stdin.flush()
+        after, wall = proc_stats(pid), time.monotonic() - t0
+        loadavg = Path("/proc/loadavg").read_text().split()[:3]
+        results = []
+        for child in children:
+            assert child.stdout is not None
+            results.append(json.loads(child.stdout.readline()))
+        for child in children:
+            child.wait(180)  # leaving: DELETE and close every peer
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    auth = {"Authorization": f"Bearer {show['viewer']}"}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the rings' drops are counted as viewers leave
+        status = httpx.get(f"{base}/whep/{show['session']}/status", headers=auth).json()
+        if status["viewers"] == 0:
+            break
+        time.sleep(0.2)
+    metrics = httpx.get(f"{base}/metrics").text
+    dropped = int(_metric(metrics, "gateway_viewer_dropped_units_total") - dropped0)
+    to_lo = int(_metric(metrics, 'simulcast_quality_switches_total{from="hi"') - to_lo0)
+    row: dict[str, Any] = {
         "viewers": n,
-        "answered": len(ok),
+        "connected": connected,
         "server_cpu_pct": round(100 * (after.cpu_s - before.cpu_s) / wall, 1),
         "server_rss_mb": round(after.rss_mb, 1),
-        "video_fps_median": round(statistics.median([r["video_fps"] for r in ok]), 1) if ok else 0,
-        "audio_pps_median": round(statistics.median([r["audio_pps"] for r in ok]), 1) if ok else 0,
-        "first_frame_s_median": round(statistics.median(firsts), 2) if firsts else None,
     }
+    row |= _viewer_rows(results, wall)
+    per_frame = (row["video_pps_median"] or 0) / (row["video_fps_median"] or 1)
+    dropped_packets = dropped * per_frame
+    total = row["packets_sent"] + dropped_packets
+    row["gateway_dropped"] = dropped
+    # Full viewers send receiver reports: a starved client (RTT > 150 ms) is moved to lo.
+    row["switched_to_lo"] = to_lo
+    row["drop_pct"] = (
+        round(100 * (row["packets_lost"] + dropped_packets) / total, 3) if total else None
+    )
+    row["clients_cpu_pct"] = round(100 * sum(r["cpu_s"] for r in results) / wall, 1)
+    row["client_processes"] = procs
+    row["loadavg"] = [float(x) for x in loadavg]
+    return row
+
+
+def plot(out: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = out["rows"]
+    n = [r["viewers"] for r in rows]
+    fig, cpu_ax = plt.subplots(figsize=(7, 4))
+    cpu_ax.plot(n, [r["server_cpu_pct"] for r in rows], "o-", color="tab:blue")
+    cpu_ax.set_xlabel("concurrent hi-layer viewers")
+    cpu_ax.set_ylabel("gateway CPU, % of one core", color="tab:blue")
+    drop_ax = cpu_ax.twinx()
+    drop_ax.plot(n, [r["drop_pct"] or 0 for r in rows], "s--", color="tab:red")
+    drop_ax.set_ylabel("dropped packets, %", color="tab:red")
+    drop_ax.set_ylim(bottom=0, top=max(2.0, *[(r["drop_pct"] or 0) * 1.2 for r in rows]))
+    cpu_ax.set_title(f"one gateway process, {out['cpus']} cores, loadavg {out['loadavg']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--viewers", default="1,5,10")
+    p.add_argument("--viewers", default="1,50,100,200")
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--clients", type=int, default=3, help="viewer processes")
+    p.add_argument("--full", type=int, default=2, help="viewers that decode (first process)")
+    p.add_argument("--plot", action="store_true", help="also write bench/results/viewers.png")
+    p.add_argument("--stop-at-drop-pct", type=float, default=5.0, help="skip larger N after")
+    p.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--base", help=argparse.SUPPRESS)
+    p.add_argument("--session", help=argparse.SUPPRESS)
+    p.add_argument("--token", help=argparse.SUPPRESS)
+    p.add_argument("--light", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args()
+    raise_open_files_limit()
+    if args.client:
+        asyncio.run(client_main(args.base, args.session, args.token, args.light, args.full))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         srt_port = udp_port()
@@ -159,6 +469,7 @@ def main() -> None:
         argv = [str(RETURNFEED), "send", "--source", "test:Bench", "--encoder", "libx264"]
         argv += ["--srt-url", f"srt://127.0.0.1:{srt_port}", f"--session={show['session']}"]
         send = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rows = []
         try:
             deadline = time.monotonic() + 20
             auth = {"Authorization": f"Bearer {show['viewer']}"}
@@ -167,17 +478,27 @@ def main() -> None:
                 if s["live"]:
                     break
                 time.sleep(0.2)
-            rows = [
-                run_n(base, show, int(n), args.seconds, server.pid) for n in args.viewers.split(",")
-            ]
+            for n in args.viewers.split(","):
+                rows.append(run_n(base, show, int(n), args, server.pid))
+                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+                if rows[-1]["drop_pct"] is None or rows[-1]["drop_pct"] >= args.stop_at_drop_pct:
+                    break  # it no longer holds: more viewers would only say so louder
         finally:
             send.terminate()
             send.wait(10)
             server.stop()
-    out = {"machine": platform.node(), "cpus": os.cpu_count(), "seconds": args.seconds}
-    out["rows"] = rows  # type: ignore[assignment]
+    out: dict[str, Any] = {
+        "machine": platform.node(),
+        "cpus": os.cpu_count(),
+        "loadavg": [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]],
+        "seconds": args.seconds,
+        "cpu_pct_of": "one core (user + system of the gateway process, all its threads)",
+        "rows": rows,
+    }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "viewers.json").write_text(json.dumps(out, indent=2) + "\n")
+    if args.plot:
+        plot(out, RESULTS / "viewers.png")
     print(json.dumps(out, indent=2))
 
 

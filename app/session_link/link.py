@@ -23,6 +23,7 @@ from ..engine.commands import Command, SetCameras
 from ..engine.state import ShowState
 from ..engine.tally import TallyOut
 from ..golive import OutputFactory, ProgramOutput, session_targets, stream_layer
+from ..keyframes import answer_keyframe
 from ..relay_client import Connected, Disconnected, RelayClient, TokenSource
 from . import events as ev
 from .cloud_api import CloudApi, CloudError, Invite, Participant, SessionInfo, SrtCredentials
@@ -266,9 +267,7 @@ class SessionLink:
                 if self._stream is None and self._relay is relay:
                     self._stream = asyncio.create_task(self._run_stream())
             elif isinstance(event, KeyframeRequest):
-                output = self._output
-                if output is not None:
-                    output.request_keyframe(event.layer)
+                answer_keyframe(self._output, event)
             elif isinstance(event, Disconnected):
                 if event.retry_in is None:
                     detail = f"the relay refused the connection: {event.reason or event.code}"

@@ -12,11 +12,16 @@ the same bytes with the same PTS in both layers: the tap takes whichever copy co
 An IDR whose PTS was already passed (lo's IDR arrives a frame after hi's frame of the same
 instant; a restarted publisher starts its timeline again) moves the tap's PTS offset on, for
 video and audio alike.
+
+Fast start: the feed keeps each layer's latest IDR and the frames after it (a GOP cache,
+bounded). A tap that joins (`SessionFeed.join`) while that IDR is fresh starts from it at
+once; otherwise it waits for the next IDR, which the gateway asks the director for.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -26,6 +31,10 @@ log = logging.getLogger(__name__)
 
 RESTART_GAP = 1500  # 1/60 s at 90 kHz between the last frame sent and a moved-on IDR
 MAX_SWITCH_STEP_BACK = 9000  # 100 ms: a switch IDR further behind waits for the next one
+# A joining tap replays the cached IDR and what followed it only when the IDR is this young:
+# the replay reaches the browser as a burst, and an old one would only add latency.
+FRESH_IDR_S = 0.3
+MAX_GOP_UNITS = 24  # 0.4 s of hi; a longer GOP is past FRESH_IDR_S anyway
 KeyframeAsk = Callable[[str, str], None]  # (layer, reason)
 SwitchSeen = Callable[[str | None, str], None]  # (from, to)
 
@@ -142,6 +151,14 @@ class Tap:
 
 
 @dataclass
+class GopStart:
+    """A layer's latest IDR (when it arrived, monotonic) and the video units since."""
+
+    at: float
+    units: list[Unit]
+
+
+@dataclass
 class SessionFeed:
     """A live session's layers (who publishes) and its taps. Lives on the event loop."""
 
@@ -149,6 +166,7 @@ class SessionFeed:
     layers: dict[str, str] = field(default_factory=dict)  # layer -> publisher's address
     taps: set[Tap] = field(default_factory=set)
     units: int = 0
+    gops: dict[str, GopStart] = field(default_factory=dict)  # layer -> its latest GOP start
 
     @property
     def live(self) -> bool:
@@ -156,13 +174,43 @@ class SessionFeed:
 
     def publish(self, unit: Unit) -> None:
         self.units += 1
+        if unit.kind == "video":
+            self._cache(unit)
         for tap in list(self.taps):
             tap.offer(unit)
+
+    def _cache(self, unit: Unit) -> None:
+        if unit.idr:
+            self.gops[unit.layer] = GopStart(time.monotonic(), [unit])
+            return
+        gop = self.gops.get(unit.layer)
+        if gop is not None:
+            if len(gop.units) < MAX_GOP_UNITS:
+                gop.units.append(unit)
+            else:
+                del self.gops[unit.layer]  # too old to start anyone from
+
+    def idr_at(self, layer: str) -> float | None:
+        """When `layer`'s latest cached IDR arrived (monotonic), if one is cached."""
+        gop = self.gops.get(layer)
+        return gop.at if gop is not None else None
+
+    def join(self, tap: Tap, fresh_s: float = FRESH_IDR_S) -> bool:
+        """Add `tap`; True if it could start at once from a cached IDR younger than
+        `fresh_s` (it gets that IDR and the frames since), False if it waits for the next."""
+        self.taps.add(tap)
+        gop = self.gops.get(tap.wanted)
+        if gop is None or time.monotonic() - gop.at > fresh_s:
+            return False
+        for unit in list(gop.units):
+            tap.offer(unit)
+        return tap.active is not None
 
     def publisher_up(self, layer: str, peer: str) -> None:
         self.layers[layer] = peer
 
     def publisher_down(self, layer: str) -> None:
         self.layers.pop(layer, None)
+        self.gops.pop(layer, None)
         for tap in list(self.taps):
             tap.layer_gone(layer, set(self.layers))

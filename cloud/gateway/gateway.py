@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 KeyframeSink = Callable[[str, str | None, str], None]  # (session, layer, reason)
 KEYFRAME_MIN_INTERVAL_S = 0.5  # per session layer: a crowd joining asks once
+# A request whose IDR has not come after this long is taken as lost: a joining viewer asks
+# again (at SRT latency 20 ms the IDR comes ~50 ms after the request; the WAN profile 120 ms).
+KEYFRAME_PENDING_S = 0.4
 REFRESH_INTERVAL_S = 30.0  # credentials from the database, for changes made elsewhere
 MISS_REFRESH_MIN_S = 1.0
 
@@ -260,6 +263,10 @@ class Gateway:
             raise NoPublisher(session_id)
         viewer_id = secrets.token_urlsafe(12)
         layer = "hi" if "hi" in feed.layers else "lo"
+        # Ask now, not when the connection is up: the IDR travels (director, encoder, SRT)
+        # while the answer, ICE and DTLS happen, and the feed keeps it for the tap to start
+        # from when it joins (SessionFeed.join).
+        self.request_keyframe(session_id, layer, "new_viewer")
 
         def ask(layer: str, reason: str) -> None:
             self.request_keyframe(session_id, layer, reason)
@@ -310,8 +317,19 @@ class Gateway:
         if feed is None:
             feed = self._feeds[viewer.session_id] = SessionFeed(viewer.session_id)
         # Taps join only now: frames queued during ICE and DTLS would only add latency.
-        feed.taps.add(viewer.tap)
-        self.request_keyframe(viewer.session_id, viewer.tap.wanted, "new_viewer")
+        # The IDR asked for at POST time is fresh in the feed by now, or is on its way.
+        layer = viewer.tap.wanted
+        if feed.join(viewer.tap) or self._keyframe_pending(feed, layer):
+            return
+        self.request_keyframe(viewer.session_id, layer, "new_viewer", force=True)
+
+    def _keyframe_pending(self, feed: SessionFeed, layer: str) -> bool:
+        """Whether an IDR asked for on `layer` has not come yet (and may still come)."""
+        asked = self._last_keyframe.get((feed.session_id, layer))
+        if asked is None or time.monotonic() - asked > KEYFRAME_PENDING_S:
+            return False
+        came = feed.idr_at(layer)
+        return came is None or came < asked
 
     async def _viewer_closed(self, viewer: Viewer) -> None:
         self._viewers.pop(viewer.id, None)
@@ -332,10 +350,14 @@ class Gateway:
     def set_mode(self, session_id: str, viewer_id: str, mode: Mode) -> str:
         return self.viewer(session_id, viewer_id).set_mode(mode)
 
-    def request_keyframe(self, session_id: str, layer: str, reason: str) -> None:
+    def request_keyframe(
+        self, session_id: str, layer: str, reason: str, *, force: bool = False
+    ) -> None:
+        """Ask the director for an IDR on `layer`, at most once per session layer per
+        KEYFRAME_MIN_INTERVAL_S unless `force` (a viewer that would otherwise wait a GOP)."""
         now = time.monotonic()
         key = (session_id, layer)
-        if now - self._last_keyframe.get(key, -1e9) < KEYFRAME_MIN_INTERVAL_S:
+        if not force and now - self._last_keyframe.get(key, -1e9) < KEYFRAME_MIN_INTERVAL_S:
             return
         self._last_keyframe[key] = now
         self.metrics.keyframe_requests.labels(reason).inc()

@@ -1,5 +1,9 @@
 """aiortc tracks that hand out pre-encoded packets: aiortc's encoders `pack()` them as they
-are (H.264 into RTP FU-A/STAP-A, Opus as is), so nothing is decoded or re-encoded."""
+are (H.264 into RTP FU-A/STAP-A, Opus as is), so nothing is decoded or re-encoded.
+
+The gateway's viewers give aiortc a `PacketTrack` for what the SDP and the sender need (kind,
+msid, stop), but their send loop (rtpsend.py) reads the ring itself and never calls
+`recv()`; `recv()` keeps the track usable with aiortc's own sender."""
 
 from __future__ import annotations
 

@@ -23,7 +23,9 @@ from aiortc import (
 from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, unpack_remb_fci
 
 from cloud.gateway.feed import Tap
+from cloud.gateway.packetize import PayloadCache
 from cloud.gateway.quality import LinkSample, Mode, QualityPolicy
+from cloud.gateway.rtpsend import SharedPayloadSender
 from cloud.gateway.tracks import PacketTrack
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,9 @@ log = logging.getLogger(__name__)
 STATS_INTERVAL_S = 1.0
 REMB_MAX_AGE_S = 5.0  # an estimate older than this counts as unknown
 CONNECT_TIMEOUT_S = 20.0
+# Every viewer in the process packetizes through one cache: they all send the feed's same
+# units, so each access unit is split into RTP payloads once (packetize.py).
+SHARED_PAYLOADS = PayloadCache()
 
 
 class BadOffer(ValueError):
@@ -59,6 +64,7 @@ class Viewer:
         on_pli: Callable[[Viewer], None],
         live_layers: Callable[[], set[str]],
         on_sample: Callable[[LinkSample], None],
+        payloads: PayloadCache = SHARED_PAYLOADS,
     ) -> None:
         self.id = viewer_id
         self.session_id = session_id
@@ -73,6 +79,7 @@ class Viewer:
         self._on_pli = on_pli
         self._live_layers = live_layers
         self._on_sample = on_sample
+        self._payloads = payloads
         self._remb: tuple[float, float] | None = None  # (bps, monotonic time)
         self._closed = False
         self._task: asyncio.Task[None] | None = None
@@ -88,7 +95,10 @@ class Viewer:
         video.setCodecPreferences(
             [c for c in codecs if c.mimeType.lower() in ("video/h264", "video/rtx")]
         )
-        pc.addTransceiver(self._audio, direction="sendonly")
+        audio = pc.addTransceiver(self._audio, direction="sendonly")
+        # The rings are read by our send loop, not through aiortc's track.recv() (rtpsend.py).
+        SharedPayloadSender(video.sender, self.tap.video, self._payloads)
+        SharedPayloadSender(audio.sender, self.tap.audio, self._payloads)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())

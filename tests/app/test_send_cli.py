@@ -222,6 +222,49 @@ def test_a_refused_layer_exits_1_and_says_why(
             ],
             "unknown kind",
         ),
+        (
+            ["--srt-url", "srt://h:1", "--session", "s1", "--publish-token", "t", "--cloud", "x"],
+            "RETURNFEED_DIRECTOR_TOKEN",
+        ),
+        (
+            [
+                "--srt-url",
+                "srt://h:1",
+                "--streamid-hi",
+                "x",
+                "--streamid-lo",
+                "y",
+                "--cloud",
+                "http://h",
+            ],
+            "--cloud: give --session",
+        ),
+        (
+            [
+                "--srt-url",
+                "srt://h:1",
+                "--session",
+                "s1",
+                "--publish-token",
+                "t",
+                "--cloud",
+                "ws://h",
+            ],
+            "--cloud: expected http(s)://",
+        ),
+        (
+            [
+                "--srt-url",
+                "srt://h:1",
+                "--streamid-hi",
+                "x",
+                "--layers",
+                "hi",
+                "--idr-interval",
+                "0",
+            ],
+            "--idr-interval",
+        ),
     ],
 )
 def test_bad_settings_are_refused_before_anything_starts(
@@ -232,6 +275,11 @@ def test_bad_settings_are_refused_before_anything_starts(
 ) -> None:
     monkeypatch.delenv("RETURNFEED_PUBLISH_TOKEN", raising=False)
     monkeypatch.delenv("RETURNFEED_SRT_PASSPHRASE", raising=False)
+    # A director token only where the case is not about its absence.
+    if "RETURNFEED_DIRECTOR_TOKEN" in message:
+        monkeypatch.delenv("RETURNFEED_DIRECTOR_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("RETURNFEED_DIRECTOR_TOKEN", "a-token")
     assert main(["send", *extra]) == 2
     assert message in capsys.readouterr().err
 

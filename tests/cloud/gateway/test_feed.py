@@ -150,6 +150,40 @@ def test_losing_the_active_layer_moves_to_the_other() -> None:
     assert [u.layer for u in drained(tap)] == ["hi", "lo"]
 
 
+def test_a_tap_joining_starts_from_a_fresh_cached_idr_and_the_frames_after_it() -> None:
+    feed = SessionFeed("s")
+    feed.publisher_up("hi", "p")
+    feed.publish(v("hi", 0))  # no IDR before it: nothing to start from
+    assert feed.join(Tap("hi", Asks())) is False
+    for unit in [v("hi", 1500, idr=True), v("lo", 1500, idr=True), v("hi", 3000), a("hi", 3000)]:
+        feed.publish(unit)
+    tap = Tap("hi", Asks())
+    assert feed.join(tap) is True
+    feed.publish(v("hi", 4500))
+    assert [(u.pts, u.idr) for u in drained(tap)] == [(1500, True), (3000, False), (4500, False)]
+    # A tap that wants lo starts from lo's cached IDR, not from hi's.
+    lo = Tap("lo", Asks())
+    assert feed.join(lo) is True
+    assert [(u.layer, u.pts) for u in drained(lo)] == [("lo", 1500)]
+
+
+def test_a_stale_or_gone_idr_is_not_a_start() -> None:
+    feed = SessionFeed("s")
+    feed.publisher_up("hi", "p")
+    feed.publish(v("hi", 0, idr=True))
+    assert feed.join(Tap("hi", Asks()), fresh_s=0.0) is False  # older than allowed
+    tap = Tap("hi", Asks())
+    assert feed.join(tap, fresh_s=60.0) is True
+    assert feed.idr_at("hi") is not None
+    for i in range(1, 40):  # a long GOP: the cache gives up on it
+        feed.publish(v("hi", i * HI_STEP))
+    assert feed.idr_at("hi") is None
+    assert feed.join(Tap("hi", Asks()), fresh_s=60.0) is False
+    feed.publish(v("hi", 40 * HI_STEP, idr=True))
+    feed.publisher_down("hi")
+    assert feed.join(Tap("hi", Asks()), fresh_s=60.0) is False
+
+
 def test_opus_control_headers_are_stripped() -> None:
     packet = bytes(range(40))
     framed = b"\x7f\xe0" + bytes([len(packet)]) + packet

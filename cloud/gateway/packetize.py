@@ -1,0 +1,147 @@
+"""RTP for passthrough units, done once per unit for every viewer where it can be.
+
+`PayloadCache` packetizes an H.264 access unit into RTP payloads (FU-A / STAP-A / single
+NAL, exactly as aiortc's H.264 encoder `pack()` would) the first time any viewer sends it;
+every other viewer of the same unit gets the same payload objects. `RtpStream` is one
+viewer's SSRC: it only adds the 12-byte header (its own sequence numbers and timestamp
+origin) and the header extensions, and keeps the history that NACKs are answered from.
+Nothing here touches the network, so it is tested without peers.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from aiortc.codecs.h264 import H264Encoder
+from aiortc.rtcrtpsender import random_sequence_number
+from aiortc.rtp import RTP_HISTORY_SIZE
+from aiortc.utils import random32
+
+from cloud.gateway.units import Unit
+
+UNIT_CLOCK = 90000  # Unit.pts is on the publisher's 90 kHz timeline
+_HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence number, timestamp, SSRC
+_RTX_OSN = struct.Struct("!H")
+_EXTENSION_HEAD = struct.Struct("!HH")
+
+Payloads = tuple[bytes, ...]
+
+
+def packetize(unit: Unit) -> Payloads:
+    """The RTP payloads of one unit: Opus as it is, H.264 split into NAL units and then
+    aggregated (STAP-A) or fragmented (FU-A) to aiortc's 1300-byte payload limit."""
+    if unit.kind == "audio":
+        return (unit.data,)
+    return tuple(H264Encoder._packetize(H264Encoder._split_bitstream(unit.data)))
+
+
+class PayloadCache:
+    """The last `size` units' payloads, shared by every viewer in the process.
+
+    Keyed by the identity of the unit's bytes: the feed hands the same `Unit.data` object to
+    every tap (a tap's PTS shift copies the unit but not its bytes), and each entry holds
+    that object, so its id cannot be reused while the entry lives. A viewer so far behind
+    that its unit has left the cache just packetizes it again.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        if size < 1:
+            raise ValueError("a cache holds at least one unit")
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._entries: dict[int, tuple[bytes, Payloads]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def payloads(self, unit: Unit) -> Payloads:
+        if unit.kind == "audio":
+            return (unit.data,)
+        data = unit.data
+        hit = self._entries.get(id(data))
+        if hit is not None and hit[0] is data:
+            self.hits += 1
+            return hit[1]
+        self.misses += 1
+        payloads = packetize(unit)
+        self._entries[id(data)] = (data, payloads)
+        if len(self._entries) > self.size:
+            del self._entries[next(iter(self._entries))]  # dicts keep insertion order
+        return payloads
+
+
+def extension_block(profile: int, value: bytes) -> bytes:
+    """The header-extension part of an RTP header (what aiortc's `HeaderExtensionsMap.set`
+    returns, framed); empty when no extension is in use."""
+    if not value:
+        return b""
+    return _EXTENSION_HEAD.pack(profile, len(value) >> 2) + value
+
+
+@dataclass
+class RtpStream:
+    """One viewer's RTP stream for one track: numbering, timestamps, NACK history."""
+
+    payload_type: int
+    ssrc: int
+    clock_rate: int
+    rtx_payload_type: int | None = None
+    rtx_ssrc: int = 0
+    sequence_number: int = field(default_factory=random_sequence_number)
+    timestamp_origin: int = field(default_factory=random32)
+    rtx_sequence_number: int = field(default_factory=random_sequence_number)
+    packets: int = 0
+    octets: int = 0  # payload bytes, as RTCP sender reports count them
+    last_timestamp: int = 0
+    _history: list[tuple[int, int, int, bytes] | None] = field(
+        default_factory=lambda: [None] * RTP_HISTORY_SIZE, repr=False
+    )
+
+    def timestamp(self, pts: int) -> int:
+        # aiortc's convert_timebase truncates; PTS are never negative here.
+        return (self.timestamp_origin + pts * self.clock_rate // UNIT_CLOCK) & 0xFFFFFFFF
+
+    def packets_for(self, unit: Unit, payloads: Payloads, extension: bytes) -> list[bytes]:
+        """Plain RTP packets (not yet SRTP-protected) for one unit; the marker bit is set on
+        the last packet of the unit, as aiortc does (end of frame for video)."""
+        timestamp = self.timestamp(unit.pts)
+        first_byte = 0x90 if extension else 0x80
+        pt = self.payload_type
+        ssrc = self.ssrc
+        seq = self.sequence_number
+        history = self._history
+        pack = _HEADER.pack
+        last = len(payloads) - 1
+        out = []
+        octets = 0
+        for i, payload in enumerate(payloads):
+            marker = 0x80 if i == last else 0
+            out.append(pack(first_byte, marker | pt, seq, timestamp, ssrc) + extension + payload)
+            history[seq % RTP_HISTORY_SIZE] = (seq, timestamp, marker, payload)
+            octets += len(payload)
+            seq = (seq + 1) & 0xFFFF
+        self.sequence_number = seq
+        self.packets += len(out)
+        self.octets += octets
+        self.last_timestamp = timestamp
+        return out
+
+    def retransmission(self, sequence_number: int, extension: bytes) -> bytes | None:
+        """The packet a NACK asks for again: wrapped in RTX (RFC 4588) when RTX was
+        negotiated, as it was sent otherwise; None once it left the history."""
+        entry = self._history[sequence_number % RTP_HISTORY_SIZE]
+        if entry is None or entry[0] != sequence_number:
+            return None
+        seq, timestamp, marker, payload = entry
+        first_byte = 0x90 if extension else 0x80
+        if self.rtx_payload_type is None:
+            header = _HEADER.pack(first_byte, marker | self.payload_type, seq, timestamp, self.ssrc)
+            return header + extension + payload
+        rtx_seq = self.rtx_sequence_number
+        self.rtx_sequence_number = (rtx_seq + 1) & 0xFFFF
+        header = _HEADER.pack(
+            first_byte, marker | self.rtx_payload_type, rtx_seq, timestamp, self.rtx_ssrc
+        )
+        return header + extension + _RTX_OSN.pack(seq) + payload
