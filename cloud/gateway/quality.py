@@ -7,6 +7,20 @@ an unknown number never causes a switch down, and an unknown *bandwidth* does no
 switch up (most browsers that negotiate transport-cc send no REMB; loss and RTT still
 decide). Unknown loss or RTT does block a switch up: we only go up on evidence.
 
+A receive-side estimate (REMB, what Chromium sends to aiortc, which offers no transport-cc)
+says little by its level. libwebrtc raises it to at most 1.5x the rate it receives + 10 kbps
+and then holds it, and lowers it only on congestion (backing off to 0.85x the received
+rate). So on lo it cannot show 1.5 Mbps on any link, and after a backoff it stays under
+200 kbps, lo's own cap, until hi has been sent for a while. Measured with Chromium through
+a clean loopback relay: lo at ~107 kbps held the estimate at 171 kbps; hi at ~350 kbps at
+~540 kbps; after a 200 ms RTT spike it fell to 74 kbps and took 20 s to climb to 146. Read
+by level, the rules kept a healed viewer on lo for good (never over 1.5 Mbps) or, after a
+backoff, sent it straight back down a second after each switch up (under 200 kbps). So the
+estimate counts as evidence only when it falls (by more than `estimate_fall`): under
+200 kbps that sends hi down, and under 1.5 Mbps it holds lo for a cooldown, like a switch
+down. A steady or rising estimate is the estimator's cap or its catching up: no evidence
+either way, like a missing one.
+
 Cooldowns (5 s each, per direction): hi -> lo at most once per cooldown; lo -> hi at most
 once per cooldown and not within a cooldown of the last hi -> lo, so one good sample right
 after a drop does not flap back. The policy decides the *wanted* layer; the viewer's tap
@@ -38,6 +52,7 @@ class Thresholds:
     up_rtt_ms: float = 100.0
     up_kbps: float = 1500.0
     cooldown_s: float = 5.0
+    estimate_fall: float = 0.05  # a drop of more than this fraction is a backoff (0.85x)
 
 
 class QualityPolicy:
@@ -51,6 +66,8 @@ class QualityPolicy:
         self.mode: Mode = mode
         self._last_down: float | None = None
         self._last_up: float | None = None
+        self._estimate: float | None = None  # the last bandwidth estimate seen
+        self._last_fall: float | None = None  # when it last fell while under up_kbps
         if mode != "auto":
             self.layer = "hi" if mode == "high" else "lo"
 
@@ -65,12 +82,12 @@ class QualityPolicy:
             self.layer = "lo"
         return self.layer
 
-    def should_go_down(self, s: LinkSample) -> bool:
+    def should_go_down(self, s: LinkSample, estimate_fell: bool) -> bool:
         t = self.thresholds
         return (
             (s.loss is not None and s.loss > t.down_loss)
             or (s.rtt_ms is not None and s.rtt_ms > t.down_rtt_ms)
-            or (s.bandwidth_kbps is not None and s.bandwidth_kbps < t.down_kbps)
+            or (estimate_fell and s.bandwidth_kbps is not None and s.bandwidth_kbps < t.down_kbps)
         )
 
     def may_go_up(self, s: LinkSample) -> bool:
@@ -80,22 +97,35 @@ class QualityPolicy:
             and s.loss < t.up_loss
             and s.rtt_ms is not None
             and s.rtt_ms < t.up_rtt_ms
-            and (s.bandwidth_kbps is None or s.bandwidth_kbps > t.up_kbps)
+        )
+
+    def _estimate_fell(self, s: LinkSample) -> bool:
+        """Whether this sample's estimate is under the last one seen: a backoff."""
+        if s.bandwidth_kbps is None:
+            return False
+        before, self._estimate = self._estimate, s.bandwidth_kbps
+        return before is not None and s.bandwidth_kbps < before * (
+            1 - self.thresholds.estimate_fall
         )
 
     def decide(self, sample: LinkSample, now: float) -> str:
         """The layer this viewer should get after `sample` (taken at monotonic `now`)."""
+        t = self.thresholds
+        fell = self._estimate_fell(sample)
+        if fell and sample.bandwidth_kbps is not None and sample.bandwidth_kbps <= t.up_kbps:
+            self._last_fall = now
         if self.mode != "auto":
             return self.layer
-        cool = self.thresholds.cooldown_s
+        cool = t.cooldown_s
         if self.layer == "hi":
-            if self.should_go_down(sample) and _since(self._last_down, now) >= cool:
+            if self.should_go_down(sample, fell) and _since(self._last_down, now) >= cool:
                 self.layer = "lo"
                 self._last_down = now
         elif (
             self.may_go_up(sample)
             and _since(self._last_up, now) >= cool
             and _since(self._last_down, now) >= cool
+            and _since(self._last_fall, now) >= cool
         ):
             self.layer = "hi"
             self._last_up = now

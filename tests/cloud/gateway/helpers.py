@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import sys
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -15,7 +16,8 @@ from typing import Any, TypeVar
 import httpx
 
 from tests.support.api import Director, bearer, create_session, invite, redeem
-from tests.support.procs import Proc
+from tests.support.lossy_relay import LossyRelay
+from tests.support.procs import Proc, ProcessFailed, wait_until
 
 T = TypeVar("T")
 RETURNFEED = Path(sys.executable).with_name("returnfeed")
@@ -60,7 +62,12 @@ def new_show(api: httpx.Client, director: Director) -> Show:
 
 @contextmanager
 def publisher(
-    show: Show, srt_port: int, log: Path, layers: str = "hi,lo", duration: float | None = None
+    show: Show,
+    srt_port: int,
+    log: Path,
+    layers: str = "hi,lo",
+    duration: float | None = None,
+    latency_ms: int | None = None,
 ) -> Iterator[Proc]:
     """`returnfeed send` with a test pattern and tone, as the director's app would send."""
     argv = [
@@ -79,6 +86,8 @@ def publisher(
     ]
     if duration is not None:
         argv += ["--duration", str(duration)]
+    if latency_ms is not None:
+        argv += ["--latency-ms", str(latency_ms)]
     env = {
         "RETURNFEED_SRT_PASSPHRASE": show.srt["passphrase"],
         "RETURNFEED_PUBLISH_TOKEN": show.srt["publish_token"],
@@ -214,3 +223,207 @@ def impair(pc: Any, answer: str, every: int, until: float) -> None:
         await original(packet, arrival_time_ms)
 
     receiver._handle_rtp_packet = lossy
+
+
+# --- a viewer page whose WebRTC goes through a lossy relay --------------------------------
+
+# Flags for WebRTC between Chromium and a backend on loopback (media-facts.md).
+WEBRTC_LOOPBACK_ARGS = [
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+# Runs before the page's own script: wraps RTCPeerConnection so the test can see the page's
+# connections, and samples the newest one's inbound video every 100 ms into __rfVideo as
+# [page ms, framesDecoded, frameWidth, connections made, receive-side estimate bps].
+VIDEO_PROBE = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  const pcs = [];
+  window.__rfVideo = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) { super(...args); pcs.push(this); }
+  };
+  setInterval(async () => {
+    const pc = pcs[pcs.length - 1];
+    if (!pc) return;
+    let v = null;
+    let pair = null;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") v = s;
+      if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = s;
+    });
+    if (!v) return;
+    window.__rfVideo.push([performance.now(), v.framesDecoded || 0, v.frameWidth || 0,
+      pcs.length, (pair && pair.availableIncomingBitrate) || 0]);
+  }, 100);
+})();
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class VideoSample:
+    at_s: float  # the page's clock
+    frames: int  # framesDecoded so far
+    width: int  # of the last decoded frame: 640 hi, 320 lo
+    connections: int  # RTCPeerConnections the page has made (1 unless it reconnected)
+    estimate_kbps: float  # Chromium's receive-side estimate, what its REMB tells the gateway
+
+
+class PageVideo:
+    """What VIDEO_PROBE sampled on one page, fetched as the test polls."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.samples: list[VideoSample] = []
+
+    def poll(self) -> VideoSample | None:
+        rows = self.page.evaluate("(n) => window.__rfVideo.slice(n)", len(self.samples))
+        self.samples += [
+            VideoSample(r[0] / 1000, int(r[1]), int(r[2]), int(r[3]), r[4] / 1000) for r in rows
+        ]
+        return self.samples[-1] if self.samples else None
+
+    def clock(self) -> float:
+        return float(self.page.evaluate("performance.now()")) / 1000
+
+    def since(self, at_s: float) -> list[VideoSample]:
+        return [s for s in self.samples if s.at_s >= at_s]
+
+    def decoding(self, width: int, frames: int) -> bool:
+        """Whether the page now decodes `width` and has decoded `frames` frames of it since
+        it came (in the latest unbroken run of samples at that width)."""
+        self.poll()
+        start = len(self.samples)
+        while start > 0 and self.samples[start - 1].width == width:
+            start -= 1
+        run = self.samples[start:]
+        return bool(run) and run[-1].frames - run[0].frames >= frames
+
+    def describe(self, last: int = 8) -> str:
+        self.poll()
+        return "; ".join(
+            f"{s.at_s:.1f}s {s.frames}f {s.width}w {s.estimate_kbps:.0f}kbps"
+            for s in self.samples[-last:]
+        )
+
+
+def summary(video: PageVideo, impaired_at: float, healed_at: float) -> str:
+    """One line on how the page fared, for the log of a run (pytest -s shows it)."""
+    after = video.since(impaired_at)
+    lo = next((s.at_s for s in after if s.width == 320), None)
+    hi = next((s.at_s for s in video.since(healed_at) if s.width == 640), None)
+    on_lo = [s.estimate_kbps for s in after if s.width == 320]
+    return (
+        f"lo {lo - impaired_at if lo else float('nan'):.1f} s after impairing, "
+        f"hi {hi - healed_at if hi else float('nan'):.1f} s after healing, "
+        f"longest freeze {longest_freeze(after):.2f} s, "
+        f"browser estimate on lo {min(on_lo, default=0):.0f}-{max(on_lo, default=0):.0f} kbps"
+    )
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: Callable[[], str]) -> None:
+    """wait_until, with a description taken at the timeout (what the page showed by then)."""
+    try:
+        wait_until(check, timeout, "it")
+    except ProcessFailed as exc:
+        raise AssertionError(f"{exc}: {what()}") from None
+
+
+def longest_freeze(samples: list[VideoSample]) -> float:
+    """The longest time (s) in `samples` without a new decoded frame."""
+    changes = [cur.at_s for prev, cur in itertools.pairwise(samples) if cur.frames > prev.frames]
+    if not samples:
+        return 0.0
+    edges = [samples[0].at_s, *changes, samples[-1].at_s]
+    return max(b - a for a, b in itertools.pairwise(edges))
+
+
+def strip_candidates(sdp: str) -> str:
+    return "".join(
+        line
+        for line in sdp.splitlines(keepends=True)
+        if not line.startswith(("a=candidate:", "a=end-of-candidates"))
+    )
+
+
+def answer_through(answer: str, relay_port: int) -> tuple[str, int]:
+    """The answer with the gateway's loopback candidate moved to the relay, and the gateway's
+    own port; its other candidates go, so no path bypasses the relay."""
+    import re
+
+    found = re.search(r"^a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host", answer, re.M)
+    if found is None:
+        raise AssertionError(f"the answer has no 127.0.0.1 candidate:\n{answer}")
+    lines = []
+    for line in answer.splitlines(keepends=True):
+        if line.startswith("a=candidate:"):
+            if f" 127.0.0.1 {found.group(1)} " not in line:
+                continue
+            line = line.replace(f" 127.0.0.1 {found.group(1)} ", f" 127.0.0.1 {relay_port} ")
+        lines.append(line)
+    return "".join(lines), int(found.group(1))
+
+
+def route_webrtc_through(page: Any, base_url: str, session_id: str, relay: LossyRelay) -> None:
+    """Put `relay` on the page's WebRTC path by rewriting the WHEP offer and answer in flight.
+
+    The browser gets the relay's address as the gateway's only candidate, and the relay
+    forwards to the gateway's. The offer goes without the browser's candidates, so the
+    gateway cannot reach the browser around the relay: aioice learns the relay's upstream
+    socket as a peer-reflexive candidate from the checks that come through it.
+    """
+
+    def whep(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        response = route.fetch(post_data=strip_candidates(route.request.post_data or ""))
+        if response.status != 201:
+            route.fulfill(response=response)
+            return
+        answer, gateway_port = answer_through(response.text(), relay.port)
+        relay.set_target(("127.0.0.1", gateway_port))
+        route.fulfill(response=response, body=answer)
+
+    page.route(f"{base_url}/whep/{session_id}", whep)
+
+
+@contextmanager
+def relayed_viewer(
+    browser: Any, base_url: str, show: Show, relay: LossyRelay
+) -> Iterator[PageVideo]:
+    """The /watch page in a fresh context, its WebRTC through `relay`, sampled by VIDEO_PROBE.
+    A script error or a CSP violation on the page fails the test."""
+    context = browser.new_context(locale="en-US", viewport={"width": 800, "height": 600})
+    context.set_default_timeout(15_000)
+    context.add_init_script(VIDEO_PROBE)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on(
+        "console",
+        lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    route_webrtc_through(page, base_url, show.session_id, relay)
+    page.goto(f"{base_url}/watch#{show.viewer_invite}")
+    try:
+        yield PageVideo(page)
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+def quality_switches(api: httpx.Client, session_id: str, old: str, new: str) -> float:
+    """simulcast_quality_switches{session, from=old, to=new} on the backend's /metrics."""
+    import re
+
+    text = api.get("/metrics").text
+    found = re.search(
+        rf'^simulcast_quality_switches_total\{{from="{old}",session="{re.escape(session_id)}",'
+        rf'to="{new}"\}} (\S+)$',
+        text,
+        re.M,
+    )
+    return float(found.group(1)) if found else 0.0

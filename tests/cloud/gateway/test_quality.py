@@ -25,6 +25,7 @@ LOSSY = LinkSample(loss=0.05, rtt_ms=20, bandwidth_kbps=3000)
 )
 def test_down_thresholds(sample: LinkSample, down: bool) -> None:
     policy = QualityPolicy("hi")
+    policy.decide(LinkSample(0.0, 20, 3000), now=99.0)  # an estimate counts when it falls
     assert policy.decide(sample, now=100.0) == ("lo" if down else "hi")
 
 
@@ -42,7 +43,35 @@ def test_down_thresholds(sample: LinkSample, down: bool) -> None:
 )
 def test_up_thresholds(sample: LinkSample, up: bool) -> None:
     policy = QualityPolicy("lo")
+    policy.decide(LinkSample(None, 20, 3000), now=99.0)  # an estimate counts when it falls
     assert policy.decide(sample, now=100.0) == ("hi" if up else "lo")
+
+
+def test_a_steady_or_rising_estimate_is_no_evidence() -> None:
+    # Chromium's REMB, measured through a clean relay after a 200 ms RTT spike: it backed
+    # off to 74 kbps and climbed ~4 kbps/s on lo, whose ~107 kbps caps it at ~171.
+    policy = QualityPolicy("hi")
+    assert policy.decide(LinkSample(0.0, 20, 540), 0.0) == "hi"
+    assert policy.decide(LinkSample(0.0, 20, 74), 1.0) == "lo", "a fall under 200 kbps"
+    climbing = [LinkSample(0.0, 5, 74 + 4 * i) for i in range(12)]
+    layers = [policy.decide(sample, 2.0 + i) for i, sample in enumerate(climbing)]
+    # Up once the cooldown has passed, though the estimate is far under 1.5 Mbps; and no
+    # straight way back down because it is still under 200 kbps: it is not falling.
+    assert layers == ["lo"] * 4 + ["hi"] * 8
+
+
+def test_a_falling_estimate_only_counts_when_low_enough() -> None:
+    policy = QualityPolicy("hi")
+    policy.decide(LinkSample(0.0, 20, 540), 0.0)
+    assert policy.decide(LinkSample(0.0, 20, 459), 1.0) == "hi", "0.85x, still over 200"
+    assert policy.decide(LinkSample(0.0, 20, 190), 2.0) == "lo"
+    assert policy.decide(LinkSample(0.0, 20, 188), 8.0) == "hi", "within 5 %: not a fall"
+    assert policy.decide(LinkSample(0.0, 20, 2000), 9.0) == "hi"
+    low = QualityPolicy("lo")
+    low.decide(LinkSample(None, 20, 3000), 0.0)
+    assert low.decide(LinkSample(0.0, 20, 1400), 10.0) == "lo", "fell, under 1.5 Mbps"
+    assert low.decide(LinkSample(0.0, 20, 1400), 14.0) == "lo", "for a cooldown"
+    assert low.decide(LinkSample(0.0, 20, 1400), 15.0) == "hi"
 
 
 def test_cooldowns_per_direction() -> None:
