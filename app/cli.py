@@ -1,5 +1,6 @@
 """The `returnfeed` command line: `returnfeed sources` lists what can be switched;
-`returnfeed send` puts a program on air over SRT without the desktop app."""
+`returnfeed send` puts a program on air over SRT without the desktop app;
+`returnfeed ndi-test` is an NDI test sender for when no real NDI source is around."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from app import send
+from media import ndi_test_sender
 from media.inventory import Inventory, take_inventory
 from media.sources.ndi import NdiConfig
 
@@ -21,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
         return _sources(args, sys.stdout)
     if args.command == "send":
         return send.main(args)
+    if args.command == "ndi-test":
+        return ndi_test_sender.run(args)
     parser.print_help()
     return 2
 
@@ -40,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=1.0, metavar="S", help="how long to look for NDI sources"
     )
     _add_send(commands)
+    ndi_test = commands.add_parser(
+        "ndi-test",
+        help="send a moving, labelled test picture as an NDI source (until Ctrl+C)",
+        description="An NDI test sender on this machine. Receivers find it by IP: "
+        "`returnfeed --ndi-extra-ips 127.0.0.1 --source 'ndi:ReturnFeed Test'`.",
+    )
+    ndi_test_sender.add_arguments(ndi_test)
     return parser
 
 

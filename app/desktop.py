@@ -6,6 +6,10 @@ The window itself lives in ui/ (ui.main:main), which parses the same options and
     returnfeed-desktop [--headless] [--source SPEC ...] [--test-sources N]
                        [--control-port P | --no-control] [--control-token T]
                        [--ndi-extra-ips IP,IP] [--fps N] [--lang en|ko]
+                       [--cloud URL (--session ID | --demo) [--no-qr]]
+
+With `--cloud`, the app (headless or the window) signs in, goes live and prints the phone
+and viewer links (app/cloud_live.py); `--demo` uses the demo director of app/demo.py.
 """
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ from typing import TextIO
 
 from media.sources.ndi import NdiConfig
 
+from .cloud_live import CloudLive, CloudOptions
 from .engine.media import MediaConfig
 from .engine.sources import BadSourceSpec, SourceSpec, default_specs
 from .runtime import DEFAULT_CONTROL_PORT, CoreStartError, Runtime, RuntimeConfig
+from .session_link.vault import open_vault
 
 log = logging.getLogger(__name__)
+
+DEMO_CLOUD = "http://127.0.0.1:8000"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +46,7 @@ class DesktopOptions:
     ndi_extra_ips: tuple[str, ...] = ()
     fps: int = 60
     lang: str | None = None
+    cloud: CloudOptions | None = None  # sign in, go live and print the links
 
 
 def parser() -> argparse.ArgumentParser:
@@ -64,6 +73,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ndi-extra-ips", default="", metavar="IP,IP")
     p.add_argument("--fps", type=int, default=60, choices=(25, 30, 50, 60))
     p.add_argument("--lang", choices=("en", "ko"), default=None)
+    cloud = p.add_argument_group(
+        "going live from the command line",
+        "Sign in to a backend, pick the session, go live and print the phone and viewer "
+        "links with QR codes. Credentials come from RETURNFEED_EMAIL and RETURNFEED_PASSWORD, "
+        "or from the login the window kept in the OS keyring; never from options.",
+    )
+    cloud.add_argument("--cloud", metavar="URL", help="the backend, e.g. http://127.0.0.1:8000")
+    cloud.add_argument("--session", metavar="ID", help="the session to go live on")
+    cloud.add_argument(
+        "--demo",
+        action="store_true",
+        help="use a demo director made on first run (password generated and kept in the OS "
+        "keyring, else DATA_DIR/demo-login.json, mode 0600) and its demo session, cameras "
+        f"1-4 on sources 1-4; --cloud defaults to {DEMO_CLOUD}",
+    )
+    cloud.add_argument("--no-qr", action="store_true", help="print the links without QR codes")
     return p
 
 
@@ -81,6 +106,15 @@ def parse_args(argv: list[str]) -> DesktopOptions:
         sources += default_specs(args.test_sources)
     if not 0 <= args.control_port <= 65535:
         p.error("--control-port takes 0..65535")
+    cloud = None
+    if args.cloud or args.demo:
+        if not args.demo and not args.session:
+            p.error("--cloud needs --session ID (or --demo)")
+        if not (args.cloud or DEMO_CLOUD).startswith(("http://", "https://")):
+            p.error("--cloud takes an http:// or https:// URL")
+        cloud = CloudOptions(args.cloud or DEMO_CLOUD, args.demo, args.session, not args.no_qr)
+    elif args.session:
+        p.error("--session goes with --cloud URL")
     return DesktopOptions(
         headless=args.headless,
         sources=sources,
@@ -90,6 +124,7 @@ def parse_args(argv: list[str]) -> DesktopOptions:
         ndi_extra_ips=tuple(ip.strip() for ip in args.ndi_extra_ips.split(",") if ip.strip()),
         fps=args.fps,
         lang=args.lang,
+        cloud=cloud,
     )
 
 
@@ -109,7 +144,9 @@ def runtime_config(options: DesktopOptions, saved: tuple[SourceSpec, ...] = ()) 
 
 
 def run_headless(options: DesktopOptions, out: TextIO = sys.stdout) -> int:
-    runtime = Runtime(runtime_config(options))
+    vault, vault_note = open_vault()
+    runtime = Runtime(runtime_config(options), vault=vault)
+    runtime.vault_note = vault_note
     try:
         runtime.start()
     except CoreStartError as exc:
@@ -125,10 +162,16 @@ def run_headless(options: DesktopOptions, out: TextIO = sys.stdout) -> int:
     if runtime.vault_note:
         print(f"Note: {runtime.vault_note}", file=out)
     print("Ctrl+C to stop.", file=out, flush=True)
+    live = CloudLive(runtime, options.cloud, vault, out) if options.cloud else None
+    if live is not None:
+        live.start()
     try:
         while not stop.wait(0.5):
             pass
     finally:
+        if live is not None:
+            live.stopping.set()
+        print("Stopping: leaving the relay, closing the stream and the sources.", file=out)
         runtime.stop()
     return 0
 

@@ -7,6 +7,7 @@ to start says what to change, and an unexpected exception in a slot is logged an
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import traceback
 from types import TracebackType
@@ -14,8 +15,10 @@ from types import TracebackType
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from app.cloud_live import CloudLive
 from app.desktop import DesktopOptions, runtime_config
 from app.runtime import CoreStartError, Runtime
+from app.session_link.vault import open_vault
 
 from .i18n import install, pick_language
 from .main_window import MainWindow
@@ -64,6 +67,12 @@ def run_window(options: DesktopOptions) -> int:
     window.show()
     if runtime.vault_note:
         window.show_message(runtime.vault_note)
+    if options.cloud is not None:  # --cloud/--demo: the Go Live panel follows the link's events
+        CloudLive(runtime, options.cloud, open_vault()[0], sys.stdout).start()
+    # Ctrl+C or a TERM (scripts/run.sh) closes like the window does, so the core stops
+    # cleanly; the handler runs at the next Python slot, and the monitors' timers run often.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app.quit())
     try:
         return app.exec()
     finally:
