@@ -114,7 +114,9 @@ class RelayClient:
         *,
         heartbeat_s: float = 3.0,
         timeout_s: float = 10.0,
-        backoff_s: tuple[float, float] = (0.25, 10.0),
+        # Capped at 2 s: phones see the director's state again within about that long
+        # of a restarted backend coming up, and one attempt in 2 s costs a dead server nothing.
+        backoff_s: tuple[float, float] = (0.25, 2.0),
         burst: int = 20,
         rate: float = 10.0,
         max_events: int = 256,

@@ -4,7 +4,8 @@
 
 export const HEARTBEAT_MS = 3000;
 export const SILENCE_MS = 10000;
-export const MAX_BACKOFF_MS = 5000;
+// 1-2 s between attempts at most: a restarted backend has its phones back about that soon.
+export const MAX_BACKOFF_MS = 2000;
 export const FINAL_CODES = new Set([4401, 4403, 4404]);
 
 export function backoff(attempt, random = Math.random) {

@@ -7,6 +7,7 @@ output   SimulcastOutput, OutputStats, LayerStats: encoder + senders, one snapsh
 sender   LayerSender: a layer's thread, queue, reconnect loop, SenderStats
 target   SrtTarget, LatencyProfile (LAN 20 ms / WAN 120 ms), profile_for, parse_srt_url
 link     LinkState, LinkPhase, describe_reject: connection state in words
-backoff  Backoff, BackoffPolicy: 0.25 s -> 5 s with jitter; refusals 5 s -> 60 s
+backoff  Backoff, BackoffPolicy: 0.25 s -> 2 s with jitter; refusals 5 s -> 60 s
+silence  AckSilence: a listener that stopped acknowledging is gone (faster than libsrt)
 ts       TsMuxer: H.264 + Opus MPEG-TS, each frame written the moment it is encoded
 """

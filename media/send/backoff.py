@@ -10,7 +10,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class BackoffPolicy:
     first_s: float = 0.25
-    max_s: float = 5.0
+    # A restarted listener is found within about this long (plus the connect timeout);
+    # one attempt every 2 s is still no load on a dead server.
+    max_s: float = 2.0
     factor: float = 2.0
     jitter: float = 0.2  # +-20 %: many senders that lost one gateway don't return in step
     rejected_first_s: float = 5.0

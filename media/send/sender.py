@@ -26,6 +26,7 @@ from media.encode.units import LayerUnit
 from media.fanout import DropOldestQueue
 from media.send.backoff import Backoff, BackoffPolicy
 from media.send.link import TRANSIENT_REJECTS, LinkPhase, LinkState, describe_reject
+from media.send.silence import AckSilence
 from media.send.target import SrtTarget
 from media.send.ts import TsMuxer
 from media.srt import (
@@ -46,6 +47,7 @@ ConnectFn = Callable[[str, int, SrtOptions], SrtConnection]
 
 _PROVEN_S = 2.0  # a connection that lasted this long resets the backoff
 _STATS_EVERY_S = 1.0
+_ACKS_EVERY_S = 0.25  # how often the ACK count is checked for a vanished listener
 _DRAIN_S = 0.5  # on a clean stop, how long the link may take to deliver what was sent
 
 
@@ -183,6 +185,7 @@ class LayerSender:
         """Connect once; on failure set the state, wait out the backoff and return None."""
         target = self.target
         self._state = LinkState(LinkPhase.CONNECTING, target.address)
+        tried_at = time.monotonic()
         try:
             conn = self._connect(target.host, target.port, target.options())
         except SrtRejected as exc:
@@ -196,7 +199,10 @@ class LayerSender:
             self._wait(phase, words, self._backoff.next(rejected=not transient), exc.reason_code)
             return None
         except SrtTimeout:
-            self._wait(LinkPhase.RETRYING, f"no answer from {target.address}", self._backoff.next())
+            # The attempt itself listened for the connect timeout: the backoff counts from its
+            # start, so a listener that comes back is found within the cap, not cap + timeout.
+            delay = max(0.0, self._backoff.next() - (time.monotonic() - tried_at))
+            self._wait(LinkPhase.RETRYING, f"no answer from {target.address}", delay)
             return None
         except (SrtError, ValueError) as exc:
             self._wait(LinkPhase.RETRYING, str(exc), self._backoff.next())
@@ -223,7 +229,8 @@ class LayerSender:
         self._request_keyframe()
         waiting_for_idr = True
         self._state = LinkState(LinkPhase.CONNECTED, "waiting for a keyframe")
-        next_stats = time.monotonic()
+        next_stats = next_acks = time.monotonic()
+        acks = AckSilence(self.target.profile.ack_silence_ms / 1000)
         while True:
             # After stop the queue is closed: send what is left in it, then end.
             unit = self._queue.get(timeout=0.2)
@@ -233,6 +240,10 @@ class LayerSender:
             if now >= next_stats:
                 next_stats = now + _STATS_EVERY_S
                 self._read_stats(conn)
+            if now >= next_acks:
+                next_acks = now + _ACKS_EVERY_S
+                if self._listener_gone(conn, acks, now):
+                    return f"no answer from the listener for {acks.silent_for(now):.1f} s"
             if unit is None:
                 continue
             if self._queue.dropped != dropped:  # the link fell behind: references are gone
@@ -261,6 +272,14 @@ class LayerSender:
                 self._meter.add(time.monotonic(), len(data))
             else:
                 self._meter.add_bytes(time.monotonic(), len(data))
+
+    def _listener_gone(self, conn: SrtConnection, acks: AckSilence, now: float) -> bool:
+        try:
+            totals = conn.stats()
+        except SrtError:
+            return False  # the link is going; the next send will say so
+        acks.update(now, totals.pkt_sent, totals.pkt_recv_ack)
+        return acks.dead(now)
 
     def _read_stats(self, conn: SrtConnection) -> None:
         with contextlib.suppress(SrtError):  # the link is going; the next send will say so

@@ -21,10 +21,17 @@ class LatencyProfile:
     # Silence after which the link counts as broken. libsrt also wants 16 expiry periods
     # (>= 300 ms each) first, so a frozen peer is noticed after ~5 s at best (measured).
     peer_idle_timeout_ms: int
+    # So the sender watches the ACKs itself: sending and hearing none for this long means
+    # the listener is gone (sender.py reconnects). A live receiver ACKs every 10 ms.
+    ack_silence_ms: int
 
 
-LAN = LatencyProfile("lan", latency_ms=20, conn_timeout_ms=1000, peer_idle_timeout_ms=2000)
-WAN = LatencyProfile("wan", latency_ms=120, conn_timeout_ms=3000, peer_idle_timeout_ms=5000)
+LAN = LatencyProfile(
+    "lan", latency_ms=20, conn_timeout_ms=1000, peer_idle_timeout_ms=2000, ack_silence_ms=1500
+)
+WAN = LatencyProfile(
+    "wan", latency_ms=120, conn_timeout_ms=3000, peer_idle_timeout_ms=5000, ack_silence_ms=4000
+)
 PROFILES = {p.name: p for p in (LAN, WAN)}
 
 

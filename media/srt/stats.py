@@ -53,6 +53,8 @@ class SrtStats:
     snd_latency_ms: int
     rcv_latency_ms: int
     """The TSBPD delays the two sides agreed on during the handshake."""
+    pkt_recv_ack: int = 0
+    """ACKs received since connect: a sender whose ACKs stop has lost its peer."""
 
     @classmethod
     def from_perfmon(cls, p: CBytePerfMon) -> SrtStats:
@@ -82,6 +84,7 @@ class SrtStats:
             rcv_buf_ms=p.msRcvBuf,
             snd_latency_ms=p.msSndTsbPdDelay,
             rcv_latency_ms=p.msRcvTsbPdDelay,
+            pkt_recv_ack=p.pktRecvACKTotal,
         )
 
 

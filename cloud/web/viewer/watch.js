@@ -36,11 +36,17 @@ const LAST = "rf.watch.last";
 const JOIN = "rf.watch.join.";
 const POLL_MS = 2000;
 const STALL_MS = 6000;
+// After losing a stream: look again after 0.5 s, doubling to POLL_MS while the backend is
+// unreachable (jittered, so viewers do not return in step), for RECOVER_MS.
+const RECOVER_MS = 30000;
+// A peer (it lives in the backend) whose ICE link went quiet this long with no frames is
+// gone: the backend restarted or died, so join again rather than wait out STALL_MS.
+const LOST_MS = 1500;
 
 const $ = (id) => document.getElementById(id);
 const video = $("video");
 const state = { join: null, pc: null, location: null, timer: null, lastFrames: 0,
-  lastBytes: 0, lastAt: 0, stalledSince: 0, live: false, generation: 0 };
+  lastBytes: 0, lastAt: 0, stalledSince: 0, live: false, generation: 0, lostAt: 0, failures: 0 };
 
 function show(name) {
   document.body.dataset.state = name;
@@ -91,15 +97,36 @@ async function status() {
   return body.live;
 }
 
-function gathered(pc) {
+// The offer goes out with its candidates (the server does not trickle), but not only once
+// gathering is "complete": Chromium takes ~150 ms for that (TCP candidates, every interface)
+// while the UDP candidates that connect come within a few ms. So: once a usable UDP
+// candidate is there (a host one without ICE servers, else a server-reflexive or relay
+// one), wait a moment for its siblings, then go.
+const GATHER_GRACE_MS = 40;
+const GATHER_MAX_MS = 2000; // host candidates are enough; do not wait on a slow STUN
+
+function gathered(pc, withServers) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
-    const done = () => {
+    let grace = null;
+    pc.addEventListener("icegatheringstatechange", () => {
       if (pc.iceGatheringState === "complete") resolve();
-    };
-    pc.addEventListener("icegatheringstatechange", done);
-    setTimeout(resolve, 2000); // host candidates are enough; do not wait on a slow STUN
+    });
+    pc.addEventListener("icecandidate", (event) => {
+      const c = event.candidate;
+      if (!c || grace || (c.protocol || "").toLowerCase() !== "udp") return;
+      if (withServers ? c.type === "host" : c.type !== "host") return;
+      grace = setTimeout(resolve, GATHER_GRACE_MS);
+    });
+    setTimeout(resolve, GATHER_MAX_MS);
   });
+}
+
+// Chromium's lowest-latency playout: no extra delay on top of what the network needs
+// (jitterBufferTarget in ms is the standard name, playoutDelayHint in s the older one).
+function lowLatency(receiver) {
+  if ("jitterBufferTarget" in receiver) receiver.jitterBufferTarget = 0;
+  if ("playoutDelayHint" in receiver) receiver.playoutDelayHint = 0;
 }
 
 async function connect() {
@@ -108,8 +135,10 @@ async function connect() {
   state.pc = pc;
   pc.addTransceiver("video", { direction: "recvonly" });
   pc.addTransceiver("audio", { direction: "recvonly" });
+  for (const transceiver of pc.getTransceivers()) lowLatency(transceiver.receiver);
   const stream = new MediaStream();
   pc.addEventListener("track", (event) => {
+    lowLatency(event.receiver);
     stream.addTrack(event.track);
     video.srcObject = stream;
     video.play().catch(() => {});
@@ -119,8 +148,16 @@ async function connect() {
       restart("failed");
     }
   });
+  // Show the picture the moment its first frame is presented, not at the next stats tick.
+  if ("requestVideoFrameCallback" in video) {
+    video.requestVideoFrameCallback(() => {
+      if (generation !== state.generation) return;
+      state.stalledSince = Date.now();
+      show("playing");
+    });
+  }
   await pc.setLocalDescription(await pc.createOffer());
-  await gathered(pc);
+  await gathered(pc, (state.iceServers || []).length > 0);
   const r = await fetch(`/whep/${state.join.session}`, {
     method: "POST",
     headers: auth({ "Content-Type": "application/sdp" }),
@@ -153,6 +190,7 @@ async function leave() {
 
 function restart(why) {
   leave();
+  state.lostAt = Date.now();
   show(why === "failed" ? "failed" : "waiting");
 }
 
@@ -203,6 +241,8 @@ async function readStats() {
 async function tick() {
   try {
     state.live = await status();
+    state.failures = 0;
+    if (state.pc && peerGone()) restart("failed");
     if (!state.live) {
       if (document.body.dataset.state !== "failed" || !state.pc) show("waiting");
     } else if (!state.pc) {
@@ -220,8 +260,24 @@ async function tick() {
       return;
     }
     show("failed");
+    state.failures++;
+    // The backend is unreachable: if our stream stopped too, its peer went with it.
+    await readStats().catch(() => {});
+    if (state.pc && Date.now() - state.stalledSince > LOST_MS) restart("failed");
   }
-  state.timer = setTimeout(tick, state.pc && state.live ? 1000 : POLL_MS);
+  state.timer = setTimeout(tick, nextTick());
+}
+
+function peerGone() {
+  const quiet = ["disconnected", "failed"].includes(state.pc.connectionState);
+  return quiet && Date.now() - state.stalledSince > LOST_MS;
+}
+
+function nextTick() {
+  if (state.pc && state.live) return 1000;
+  const recovering = Date.now() - state.lostAt < RECOVER_MS;
+  const base = recovering ? Math.min(POLL_MS, 500 * 2 ** state.failures) : POLL_MS;
+  return base * (0.8 + Math.random() * 0.4);
 }
 
 function setup() {

@@ -153,7 +153,8 @@ def _views_through_a_drop(page: Page, snapshot: str) -> list[dict[str, Any]]:
       for (let a = 0; a < 12; a++) {
         for (const r of [0, 0.999]) {
           const d = backoff(a, () => r);
-          if (d < 125 || d > 5000) throw new Error(`backoff ${a}: ${d} ms`);
+          if (d < 125 || d > 2000) throw new Error(`backoff ${a}: ${d} ms`);
+          if (a >= 3 && d < 1000) throw new Error(`backoff ${a} hammers: ${d} ms`);
         }
       }
       return views;

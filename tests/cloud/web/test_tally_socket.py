@@ -126,19 +126,19 @@ def test_hello_heartbeats_gaps_and_silence(
         expect(body).to_have_attribute("data-seq", "9")
 
 
-def test_reconnects_back_off_up_to_five_seconds(
+def test_reconnects_back_off_up_to_two_seconds(
     browser: Browser, api: httpx.Client, director: Director
 ) -> None:
     _, inv = new_show(api, director, camera=2)
     with scripted(browser, inv["url"]) as page:
         for _ in range(6):
             drop(page, 1006)
-            page.clock.run_for(2_600 if len(sockets(page)) < 4 else 5_100)
+            page.clock.run_for(2_100)  # no wait is longer than the 2 s cap
         assert len(sockets(page)) == 7
         drop(page, 1006)
-        page.clock.run_for(2_400)  # attempt 6 waits at least 2.5 s: half of the 5 s cap
+        page.clock.run_for(900)  # attempt 6 waits at least 1 s: half of the cap, never less
         assert len(sockets(page)) == 7
-        page.clock.run_for(2_700)
+        page.clock.run_for(1_200)
         assert len(sockets(page)) == 8
 
 

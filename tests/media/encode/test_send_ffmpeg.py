@@ -101,12 +101,12 @@ def test_a_frozen_ffmpeg_is_noticed_and_retried(
     ticks = show.clock.stats.ticks
     state = wait_for(
         lambda: (s := output.stats().layer("hi")).phase is not LinkPhase.CONNECTED and s,
-        # libsrt calls a silent peer gone after 16 expiry periods (>= 300 ms each) *and* the
-        # peer-idle timeout: about 5 s on loopback even with the LAN profile's 2 s.
+        # libsrt calls a silent peer gone only after about 5 s on loopback; the sender sees
+        # the ACKs stop and gives up after the LAN profile's 1.5 s (media/send/silence.py).
         9,
         "the sender to notice the silence",
     )
     assert state.state.startswith(("retrying", "connecting"))
     clock = show.clock.stats
     assert clock.skipped_ticks <= 0.05 * clock.ticks  # a loaded machine may skip a few
-    assert show.clock.stats.ticks - ticks >= 100  # the show went on meanwhile
+    assert show.clock.stats.ticks - ticks >= 60  # the show went on meanwhile (60 fps)
