@@ -43,8 +43,11 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Warnings only (RETURNFEED_LOG_LEVEL=info for every request): the links printed below
+# would otherwise scroll away under the app's participant polls.
 # shellcheck disable=SC2086  # CLOUD_ARGS is a list of flags by design
-.venv/bin/returnfeed-cloud --port "$port" ${CLOUD_ARGS:-} &
+RETURNFEED_LOG_LEVEL=${RETURNFEED_LOG_LEVEL:-warning} \
+  .venv/bin/returnfeed-cloud --port "$port" ${CLOUD_ARGS:-} &
 cloud=$!
 
 sources=()
