@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -13,17 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import webrtc_chromium
 
 RETURNFEED = Path(sys.executable).with_name("returnfeed")
 ROOT = Path(__file__).resolve().parents[2]
-WEBRTC_LOOPBACK = [
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-]
 # No OS keyring in tests: logins stay in memory, the demo login goes to the data dir.
 NO_KEYRING = {"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
 
@@ -94,13 +88,5 @@ class Printed:
 
 @pytest.fixture(scope="module")
 def webrtc_browser() -> Iterator[Browser]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *WEBRTC_LOOPBACK]
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with webrtc_chromium() as browser:
+        yield browser

@@ -9,7 +9,6 @@ clock, encoder, SRT output, relay client) in this process, Debian's Chromium on 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import threading
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from app.engine.commands import MapCamera
 from app.runtime import AnyEvent, Runtime, RuntimeConfig
@@ -31,7 +30,6 @@ from media.frames import Size
 from tests.app.core_config import light_config
 from tests.cloud.gateway.helpers import free_udp_port
 from tests.support.api import Director, bearer, create_session, register
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.cloud import RELAXED_RATES, CloudServer
 
 T = TypeVar("T")
@@ -40,11 +38,6 @@ T = TypeVar("T")
 LIGHT_ENCODER = EncoderConfig(
     layers=(LayerConfig("hi", Size(640, 360), 30, 600_000), LO), encoder="libx264"
 )
-WEBRTC_LOOPBACK = [
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-]
 CONTROL_TOKEN = "fault-test"
 
 
@@ -247,21 +240,6 @@ def fault_config(**overrides: Any) -> RuntimeConfig:
 
 
 # --- browsers -----------------------------------------------------------------------------
-
-
-@contextmanager
-def webrtc_chromium() -> Iterator[Browser]:
-    """Debian's Chromium, allowed to do WebRTC over loopback."""
-    if shutil.which(CHROMIUM) is None:
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *WEBRTC_LOOPBACK]
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @contextmanager

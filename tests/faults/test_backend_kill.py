@@ -27,10 +27,9 @@ from tests.faults.chain import (
     page_at,
     poll,
     relay_up,
-    webrtc_chromium,
 )
 from tests.support.api import bearer, redeem
-from tests.support.browser import phone
+from tests.support.browser import phone, webrtc_chromium
 
 # Seconds from the restarted backend answering /api/health. The relay client and the phone
 # page retry at most 2 s apart (jittered), plus a connect: the 3 s. The SRT layers

@@ -21,12 +21,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from tests.cloud.gateway.helpers import (
-    WEBRTC_LOOPBACK_ARGS,
     Show,
-    free_udp_port,
     longest_freeze,
     new_show,
     publisher,
@@ -36,8 +34,8 @@ from tests.cloud.gateway.helpers import (
     wait_for,
 )
 from tests.support.api import register
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.support.cloud import RELAXED_RATES, CloudServer
+from tests.support.browser import webrtc_chromium
+from tests.support.cloud import CloudServer, gateway_server
 from tests.support.lossy_relay import MAX_PEERS, Address, lossy_relay
 from tests.support.procs import wait_until
 
@@ -175,28 +173,15 @@ def test_the_relay_forwards_garbage_and_survives_a_flood_of_peers(echo: Address)
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
-    workdir = tmp_path_factory.mktemp("lossy-path")
-    port = free_udp_port()
-    server = CloudServer(
-        workdir,
-        f"sqlite:///{workdir / 'returnfeed.db'}",
-        extra_args=[*RELAXED_RATES, "--srt-port", str(port), "--log-level", "info"],
-    )
-    server.srt_port = port  # type: ignore[attr-defined]
+    server = gateway_server(tmp_path_factory.mktemp("lossy-path"))
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *WEBRTC_LOOPBACK_ARGS]
-        )
-        try:
-            yield b
-        finally:
-            b.close()
+    with webrtc_chromium() as b:
+        yield b
 
 
 @pytest.fixture
@@ -221,7 +206,8 @@ def test_srt_and_viewer_on_a_lossy_path_hold_and_the_viewer_goes_to_low_and_back
 ) -> None:
     show = new_show(api, register(api))
     sid = show.session_id
-    srt_port: int = backend.srt_port  # type: ignore[attr-defined]
+    srt_port = backend.srt_port
+    assert srt_port is not None
     with (
         lossy_relay(("127.0.0.1", srt_port), seed=8) as srt_path,
         lossy_relay(seed=9) as viewer_path,

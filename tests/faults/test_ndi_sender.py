@@ -31,9 +31,9 @@ from tests.faults.chain import (
     new_show,
     page_at,
     poll,
-    webrtc_chromium,
 )
 from tests.media.support import LOOPBACK, SENDER_LUMA, LoopbackSender
+from tests.support.browser import webrtc_chromium
 
 VIEWPORT = {"width": 640, "height": 400}
 SLATE_LUMA = 44

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
@@ -23,22 +23,34 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# WebRTC with a peer on this machine (media-facts.md): loopback candidates allowed, real
+# addresses instead of mDNS names, and media that plays without a user gesture.
+WEBRTC_LOOPBACK = [
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+]
 PHONE_PORTRAIT = {"width": 390, "height": 844}
 PHONE_LANDSCAPE = {"width": 844, "height": 390}
 
 
 @contextmanager
-def chromium() -> Iterator[Browser]:
+def chromium(extra_args: tuple[str, ...] = ()) -> Iterator[Browser]:
     """One browser; each test opens its own context (fresh storage) in it."""
     if shutil.which(CHROMIUM) is None:
         raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
     with sync_playwright() as pw:
         # Playwright gives the browser a fresh temporary profile and removes it afterwards.
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
         try:
             yield browser
         finally:
             browser.close()
+
+
+def webrtc_chromium() -> AbstractContextManager[Browser]:
+    """A browser that plays WebRTC from a backend on loopback."""
+    return chromium(tuple(WEBRTC_LOOPBACK))
 
 
 @contextmanager

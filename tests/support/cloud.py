@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -47,6 +48,7 @@ class CloudServer:
         # A free SRT port per backend: two test backends must never share UDP 8890.
         self._env = {**os.environ, "RETURNFEED_SRT_PORT": "0", **(env or {})}
         self.proc: Proc | None = None
+        self.srt_port: int | None = None  # known only when the test chose it
         self.start()
 
     def start(self) -> None:
@@ -74,3 +76,17 @@ class CloudServer:
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.stop()
+
+
+def gateway_server(workdir: Path) -> CloudServer:
+    """A backend on SQLite with its SRT ingest on a known free port (`srt_port`)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        srt_port: int = s.getsockname()[1]
+    server = CloudServer(
+        workdir,
+        f"sqlite:///{workdir / 'returnfeed.db'}",
+        extra_args=[*RELAXED_RATES, "--srt-port", str(srt_port), "--log-level", "info"],
+    )
+    server.srt_port = srt_port
+    return server

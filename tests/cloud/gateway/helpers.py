@@ -228,11 +228,6 @@ def impair(pc: Any, answer: str, every: int, until: float) -> None:
 # --- a viewer page whose WebRTC goes through a lossy relay --------------------------------
 
 # Flags for WebRTC between Chromium and a backend on loopback (media-facts.md).
-WEBRTC_LOOPBACK_ARGS = [
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-]
 
 # Runs before the page's own script: wraps RTCPeerConnection so the test can see the page's
 # connections, and samples the newest one's inbound video every 100 ms into __rfVideo as
