@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -203,8 +204,10 @@ class RedisBroker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             finally:
+                # Typed here: redis-py annotates aclose only from 8.x on.
+                close: Callable[[], Awaitable[None]] = pubsub.aclose
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated upstream
+                    await close()
 
     def _on_message(self, message: dict[str, Any]) -> None:
         kind, channel = message.get("type"), str(message.get("channel"))

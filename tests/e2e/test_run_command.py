@@ -18,9 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.cloud.gateway.helpers import free_udp_port
 from tests.e2e.conftest import NO_KEYRING, ROOT, Printed
-from tests.support.procs import free_port
+from tests.support.procs import free_port, free_udp_port
 
 
 def descendants(pid: int) -> set[int]:

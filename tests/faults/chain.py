@@ -28,9 +28,9 @@ from app.session_link.vault import MemoryVault
 from media.encode.config import LO, EncoderConfig, LayerConfig
 from media.frames import Size
 from tests.app.core_config import light_config
-from tests.cloud.gateway.helpers import free_udp_port
 from tests.support.api import Director, bearer, create_session, register
 from tests.support.cloud import RELAXED_RATES, CloudServer
+from tests.support.procs import free_udp_port
 
 T = TypeVar("T")
 
@@ -63,12 +63,14 @@ def poll(probe: Callable[[], T | None], within: float, what: str, every: float =
 class Backend(CloudServer):
     """`returnfeed-cloud` on fixed HTTP and SRT ports, so a restart comes back where it was."""
 
+    srt_port: int
+
     def __init__(self, workdir: Path, database_url: str) -> None:
-        self.srt_port = free_udp_port()
         super().__init__(
             workdir,
             database_url,
-            [*RELAXED_RATES, "--srt-port", str(self.srt_port), "--log-level", "info"],
+            [*RELAXED_RATES, "--log-level", "info"],
+            srt_port=free_udp_port(),
         )
 
     @property

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from pathlib import Path
 
 import httpx
 
-from tests.support.procs import Proc, ProcessFailed, free_port, wait_until
+from tests.support.procs import Proc, ProcessFailed, free_port, free_udp_port, wait_until
 
 CLI = Path(sys.executable).with_name("returnfeed-cloud")
 RELAXED_RATES = [
@@ -29,6 +28,7 @@ class CloudServer:
         database_url: str,
         extra_args: list[str] | None = None,
         env: dict[str, str] | None = None,
+        srt_port: int | None = None,
     ) -> None:
         self.workdir = workdir
         self.data_dir = workdir / "data"
@@ -44,11 +44,12 @@ class CloudServer:
             "--database-url",
             database_url,
             *(extra_args or RELAXED_RATES),
+            *(["--srt-port", str(srt_port)] if srt_port is not None else []),
         ]
         # A free SRT port per backend: two test backends must never share UDP 8890.
         self._env = {**os.environ, "RETURNFEED_SRT_PORT": "0", **(env or {})}
         self.proc: Proc | None = None
-        self.srt_port: int | None = None  # known only when the test chose it
+        self.srt_port = srt_port  # known only when the test chose it
         self.start()
 
     def start(self) -> None:
@@ -80,13 +81,9 @@ class CloudServer:
 
 def gateway_server(workdir: Path) -> CloudServer:
     """A backend on SQLite with its SRT ingest on a known free port (`srt_port`)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        srt_port: int = s.getsockname()[1]
-    server = CloudServer(
+    return CloudServer(
         workdir,
         f"sqlite:///{workdir / 'returnfeed.db'}",
-        extra_args=[*RELAXED_RATES, "--srt-port", str(srt_port), "--log-level", "info"],
+        extra_args=[*RELAXED_RATES, "--log-level", "info"],
+        srt_port=free_udp_port(),
     )
-    server.srt_port = srt_port
-    return server

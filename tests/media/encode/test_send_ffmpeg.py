@@ -15,7 +15,8 @@ from media.send.link import LinkPhase
 from media.stamp import decode_stamp
 from tests.media.encode.show import Show, target
 from tests.media.encode.support import PASSPHRASE
-from tests.media.srt.support import binary, ffprobe_streams, free_udp_port, udp_port_bound, wait_for
+from tests.media.srt.support import binary, ffprobe_streams, udp_port_bound, wait_for
+from tests.support.procs import free_udp_port
 
 
 class FfmpegListener:

@@ -19,7 +19,8 @@ from media.send.silence import AckSilence
 from media.send.target import LAN
 from media.srt import SrtOptions, listen
 from tests.media.encode.show import Show, target, vet
-from tests.media.srt.support import Closer, free_udp_port, wait_for
+from tests.media.srt.support import Closer, wait_for
+from tests.support.procs import free_udp_port
 
 ROOT = Path(__file__).resolve().parents[3]
 LISTENER = textwrap.dedent(

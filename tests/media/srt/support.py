@@ -54,13 +54,6 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 5.0, what: str = "c
         time.sleep(0.01)
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def udp_port_bound(port: int) -> bool:
     """True while some process holds 127.0.0.1:port (UDP)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

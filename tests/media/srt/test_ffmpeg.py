@@ -30,12 +30,12 @@ from tests.media.srt.support import (
     Closer,
     binary,
     ffprobe_streams,
-    free_udp_port,
     has_idr,
     make_ts,
     udp_port_bound,
     wait_for,
 )
+from tests.support.procs import free_udp_port
 
 TOKEN = "ffmpeg-token-0123456789ab"
 LATENCY_MS = 20

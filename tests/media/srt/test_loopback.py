@@ -41,12 +41,12 @@ from tests.media.srt.support import (
     PASSPHRASE,
     Closer,
     connect_retrying,
-    free_udp_port,
     has_idr,
     make_ts,
     udp_port_bound,
     wait_for,
 )
+from tests.support.procs import free_udp_port
 
 LATENCY = 20
 
