@@ -111,8 +111,10 @@ JOIN_PROBE = """(() => {
   const t = {};
   window.__join = t;
   const at = (name) => { if (t[name] === undefined) t[name] = performance.now(); };
+  window.__pcs = [];
   window.RTCPeerConnection = function (...args) {
     const pc = new Native(...args);
+    window.__pcs.push(pc);
     if (t.created !== undefined) return pc;
     at("created");
     pc.addEventListener("icegatheringstatechange", () => {
@@ -187,10 +189,48 @@ def summary(samples: list[float]) -> dict[str, Any]:
     }
 
 
+# Chromium's receive-side counters (inbound-rtp), cumulative: read before and after a run.
+RECEIVER_STATS = """async () => {
+  const out = {};
+  for (const pc of window.__pcs || []) {
+    if (pc.connectionState !== "connected") continue;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === "inbound-rtp") out[s.kind] = s;
+    });
+  }
+  return out;
+}"""
+DELAYS = (  # (name, kind, cumulative seconds, cumulative count): a mean per frame or sample
+    ("video_jitter_buffer_ms", "video", "jitterBufferDelay", "jitterBufferEmittedCount"),
+    ("video_jitter_target_ms", "video", "jitterBufferTargetDelay", "jitterBufferEmittedCount"),
+    ("video_jitter_minimum_ms", "video", "jitterBufferMinimumDelay", "jitterBufferEmittedCount"),
+    ("video_processing_ms", "video", "totalProcessingDelay", "framesDecoded"),
+    ("video_decode_ms", "video", "totalDecodeTime", "framesDecoded"),
+    ("audio_jitter_buffer_ms", "audio", "jitterBufferDelay", "jitterBufferEmittedCount"),
+    ("audio_jitter_target_ms", "audio", "jitterBufferTargetDelay", "jitterBufferEmittedCount"),
+)
+
+
+def receiver_delays(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float | None]:
+    """Chromium's own account of the run: mean jitter-buffer delay (and the target it aimed
+    for, and the minimum it would aim for without A/V sync or a set target), decode."""
+    out: dict[str, float | None] = {}
+    for name, kind, total, count in DELAYS:
+        a, b = before.get(kind, {}), after.get(kind, {})
+        n = b.get(count, 0) - a.get(count, 0)
+        spent = b.get(total, 0.0) - a.get(total, 0.0)
+        out[name] = round(1000 * spent / n, 1) if n > 0 and total in b else None
+    video = after.get("video", {})
+    out["video_fps"] = video.get("framesPerSecond")
+    return out
+
+
 def collect(page: Any, seconds: float) -> dict[str, Any]:
     page.evaluate(COLLECT, [COLUMNS, ROWS])
+    before = page.evaluate(RECEIVER_STATS)
     time.sleep(seconds)
     samples = page.evaluate("window.__g2g.splice(0)")
+    after = page.evaluate(RECEIVER_STATS)
     ages: list[float] = []
     widths = set()
     for s in samples:
@@ -204,6 +244,7 @@ def collect(page: Any, seconds: float) -> dict[str, Any]:
         "stamped": len(ages),
         "widths": sorted(widths),
         **summary(ages),
+        "receiver": receiver_delays(before, after),
         "samples_ms": ages,
     }
 

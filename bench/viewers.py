@@ -24,13 +24,17 @@ Per N: all viewers connect, then a window of `--seconds` is measured:
 
 - server_cpu_pct: the gateway process's user+system CPU over the window, in % of ONE core
   (threads included: the SRT demux threads too); server_rss_mb at the window's end;
+- server_us_per_packet: that CPU time over the packets sent in the window (the number to
+  compare between runs: a starved publisher sends fewer frames);
 - packets_sent: RTP packets the gateway sent to the viewers in the window (per viewer and
   SSRC: the extended highest sequence number's advance), packets_lost: those that never
   arrived (advance - received); gateway_dropped: media units the gateway's per-viewer
-  rings dropped during the step (`gateway_viewer_dropped_units_total`, counted when the
-  viewers leave, so ramp-up and teardown are included); each counts as the video frame
-  size in packets measured in the window;
-- drop_pct = (packets_lost + gateway_dropped x packets/frame) / (packets_sent + same).
+  rings dropped, or skipped while waiting for an IDR after a drop, in the window
+  (`gateway_viewer_dropped_units_total`, counted as they happen); each counts as the video
+  frame size in packets measured in the window;
+- drop_pct = (packets_lost + gateway_dropped x packets/frame) / (packets_sent + same);
+  gateway_dropped_step and drop_pct_step: the same over the whole step, the viewers'
+  joining and leaving included (a join storm of N DTLS handshakes stalls the loop).
 
 Prints JSON, writes bench/results/viewers.json (and viewers.png with --plot). The machine
 is shared: numbers come with the load average.
@@ -60,6 +64,7 @@ from bench._common import proc_stats, raise_open_files_limit, start_cloud
 
 RETURNFEED = Path(sys.executable).with_name("returnfeed")
 RESULTS = Path(__file__).with_name("results")
+DROPPED = "gateway_viewer_dropped_units_total"
 CONNECT_PARALLEL = 4  # offers in flight per client process
 READY_TIMEOUT_S = 120.0
 
@@ -351,7 +356,7 @@ def run_n(
             subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         )
     metrics = httpx.get(f"{base}/metrics").text
-    dropped0 = _metric(metrics, "gateway_viewer_dropped_units_total")
+    dropped0 = _metric(metrics, DROPPED)
     to_lo0 = _metric(metrics, 'simulcast_quality_switches_total{from="hi"')
     try:
         connected = 0
@@ -362,6 +367,7 @@ def run_n(
                 raise RuntimeError("a viewer process died before it was ready")
             connected += json.loads(line)["connected"]
         time.sleep(1.0)  # past the first IDR: every viewer is streaming
+        window0 = _metric(httpx.get(f"{base}/metrics").text, DROPPED)
         for child in children:
             assert child.stdin is not None
             child.stdin.write("go\n")
@@ -373,6 +379,7 @@ def run_n(
             child.stdin.write("stop\n")
             child.stdin.flush()
         after, wall = proc_stats(pid), time.monotonic() - t0
+        window_dropped = int(_metric(httpx.get(f"{base}/metrics").text, DROPPED) - window0)
         loadavg = Path("/proc/loadavg").read_text().split()[:3]
         results = []
         for child in children:
@@ -393,7 +400,7 @@ def run_n(
             break
         time.sleep(0.2)
     metrics = httpx.get(f"{base}/metrics").text
-    dropped = int(_metric(metrics, "gateway_viewer_dropped_units_total") - dropped0)
+    dropped = int(_metric(metrics, DROPPED) - dropped0)
     to_lo = int(_metric(metrics, 'simulcast_quality_switches_total{from="hi"') - to_lo0)
     row: dict[str, Any] = {
         "viewers": n,
@@ -402,14 +409,29 @@ def run_n(
         "server_rss_mb": round(after.rss_mb, 1),
     }
     row |= _viewer_rows(results, wall)
+    # CPU per packet sent: comparable between runs that the shared machine starved
+    # differently (a starved publisher sends fewer frames, and the gateway has less to do).
+    cpu_s = after.cpu_s - before.cpu_s
+    row["server_us_per_packet"] = (
+        round(1e6 * cpu_s / row["packets_sent"], 1) if row["packets_sent"] else None
+    )
     per_frame = (row["video_pps_median"] or 0) / (row["video_fps_median"] or 1)
-    dropped_packets = dropped * per_frame
+    dropped_packets = window_dropped * per_frame
     total = row["packets_sent"] + dropped_packets
-    row["gateway_dropped"] = dropped
+    row["gateway_dropped"] = window_dropped
+    row["gateway_dropped_step"] = dropped
     # Full viewers send receiver reports: a starved client (RTT > 150 ms) is moved to lo.
     row["switched_to_lo"] = to_lo
     row["drop_pct"] = (
         round(100 * (row["packets_lost"] + dropped_packets) / total, 3) if total else None
+    )
+    step_packets = dropped * per_frame
+    row["drop_pct_step"] = (
+        round(
+            100 * (row["packets_lost"] + step_packets) / (total - dropped_packets + step_packets), 3
+        )
+        if total
+        else None
     )
     row["clients_cpu_pct"] = round(100 * sum(r["cpu_s"] for r in results) / wall, 1)
     row["client_processes"] = procs

@@ -11,11 +11,20 @@ IDR; a switch happens at the wanted layer's next IDR whose PTS is past the last 
 the same bytes with the same PTS in both layers: the tap takes whichever copy comes first.
 An IDR whose PTS was already passed (lo's IDR arrives a frame after hi's frame of the same
 instant; a restarted publisher starts its timeline again) moves the tap's PTS offset on, for
-video and audio alike.
+video and audio alike: by one tick for a switch, by a frame after a restart.
+
+Chromium plays by RTP timestamp, not by arrival: its receiver maps timestamps to its clock
+from the frames it has seen, and a frame whose timestamp runs ahead of that mapping waits.
+So every PTS a tap hands out must sit where real time is: a switch that moved the timeline
+on by a whole frame would hold every later frame (and, through A/V sync, the audio) that
+much longer.
 
 Fast start: the feed keeps each layer's latest IDR and the frames after it (a GOP cache,
 bounded). A tap that joins (`SessionFeed.join`) while that IDR is fresh starts from it at
-once; otherwise it waits for the next IDR, which the gateway asks the director for.
+once; otherwise it waits for the next IDR, which the gateway asks the director for. The
+replayed units arrive as one burst, so they go out squashed: one tick apart, ending at the
+newest one's own PTS. The browser decodes them at once and shows the newest, and its
+timestamp-to-clock mapping starts from a frame that is live, not from the cached IDR's age.
 """
 
 from __future__ import annotations
@@ -29,7 +38,8 @@ from cloud.gateway.units import LAYERS, Ring, Unit
 
 log = logging.getLogger(__name__)
 
-RESTART_GAP = 1500  # 1/60 s at 90 kHz between the last frame sent and a moved-on IDR
+RESTART_GAP = 1500  # 1/60 s at 90 kHz: a restarted publisher's first IDR after the last frame
+SWITCH_GAP = 1  # a switch IDR for an instant already sent goes one tick after it
 MAX_SWITCH_STEP_BACK = 9000  # 100 ms: a switch IDR further behind waits for the next one
 # A joining tap replays the cached IDR and what followed it only when the IDR is this young:
 # the replay reaches the browser as a burst, and an old one would only add latency.
@@ -37,6 +47,8 @@ FRESH_IDR_S = 0.3
 MAX_GOP_UNITS = 24  # 0.4 s of hi; a longer GOP is past FRESH_IDR_S anyway
 KeyframeAsk = Callable[[str, str], None]  # (layer, reason)
 SwitchSeen = Callable[[str | None, str], None]  # (from, to)
+# Takes a unit straight to the viewer's socket when it can (True), else the ring queues it.
+Sink = Callable[[Unit], bool]
 
 
 class Tap:
@@ -62,6 +74,12 @@ class Tap:
         self._last_audio_src = -1  # the publisher's PTS of the last audio packet taken
         self._resync = False  # after an overflow: skip video until the next IDR
         self._offset = 0  # added to PTS after a publisher restarted its timeline
+        # The viewer's send path, called while a ring is empty: a unit it takes never wakes
+        # the ring's reader (a task per viewer and track), which with a few hundred viewers
+        # cost more than the sending. Units it refuses queue in the ring as before.
+        self.video_sink: Sink | None = None
+        self.audio_sink: Sink | None = None
+        self.on_drop: Callable[[int], None] | None = None  # told at once of each loss
 
     def want(self, layer: str, reason: str) -> None:
         """Deliver `layer` from its next IDR on (asks the director for one)."""
@@ -81,7 +99,9 @@ class Tap:
                 if shifted.pts > self._last_audio_pts:
                     self._last_audio_src = unit.pts
                     self._last_audio_pts = shifted.pts
-                    self.audio.put(shifted)
+                    if self.audio.full:
+                        self._lost(1)  # the ring drops (and counts) its oldest
+                    self._put(self.audio, self.audio_sink, shifted)
             return
         if unit.layer == self.wanted and self.wanted != self.active:
             if unit.idr:
@@ -91,6 +111,8 @@ class Tap:
             return
         if self._resync:
             if not unit.idr:
+                self.video.dropped += 1  # the viewer misses it as surely as a dropped one
+                self._lost(1)
                 return
             self._resync = False
         self._deliver(unit)
@@ -104,8 +126,10 @@ class Tap:
             # The wanted layer's IDR carries a PTS already sent: lo's IDR arrives a frame or
             # two after hi's frame of the same instant, and a restarted publisher begins its
             # timeline again. Move both video and audio on by the same amount so that the
-            # browser sees time go on (A/V sync kept) instead of going back.
-            self._offset = self._last_video_pts + RESTART_GAP - unit.pts
+            # browser sees time go on (A/V sync kept) instead of going back; for a switch by
+            # as little as that takes, since the browser holds frames stamped ahead of time.
+            gap = SWITCH_GAP if self.active is not None else RESTART_GAP
+            self._offset = self._last_video_pts + gap - unit.pts
             if self.active is None:
                 self._last_audio_src = -1  # a new timeline: its audio PTS start over too
         old, self.active = self.active, unit.layer
@@ -134,16 +158,28 @@ class Tap:
         if self.video.full:
             # A gap in H.264 breaks every frame until the next IDR: drop the whole backlog
             # and start again clean rather than decode garbage.
-            self.video.clear()
-            self.video.dropped += 1
+            lost = self.video.clear()
             self._resync = True
             self._ask(unit.layer, "viewer_overflow")
             if not unit.idr:
+                self.video.dropped += 1
+                self._lost(lost + 1)
                 return
+            self._lost(lost)
             self._resync = False
         shifted = self._shifted(unit)
         self._last_video_pts = shifted.pts
-        self.video.put(shifted)
+        self._put(self.video, self.video_sink, shifted)
+
+    @staticmethod
+    def _put(ring: Ring[Unit], sink: Sink | None, unit: Unit) -> None:
+        # Only past an empty ring: what is queued goes first.
+        if sink is None or len(ring) or not sink(unit):
+            ring.put(unit)
+
+    def _lost(self, units: int) -> None:
+        if self.on_drop is not None:
+            self.on_drop(units)
 
     def close(self) -> None:
         self.video.close()
@@ -197,12 +233,13 @@ class SessionFeed:
 
     def join(self, tap: Tap, fresh_s: float = FRESH_IDR_S) -> bool:
         """Add `tap`; True if it could start at once from a cached IDR younger than
-        `fresh_s` (it gets that IDR and the frames since), False if it waits for the next."""
+        `fresh_s` (it gets that IDR and the frames since, squashed), False if it waits for
+        the next."""
         self.taps.add(tap)
         gop = self.gops.get(tap.wanted)
         if gop is None or time.monotonic() - gop.at > fresh_s:
             return False
-        for unit in list(gop.units):
+        for unit in squashed(gop.units):
             tap.offer(unit)
         return tap.active is not None
 
@@ -214,3 +251,13 @@ class SessionFeed:
         self.gops.pop(layer, None)
         for tap in list(self.taps):
             tap.layer_gone(layer, set(self.layers))
+
+
+def squashed(units: list[Unit]) -> list[Unit]:
+    """`units` (a cached IDR and the frames after it) restamped one tick apart, ending at the
+    last one's own PTS: sent at once, they would otherwise tell the browser that the live
+    frames after them are early by the IDR's age, and it would hold every one that long."""
+    last = len(units) - 1
+    return [
+        replace(u, pts=units[-1].pts - (last - i)) if i < last else u for i, u in enumerate(units)
+    ]

@@ -277,6 +277,7 @@ class Gateway:
             self._count_viewer(viewer, new)
 
         tap = Tap(layer, ask, switched)
+        tap.on_drop = self.metrics.viewer_drops.inc  # counted as they happen
         viewer = Viewer(
             viewer_id,
             session_id,
@@ -333,7 +334,6 @@ class Gateway:
 
     async def _viewer_closed(self, viewer: Viewer) -> None:
         self._viewers.pop(viewer.id, None)
-        self.metrics.viewer_drops.inc(viewer.tap.video.dropped + viewer.tap.audio.dropped)
         self._count_viewer(viewer, None)
         feed = self._feeds.get(viewer.session_id)
         if feed is not None:

@@ -11,6 +11,7 @@ Nothing here touches the network, so it is tested without peers.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiortc.codecs.h264 import H264Encoder
@@ -78,6 +79,32 @@ def extension_block(profile: int, value: bytes) -> bytes:
     if not value:
         return b""
     return _EXTENSION_HEAD.pack(profile, len(value) >> 2) + value
+
+
+class AbsSendTimeBlock:
+    """One viewer's header-extension block, of which only abs-send-time changes per packet.
+
+    `build(abs_send_time)` is the slow way (aiortc's `HeaderExtensionsMap.set`, framed): it
+    is called twice here to find where the 3 bytes of abs-send-time sit in the block; every
+    packet after that is prefix + 3 bytes + suffix. A block without abs-send-time (not
+    negotiated) is the same for every packet.
+    """
+
+    def __init__(self, build: Callable[[int], bytes]) -> None:
+        low, high = build(0), build(0xFFFFFF)
+        changed = [i for i, (x, y) in enumerate(zip(low, high, strict=True)) if x != y]
+        if not changed:
+            self._prefix, self._suffix, self._constant = low, b"", True
+            return
+        start = changed[0]
+        if changed != [start, start + 1, start + 2] or low[start : start + 3] != b"\0\0\0":
+            raise ValueError("abs-send-time is not 3 bytes in this header extension block")
+        self._prefix, self._suffix, self._constant = low[:start], low[start + 3 :], False
+
+    def __call__(self, abs_send_time: int) -> bytes:
+        if self._constant:
+            return self._prefix
+        return self._prefix + (abs_send_time & 0xFFFFFF).to_bytes(3, "big") + self._suffix
 
 
 @dataclass

@@ -26,16 +26,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
-from aioice.ice import StunProtocol
+from aioice.ice import CandidatePair, StunProtocol
 from aiortc import RTCRtpSender
-from aiortc.clock import current_ntp_time
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import HeaderExtensions
 
-from cloud.gateway.packetize import PayloadCache, RtpStream, extension_block
+from cloud.gateway.packetize import AbsSendTimeBlock, PayloadCache, RtpStream, extension_block
 from cloud.gateway.units import Ring, Unit
 
 log = logging.getLogger(__name__)
@@ -44,19 +46,40 @@ _SENDER = "_RTCRtpSender__"
 _DTLS = "_RTCDtlsTransport__"
 SENDER_STATE = ("rtp_started", "rtp_exited", "mid", "rtp_header_extensions_map")
 SENDER_COUNTERS = ("packet_count", "octet_count", "ntp_timestamp", "rtp_timestamp")
-DTLS_COUNTERS = ("tx_packets", "tx_bytes")
 MAX_SOCKET_BACKLOG = 256 * 1024  # bytes the socket may hold back before this viewer waits
 BACKLOG_WAIT_S = 0.005
+_NTP_UNIX_NS = 2_208_988_800 * 1_000_000_000  # 1900-01-01 to 1970-01-01
 
 
-def _backlog(udp: object) -> int:
-    """Bytes the event loop holds for a socket that would block (asyncio and uvloop)."""
-    size = getattr(udp, "get_write_buffer_size", None)
-    return int(size()) if size is not None else 0
+def ntp_now() -> int:
+    """The wall clock as a 64-bit NTP timestamp: aiortc's `current_ntp_time` without the
+    datetime arithmetic (it ran once per unit per viewer)."""
+    return ((time.time_ns() + _NTP_UNIX_NS) << 32) // 1_000_000_000
 
 
 class IncompatibleAiortc(RuntimeError):
     """The installed aiortc lacks an internal this send path relies on."""
+
+
+class _Route:
+    """Where one viewer's packets go: the selected ICE pair's UDP socket (looked up again
+    only when aioice nominates another pair)."""
+
+    __slots__ = ("address", "backlog", "direct", "pair", "sendto")
+
+    def __init__(self, pair: CandidatePair | None) -> None:
+        self.pair = pair
+        udp = pair.protocol.transport if pair is not None else None
+        # A TURN pair (or none yet) goes through aiortc's own `_send_rtp`.
+        self.direct = udp is not None and type(pair.protocol) is StunProtocol  # type: ignore[union-attr]
+        self.sendto: Any = udp.sendto if udp is not None else None
+        self.address: Any = pair.remote_addr if pair is not None else None
+        # Bytes the event loop holds for a socket that would block (asyncio and uvloop both
+        # have it); no drain event exists for a datagram socket, so the loop polls it.
+        self.backlog: Any = getattr(udp, "get_write_buffer_size", None)
+
+    def backed_up(self) -> bool:
+        return self.backlog is not None and int(self.backlog()) > MAX_SOCKET_BACKLOG
 
 
 class SharedPayloadSender:
@@ -74,6 +97,11 @@ class SharedPayloadSender:
         self._payloads = payloads
         self._stream: RtpStream | None = None
         self._extensions: Any = state[_SENDER + "rtp_header_extensions_map"]
+        self._block: AbsSendTimeBlock | None = None
+        self._route = _Route(None)
+        self._dtls: RTCDtlsTransport | None = None  # set once aiortc starts the sender
+        self._nominated: dict[int, CandidatePair] = {}
+        self._holding = False  # the loop has a unit from the ring that is not sent yet
         # aiortc's send() starts `self._run_rtp(codec)`; NACKs call `self._retransmit(seq)`.
         sender._run_rtp = self._run  # type: ignore[method-assign]
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
@@ -82,11 +110,43 @@ class SharedPayloadSender:
     def stream(self) -> RtpStream | None:
         return self._stream
 
-    def _extension(self, ntp: int) -> bytes:
+    def _slow_extension(self, abs_send_time: int) -> bytes:
         values = HeaderExtensions()
         values.mid = self._state[_SENDER + "mid"]
-        values.abs_send_time = (ntp >> 14) & 0x00FFFFFF
+        values.abs_send_time = abs_send_time
         return extension_block(*self._extensions.set(values))
+
+    def _extension(self, ntp: int) -> bytes:
+        block = self._block
+        if block is None:  # the map is configured once aiortc starts the sender
+            block = self._block = AbsSendTimeBlock(self._slow_extension)
+        return block((ntp >> 14) & 0x00FFFFFF)
+
+    def send_now(self, unit: Unit) -> bool:
+        """Send `unit` at once if it can go straight to the UDP socket (the tap's sink,
+        called on the loop while the ring is empty); False: the ring should queue it."""
+        stream, dtls = self._stream, self._dtls
+        if stream is None or dtls is None or self._holding or self._ring.closed:
+            return False
+        if dtls._state is not DtlsState.CONNECTED:
+            return False  # the loop finds out and ends
+        route = self._current_route()
+        if not route.direct or route.backed_up():
+            return False
+        try:
+            self._send_direct(dtls, route, stream, unit)
+        except Exception:  # never into the feed's fan-out: this viewer stops, no other
+            log.exception("RTP send failed")
+            self._holding = True
+            self._ring.close()  # the loop ends (the track stops) once it sees this
+        return True
+
+    def _current_route(self) -> _Route:
+        route = self._route
+        pair = self._nominated.get(1)
+        if pair is not route.pair:
+            route = self._route = _Route(pair)
+        return route
 
     async def _run(self, codec: RTCRtpCodecParameters) -> None:
         state = self._state
@@ -94,55 +154,75 @@ class SharedPayloadSender:
         try:
             if codec.payloadType is None:
                 raise IncompatibleAiortc("the negotiated codec has no payload type")
-            self._stream = RtpStream(
+            dtls = self._dtls = self._sender.transport
+            self._nominated = dtls.transport._connection._nominated
+            stream = self._stream = RtpStream(
                 payload_type=codec.payloadType,
                 ssrc=self._sender._ssrc,
                 clock_rate=codec.clockRate,
                 rtx_payload_type=state.get(_SENDER + "rtx_payload_type"),
                 rtx_ssrc=self._sender._rtx_ssrc,
             )
+            ring = self._ring
             while True:
-                unit = await self._ring.get()
+                unit = await ring.get()
                 if unit is None:
                     break
-                await self._send(self._stream, unit)
+                self._holding = True
+                if dtls._state is not DtlsState.CONNECTED:
+                    raise ConnectionError("DTLS is not connected")
+                route = self._current_route()
+                if route.direct and route.backed_up():
+                    # The ring fills meanwhile, and the tap drops, counts and resumes at an IDR.
+                    while route.backed_up() and not ring.closed:  # noqa: ASYNC110
+                        await asyncio.sleep(BACKLOG_WAIT_S)
+                if route.direct:
+                    self._send_direct(dtls, route, stream, unit)
+                else:
+                    await self._send_via_aiortc(dtls, stream, unit)
+                self._holding = False
         except (asyncio.CancelledError, ConnectionError, MediaStreamError):
             pass
         except Exception:
             log.exception("RTP send loop failed")
         finally:
-            track = self._sender.track
-            if track is not None:
-                track.stop()
-            state[_SENDER + "rtp_exited"].set()
+            self._stream_ended()
 
-    async def _send(self, stream: RtpStream, unit: Unit) -> None:
-        dtls = self._sender.transport
-        if dtls.state != "connected":
-            raise ConnectionError("DTLS is not connected")
-        ntp = current_ntp_time()
+    def _stream_ended(self) -> None:
+        self._holding = True  # nothing more goes out through send_now either
+        track = self._sender.track
+        if track is not None:
+            track.stop()
+        self._state[_SENDER + "rtp_exited"].set()
+
+    def _send_direct(
+        self, dtls: RTCDtlsTransport, route: _Route, stream: RtpStream, unit: Unit
+    ) -> None:
+        """Every packet of `unit`, SRTP-protected, to the UDP socket: no await in between."""
+        ntp = ntp_now()
         packets = stream.packets_for(unit, self._payloads.payloads(unit), self._extension(ntp))
+        protect = dtls._tx_srtp.protect
+        sendto = route.sendto
+        address = route.address
         sent = 0
-        pair = dtls.transport._connection._nominated.get(1)
-        udp = pair.protocol.transport if pair is not None else None
-        if pair is not None and udp is not None and type(pair.protocol) is StunProtocol:
-            # No drain event exists for a datagram socket: poll while the kernel is full. The
-            # ring fills meanwhile, and the tap drops, counts and resumes at an IDR.
-            while _backlog(udp) > MAX_SOCKET_BACKLOG and not self._ring.closed:  # noqa: ASYNC110
-                await asyncio.sleep(BACKLOG_WAIT_S)
-            protect = dtls._tx_srtp.protect
-            sendto = udp.sendto
-            address = pair.remote_addr
-            for packet in packets:
-                data = protect(packet)
-                sendto(data, address)
-                sent += len(data)
-            counters = vars(dtls)  # its getStats "transport" numbers
-            for name, value in zip(DTLS_COUNTERS, (len(packets), sent), strict=True):
-                counters[_DTLS + name] = counters.get(_DTLS + name, 0) + value
-        else:
-            for packet in packets:
-                await dtls._send_rtp(packet)  # a TURN pair, or none yet: aiortc's own path
+        for packet in packets:
+            data = protect(packet)
+            sendto(data, address)
+            sent += len(data)
+        counters = vars(dtls)  # its getStats "transport" numbers
+        counters[_DTLS + "tx_packets"] = counters.get(_DTLS + "tx_packets", 0) + len(packets)
+        counters[_DTLS + "tx_bytes"] = counters.get(_DTLS + "tx_bytes", 0) + sent
+        self._sent(stream, ntp)
+
+    async def _send_via_aiortc(self, dtls: RTCDtlsTransport, stream: RtpStream, unit: Unit) -> None:
+        ntp = ntp_now()
+        packets = stream.packets_for(unit, self._payloads.payloads(unit), self._extension(ntp))
+        for packet in packets:
+            await dtls._send_rtp(packet)
+        self._sent(stream, ntp)
+
+    def _sent(self, stream: RtpStream, ntp: int) -> None:
+        # What aiortc's sender reports (RTCP SR, getStats) read.
         state = self._state
         state[_SENDER + "ntp_timestamp"] = ntp
         state[_SENDER + "rtp_timestamp"] = stream.last_timestamp
@@ -153,6 +233,6 @@ class SharedPayloadSender:
         stream = self._stream
         if stream is None:
             return
-        packet = stream.retransmission(sequence_number, self._extension(current_ntp_time()))
+        packet = stream.retransmission(sequence_number, self._extension(ntp_now()))
         if packet is not None:
             await self._sender.transport._send_rtp(packet)

@@ -20,9 +20,18 @@ from aiortc import (
     RTCRtpSender,
     RTCSessionDescription,
 )
-from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, unpack_remb_fci
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    unpack_remb_fci,
+)
 
 from cloud.gateway.feed import Tap
+from cloud.gateway.linkreports import LinkReports
 from cloud.gateway.packetize import PayloadCache
 from cloud.gateway.quality import LinkSample, Mode, QualityPolicy
 from cloud.gateway.rtpsend import SharedPayloadSender
@@ -81,6 +90,8 @@ class Viewer:
         self._on_sample = on_sample
         self._payloads = payloads
         self._remb: tuple[float, float] | None = None  # (bps, monotonic time)
+        self._link: LinkReports | None = None  # the video's receiver reports
+        self._senders: list[SharedPayloadSender] = []
         self._closed = False
         self._task: asyncio.Task[None] | None = None
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
@@ -97,8 +108,12 @@ class Viewer:
         )
         audio = pc.addTransceiver(self._audio, direction="sendonly")
         # The rings are read by our send loop, not through aiortc's track.recv() (rtpsend.py).
-        SharedPayloadSender(video.sender, self.tap.video, self._payloads)
-        SharedPayloadSender(audio.sender, self.tap.audio, self._payloads)
+        self._senders = [
+            SharedPayloadSender(video.sender, self.tap.video, self._payloads),
+            SharedPayloadSender(audio.sender, self.tap.audio, self._payloads),
+        ]
+        self.tap.video_sink = self._senders[0].send_now
+        self.tap.audio_sink = self._senders[1].send_now
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
@@ -140,10 +155,17 @@ class Viewer:
     def _hook_rtcp(self, sender: RTCRtpSender) -> None:
         # aiortc answers PLI/FIR by flagging its own encoder, which passthrough never uses,
         # and keeps REMB to itself: look at both on the way in, then let aiortc handle them.
+        # Receiver reports give loss and RTT (linkreports.py); for RTT the send time of each
+        # sender report is noted on the way out.
+        link = self._link = LinkReports(sender._ssrc)
         original = sender._handle_rtcp_packet
+        send_rtcp = sender._send_rtcp
 
         async def hooked(packet: object) -> None:
-            if isinstance(packet, RtcpPsfbPacket):
+            if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+                if link.received(packet, time.monotonic()) is not None:
+                    self._on_sample(self._sample())  # network_packet_loss, per report
+            elif isinstance(packet, RtcpPsfbPacket):
                 if packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
                     self._on_pli(self)
                 elif packet.fmt == RTCP_PSFB_APP:
@@ -155,7 +177,14 @@ class Viewer:
                         self._remb = (float(bitrate), time.monotonic())
             await original(packet)  # type: ignore[arg-type]
 
+        async def sending(packets: list[object]) -> None:
+            for packet in packets:
+                if isinstance(packet, RtcpSrPacket) and packet.ssrc == link.ssrc:
+                    link.sender_report_sent(packet.sender_info.ntp_timestamp, time.monotonic())
+            await send_rtcp(packets)  # type: ignore[arg-type]
+
         setattr(sender, "_handle_rtcp_packet", hooked)  # noqa: B010 - override one instance
+        setattr(sender, "_send_rtcp", sending)  # noqa: B010
 
     async def _watch(self) -> None:
         started = time.monotonic()
@@ -167,9 +196,7 @@ class Viewer:
                         log.info("viewer %s never connected", self.id)
                         break
                     continue
-                sample = await self._sample()
-                self._on_sample(sample)
-                layer = self.policy.decide(sample, time.monotonic())
+                layer = self.policy.decide(self._sample(), time.monotonic())
                 if layer in self._live_layers():
                     self.tap.want(layer, "quality")
         except asyncio.CancelledError:
@@ -178,21 +205,14 @@ class Viewer:
             log.exception("viewer %s quality watch failed", self.id)
         await self.close()
 
-    async def _sample(self) -> LinkSample:
-        loss = rtt = None
-        sent = 0
-        report = await self.pc.getStats()
-        for stat in report.values():
-            kind = getattr(stat, "kind", None)
-            if stat.type == "remote-inbound-rtp" and kind == "video":
-                lost = getattr(stat, "fractionLost", None)
-                loss = None if lost is None else float(lost) / 256.0
-                seconds = getattr(stat, "roundTripTime", None)
-                rtt = None if seconds is None else float(seconds) * 1000.0
-            elif stat.type == "outbound-rtp":
-                sent += int(getattr(stat, "bytesSent", 0) or 0)
+    def _sample(self) -> LinkSample:
+        """The link as the latest receiver report and REMB describe it."""
+        link = self._link
+        loss = link.loss if link is not None else None
+        rtt = link.rtt_ms if link is not None else None
         kbps = None
         if self._remb is not None and time.monotonic() - self._remb[1] < REMB_MAX_AGE_S:
             kbps = self._remb[0] / 1000.0
+        sent = sum(s.stream.octets for s in self._senders if s.stream is not None)
         self.stats = ViewerStats(loss, rtt, kbps, sent)
         return LinkSample(loss=loss, rtt_ms=rtt, bandwidth_kbps=kbps)

@@ -129,6 +129,22 @@ function lowLatency(receiver) {
   if ("playoutDelayHint" in receiver) receiver.playoutDelayHint = 0;
 }
 
+// The gateway answers with audio and video in one stream, and Chromium then holds whichever
+// is ahead until the other catches up (A/V sync). Audio is always behind: an Opus packet
+// leaves 20 ms after its first sample and NetEq buffers 40 ms or more, growing with any
+// jitter, so the picture would wait for it (measured: video's jitter-buffer target 55–200 ms
+// against its own minimum of 13–30 ms, rising with the audio buffer). A return feed wants
+// the picture now: put the audio in a stream of its own, so each plays as early as it can;
+// the sound then lags the picture by tens of milliseconds (EBU R37 allows 60).
+function unsynced(sdp) {
+  return sdp
+    .split(/\r\n(?=m=)/)
+    .map((section) =>
+      section.startsWith("m=audio") ? section.replace(/^a=msid:\S+ /m, "a=msid:rf-audio ") : section,
+    )
+    .join("\r\n");
+}
+
 async function connect() {
   const pc = new RTCPeerConnection({ iceServers: state.iceServers || [] });
   const generation = ++state.generation;
@@ -170,7 +186,7 @@ async function connect() {
     return false;
   }
   state.location = r.headers.get("Location");
-  await pc.setRemoteDescription({ type: "answer", sdp: await r.text() });
+  await pc.setRemoteDescription({ type: "answer", sdp: unsynced(await r.text()) });
   state.stalledSince = Date.now();
   state.lastFrames = 0;
   state.lastAt = 0;

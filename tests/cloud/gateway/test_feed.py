@@ -7,7 +7,7 @@ import asyncio
 
 from cloud.gateway.feed import SessionFeed, Tap
 from cloud.gateway.opus import OpusFramingError, split_opus
-from cloud.gateway.units import Unit
+from cloud.gateway.units import Ring, Unit
 
 HI_STEP = 1500  # 60 fps at 90 kHz
 LO_STEP = 3000
@@ -62,14 +62,15 @@ def test_switch_waits_for_the_wanted_layers_idr_and_pts_keep_increasing() -> Non
     tap.offer(v("lo", 1500))  # not an IDR: keep hi
     tap.offer(v("hi", 3000))
     tap.offer(a("hi", 3000))
-    # lo's IDR for the instant hi already sent: switch, moved on one frame past it.
+    # lo's IDR for the instant hi already sent: switch, moved on one tick past it (a whole
+    # frame would make the browser hold every later frame that much longer).
     tap.offer(v("lo", 3000, idr=True))
     tap.offer(a("lo", 3000))  # the copy of audio already taken: dropped
     tap.offer(v("hi", 4500))  # the old layer is ignored now
     tap.offer(v("lo", 6000))
     tap.offer(a("lo", 4800))
     got = [(u.layer, u.pts) for u in drained(tap)]
-    assert got == [("hi", 0), ("hi", 1500), ("hi", 3000), ("lo", 4500), ("lo", 7500)]
+    assert got == [("hi", 0), ("hi", 1500), ("hi", 3000), ("lo", 3001), ("lo", 6001)]
     assert switches == [(None, "hi"), ("hi", "lo")]
     assert tap.switches == 1
     audio = []
@@ -77,7 +78,7 @@ def test_switch_waits_for_the_wanted_layers_idr_and_pts_keep_increasing() -> Non
         unit = asyncio.run(tap.audio.get())
         assert unit is not None
         audio.append(unit.pts)
-    assert audio == [3000, 4800 + 1500], "audio moves on with video (A/V sync kept)"
+    assert audio == [3000, 4800 + 1], "audio moves on with video (A/V sync kept)"
 
 
 def test_a_switch_idr_far_behind_waits_for_the_next() -> None:
@@ -160,11 +161,57 @@ def test_a_tap_joining_starts_from_a_fresh_cached_idr_and_the_frames_after_it() 
     tap = Tap("hi", Asks())
     assert feed.join(tap) is True
     feed.publish(v("hi", 4500))
-    assert [(u.pts, u.idr) for u in drained(tap)] == [(1500, True), (3000, False), (4500, False)]
+    assert [(u.pts, u.idr) for u in drained(tap)] == [(2999, True), (3000, False), (4500, False)]
     # A tap that wants lo starts from lo's cached IDR, not from hi's.
     lo = Tap("lo", Asks())
     assert feed.join(lo) is True
     assert [(u.layer, u.pts) for u in drained(lo)] == [("lo", 1500)]
+
+
+def test_a_replayed_gop_is_squashed_up_to_the_newest_frame_and_audio_follows_live() -> None:
+    feed = SessionFeed("s")
+    feed.publisher_up("hi", "p")
+    feed.publisher_up("lo", "p")
+    start = 900_000
+    feed.publish(v("hi", start, idr=True))
+    feed.publish(v("lo", start, idr=True))
+    for i in range(1, 12):  # ~0.2 s of GOP, with audio and lo in between
+        feed.publish(v("hi", start + i * HI_STEP))
+        if i % 2 == 0:
+            feed.publish(v("lo", start + i * HI_STEP))
+        if i % 2:
+            feed.publish(a("hi", start + i * HI_STEP - 600))
+    newest = start + 11 * HI_STEP
+    taps = {layer: Tap(layer, Asks()) for layer in ("hi", "lo")}
+    cached = {layer: len(feed.gops[layer].units) for layer in taps}
+    assert all(feed.join(tap) for tap in taps.values())
+    feed.publish(a("hi", newest + 600))
+    feed.publish(a("lo", newest + 600))  # the other copy: taken once
+    feed.publish(v("hi", newest + HI_STEP))
+    feed.publish(v("lo", newest + HI_STEP))
+    feed.publish(a("lo", newest + 2400))
+    for layer, tap in taps.items():
+        got = drained(tap)
+        assert [u.layer for u in got] == [layer] * (cached[layer] + 1)
+        replayed, live = got[:-1], got[-1]
+        assert replayed[0].idr and not any(u.idr for u in replayed[1:])
+        last = newest if layer == "hi" else start + 10 * HI_STEP
+        # One tick apart, ending at the newest cached frame's own PTS; then live spacing.
+        assert [u.pts for u in replayed] == list(range(last - len(replayed) + 1, last + 1))
+        assert live.pts == newest + HI_STEP
+        audio = [u.pts for u in asyncio.run(_all(tap.audio))]
+        # Audio is not replayed: it starts live, on the same (unshifted) timeline as video.
+        assert audio == [newest + 600, newest + 2400]
+        assert replayed[-1].pts < audio[0] < live.pts
+
+
+async def _all(ring: Ring[Unit]) -> list[Unit]:
+    out = []
+    while len(ring):
+        unit = await ring.get()
+        assert unit is not None
+        out.append(unit)
+    return out
 
 
 def test_a_stale_or_gone_idr_is_not_a_start() -> None:

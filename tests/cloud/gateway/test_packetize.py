@@ -12,10 +12,20 @@ from fractions import Fraction
 
 import av
 import numpy as np
+from aiortc.clock import current_ntp_time
 from aiortc.codecs.h264 import H264Encoder, H264PayloadDescriptor
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap
 
 from cloud.gateway.feed import Tap
-from cloud.gateway.packetize import PayloadCache, RtpStream, extension_block, packetize
+from cloud.gateway.packetize import (
+    AbsSendTimeBlock,
+    PayloadCache,
+    RtpStream,
+    extension_block,
+    packetize,
+)
+from cloud.gateway.rtpsend import ntp_now
 from cloud.gateway.units import Unit
 
 PACKET_MAX = 1300  # aiortc's H.264 payload limit
@@ -158,3 +168,46 @@ def test_opus_timestamps_are_on_the_48_khz_clock() -> None:
     second = parse(stream.packets_for(Unit("audio", "hi", 91800, b"b"), (b"b",), b"")[0])
     assert (first[3], second[3] - first[3]) == (48000, 960), "20 ms of Opus = 960 ticks"
     assert first[0] == 1, "aiortc marks every Opus packet"
+
+
+MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+SEND_TIMES = [0, 1, 0x123456, 0xFFFFFF, 0xABCDEF]
+
+
+def aiortc_block(ids: dict[str, int], mid: str) -> tuple[AbsSendTimeBlock, list[bytes]]:
+    """Our per-packet block next to aiortc's own, for the extensions negotiated as `ids`."""
+    extensions = HeaderExtensionsMap()
+    extensions.configure(
+        RTCRtpParameters(
+            headerExtensions=[RTCRtpHeaderExtensionParameters(i, uri) for uri, i in ids.items()]
+        )
+    )
+
+    def slow(abs_send_time: int) -> bytes:
+        values = HeaderExtensions(mid=mid, abs_send_time=abs_send_time)
+        return extension_block(*extensions.set(values))
+
+    return AbsSendTimeBlock(slow), [slow(x) for x in SEND_TIMES]
+
+
+def test_the_extension_block_is_aiortcs_with_only_the_send_time_changing() -> None:
+    for ids, mid in [
+        ({MID_URI: 1, ABS_SEND_TIME_URI: 3}, "0"),  # Chromium's ids
+        ({ABS_SEND_TIME_URI: 2, MID_URI: 9}, "video-12"),
+        ({MID_URI: 15, ABS_SEND_TIME_URI: 4}, "1"),  # id 15: aiortc's two-byte form
+    ]:
+        fast, slow = aiortc_block(ids, mid)
+        assert [fast(x) for x in SEND_TIMES] == slow, (ids, mid)
+    fast, slow = aiortc_block({MID_URI: 1}, "0")  # no abs-send-time negotiated
+    assert [fast(x) for x in SEND_TIMES] == slow
+    fast, slow = aiortc_block({}, "0")
+    assert fast(5) == b""
+
+
+def test_ntp_now_is_aiortcs_clock() -> None:
+    before = current_ntp_time()
+    ours = ntp_now()
+    after = current_ntp_time()
+    slack = 1 << 22  # ~1 ms of NTP fraction: aiortc's clock rounds to microseconds
+    assert before - slack <= ours <= after + slack
