@@ -11,12 +11,12 @@ Nothing here touches the network, so it is tested without peers.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.rtcrtpsender import random_sequence_number
-from aiortc.rtp import RTP_HISTORY_SIZE
+from aiortc.rtp import RTP_HISTORY_SIZE, pack_header_extensions, unpack_header_extensions
 from aiortc.utils import random32
 
 from cloud.gateway.units import Unit
@@ -73,9 +73,13 @@ class PayloadCache:
         return payloads
 
 
-def extension_block(profile: int, value: bytes) -> bytes:
+def extension_block(profile: int, value: bytes, extra: Sequence[tuple[int, bytes]] = ()) -> bytes:
     """The header-extension part of an RTP header (what aiortc's `HeaderExtensionsMap.set`
-    returns, framed); empty when no extension is in use."""
+    returns, framed), with the `extra` (id, value) elements aiortc does not know after its
+    own; empty when no extension is in use."""
+    if extra:
+        known = unpack_header_extensions(profile, value)
+        profile, value = pack_header_extensions([*known, *extra])
     if not value:
         return b""
     return _EXTENSION_HEAD.pack(profile, len(value) >> 2) + value

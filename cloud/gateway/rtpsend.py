@@ -102,6 +102,9 @@ class SharedPayloadSender:
         self._dtls: RTCDtlsTransport | None = None  # set once aiortc starts the sender
         self._nominated: dict[int, CandidatePair] = {}
         self._holding = False  # the loop has a unit from the ring that is not sent yet
+        # (id, value) elements aiortc does not know, added to every packet; set before the
+        # connection starts the sender.
+        self.extra_extensions: list[tuple[int, bytes]] = []
         # aiortc's send() starts `self._run_rtp(codec)`; NACKs call `self._retransmit(seq)`.
         sender._run_rtp = self._run  # type: ignore[method-assign]
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
@@ -114,7 +117,8 @@ class SharedPayloadSender:
         values = HeaderExtensions()
         values.mid = self._state[_SENDER + "mid"]
         values.abs_send_time = abs_send_time
-        return extension_block(*self._extensions.set(values))
+        profile, value = self._extensions.set(values)
+        return extension_block(profile, value, self.extra_extensions)
 
     def _extension(self, ntp: int) -> bytes:
         block = self._block

@@ -30,6 +30,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
+from cloud.gateway import playout
 from cloud.gateway.feed import Tap
 from cloud.gateway.linkreports import LinkReports
 from cloud.gateway.packetize import PayloadCache
@@ -119,12 +120,16 @@ class Viewer:
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:  # aiortc raises many kinds for a bad offer
             raise BadOffer(f"cannot answer this offer: {exc}") from exc
-        local = pc.localDescription
-        if "H264" not in local.sdp:
+        answer = pc.localDescription.sdp
+        if "H264" not in answer:
             raise BadOffer("the offer has no H.264 to receive")
+        playout_id = playout.offered_id(offer_sdp)
+        if playout_id is not None:
+            answer = playout.negotiate(answer, playout_id)
+            self._senders[0].extra_extensions = [(playout_id, playout.element())]
         self._hook_rtcp(video.sender)
         self._task = asyncio.create_task(self._watch())
-        return local.sdp
+        return answer
 
     def set_mode(self, mode: Mode) -> str:
         layer = self.policy.set_mode(mode)

@@ -14,6 +14,25 @@ from tests.cloud.gateway.helpers import Show, publisher
 from tests.support.cloud import CloudServer
 from tests.support.procs import wait_until
 
+PLAYOUT_DELAY = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
+# Before the page's own scripts (Playwright init scripts are not subject to its CSP).
+KEEP_PEER_CONNECTIONS = """(() => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    window.__pcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+})();"""
+# The header extensions negotiated for the live video receiver, as Chromium applied them.
+VIDEO_EXTENSIONS = """() => {
+  const pc = window.__pcs.filter((p) => p.connectionState === "connected").pop();
+  const receiver = pc.getReceivers().find((r) => r.track.kind === "video");
+  return receiver.getParameters().headerExtensions.map((e) => e.uri);
+}"""
+
 
 @pytest.fixture
 def page(webrtc_browser: Browser) -> Iterator[Page]:
@@ -53,6 +72,7 @@ def more_than(page: Page, key: str, n: int, timeout: float = 20) -> None:
 def test_page_plays_video_and_audio_and_survives_a_publisher_restart(
     gw_cloud: CloudServer, api: httpx.Client, show: Show, srt_port: int, tmp_path: Path, page: Page
 ) -> None:
+    page.add_init_script(KEEP_PEER_CONNECTIONS)
     page.goto(f"{gw_cloud.base_url}/watch#{show.viewer_invite}")
     state_is(page, "waiting")
     assert "기다리는" in page.inner_text("#message")  # Korean for a ko-KR browser
@@ -63,6 +83,10 @@ def test_page_plays_video_and_audio_and_survives_a_publisher_restart(
         more_than(page, "audioPackets", 20)
         assert page.evaluate("document.body.dataset.layer") == "hi"
         frames_before = number(page, "frames")
+        # Chromium took the playout-delay extension the gateway answered with (its own
+        # offer's id), so it shows each frame as soon as it is decoded.
+        uris = page.evaluate(VIDEO_EXTENSIONS)
+        assert PLAYOUT_DELAY in uris, uris
 
     # The publisher is gone: the page says so, without a reload.
     state_is(page, "waiting")
