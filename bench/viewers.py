@@ -426,12 +426,9 @@ def run_n(
         round(100 * (row["packets_lost"] + dropped_packets) / total, 3) if total else None
     )
     step_packets = dropped * per_frame
+    step_total = row["packets_sent"] + step_packets
     row["drop_pct_step"] = (
-        round(
-            100 * (row["packets_lost"] + step_packets) / (total - dropped_packets + step_packets), 3
-        )
-        if total
-        else None
+        round(100 * (row["packets_lost"] + step_packets) / step_total, 3) if step_total else None
     )
     row["clients_cpu_pct"] = round(100 * sum(r["cpu_s"] for r in results) / wall, 1)
     row["client_processes"] = procs

@@ -73,7 +73,7 @@ class Tap:
         self._last_audio_pts = -1
         self._last_audio_src = -1  # the publisher's PTS of the last audio packet taken
         self._resync = False  # after an overflow: skip video until the next IDR
-        self._offset = 0  # added to PTS after a publisher restarted its timeline
+        self._offset = 0  # added to PTS: moved on at a layer switch or a publisher restart
         # The viewer's send path, called while a ring is empty: a unit it takes never wakes
         # the ring's reader (a task per viewer and track), which with a few hundred viewers
         # cost more than the sending. Units it refuses queue in the ring as before.

@@ -203,8 +203,7 @@ class SharedPayloadSender:
         self, dtls: RTCDtlsTransport, route: _Route, stream: RtpStream, unit: Unit
     ) -> None:
         """Every packet of `unit`, SRTP-protected, to the UDP socket: no await in between."""
-        ntp = ntp_now()
-        packets = stream.packets_for(unit, self._payloads.payloads(unit), self._extension(ntp))
+        ntp, packets = self._packets(stream, unit)
         protect = dtls._tx_srtp.protect
         sendto = route.sendto
         address = route.address
@@ -219,11 +218,15 @@ class SharedPayloadSender:
         self._sent(stream, ntp)
 
     async def _send_via_aiortc(self, dtls: RTCDtlsTransport, stream: RtpStream, unit: Unit) -> None:
-        ntp = ntp_now()
-        packets = stream.packets_for(unit, self._payloads.payloads(unit), self._extension(ntp))
+        ntp, packets = self._packets(stream, unit)
         for packet in packets:
             await dtls._send_rtp(packet)
         self._sent(stream, ntp)
+
+    def _packets(self, stream: RtpStream, unit: Unit) -> tuple[int, list[bytes]]:
+        """`unit`'s RTP packets for this viewer, and the NTP time they carry."""
+        ntp = ntp_now()
+        return ntp, stream.packets_for(unit, self._payloads.payloads(unit), self._extension(ntp))
 
     def _sent(self, stream: RtpStream, ntp: int) -> None:
         # What aiortc's sender reports (RTCP SR, getStats) read.
