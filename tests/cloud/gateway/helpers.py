@@ -132,9 +132,10 @@ async def watch_with_aiortc(
 ) -> Watched:
     """A WHEP viewer made of aiortc: POST the offer, decode what comes, DELETE at the end.
 
-    `drop_video_every=N` impairs the link for the first `impaired_s` seconds: every Nth
-    video RTP packet (by sequence number) and every retransmission is dropped on arrival,
-    so the receiver reports real loss (and decodes little: most frames miss a packet).
+    `drop_video_every=N` impairs the link for `impaired_s` seconds from the first decoded
+    video frame (so the viewer has been watching before the link goes bad): every Nth video
+    RTP packet (by sequence number) and every retransmission is dropped on arrival, so the
+    receiver reports real loss (and decodes little: most frames miss a packet).
     """
     import time
 
@@ -183,7 +184,7 @@ async def watch_with_aiortc(
         out.answer = r.text
         await pc.setRemoteDescription(RTCSessionDescription(r.text, "answer"))
         if drop_video_every is not None:
-            impair(pc, r.text, drop_video_every, time.monotonic() + impaired_s)
+            impair(pc, r.text, drop_video_every, out, impaired_s)
         if mode_after is not None:
             await asyncio.sleep(mode_after[0])
             q = await client.post(
@@ -199,18 +200,23 @@ async def watch_with_aiortc(
     return out
 
 
-def impair(pc: Any, answer: str, every: int, until: float) -> None:
+def impair(pc: Any, answer: str, every: int, out: Watched, seconds: float) -> None:
+    """Drop video on arrival for `seconds` once `out` has its first frame. Before that the
+    link is clean: with aiortc's jitter buffer a gap in the first IDR would hold every frame
+    until 128 packets had passed, and the viewer would never have watched hi at all."""
     import re
     import time
 
     rtx = {int(pt) for pt in re.findall(r"a=rtpmap:(\d+) rtx/", answer)}
     receiver = next(t.receiver for t in pc.getTransceivers() if t.kind == "video")
     original = receiver._handle_rtp_packet
+    since: list[float] = []  # when the first frame had been decoded
 
     async def lossy(packet: Any, arrival_time_ms: int) -> None:
-        if time.monotonic() < until and (
-            packet.payload_type in rtx or packet.sequence_number % every == 0
-        ):
+        if out.video_frames and not since:
+            since.append(time.monotonic())
+        impaired = bool(since) and time.monotonic() - since[0] < seconds
+        if impaired and (packet.payload_type in rtx or packet.sequence_number % every == 0):
             return
         await original(packet, arrival_time_ms)
 
