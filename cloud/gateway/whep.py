@@ -6,8 +6,10 @@
     POST   /whep/{session_id}/{viewer_id}/quality  {"mode": "auto" | "high" | "low"}
     GET    /whep/{session_id}/status               {"live", "layers", "viewers"}
 
-Every call carries the viewer's participant token (from redeeming the invite link) as
-Bearer; a camera phone's token is refused (403) and the session must be the token's.
+Every call carries the participant token (from redeeming the invite link) as Bearer, and
+the session must be the token's (else 403). Viewers and the director watch; so do camera
+phones, whose tally page can show the program under the tally colour (it is their return
+feed). Watching is all a camera token opens here: the director's API still refuses it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ MAX_SDP_BYTES = 16 * 1024
 RETRY_AFTER_S = 2
 ALLOWED = "OPTIONS, POST"
 RESOURCE_ALLOWED = "OPTIONS, DELETE, PATCH"
-WATCH_ROLES = ("viewer", "director")
+WATCH_ROLES = ("viewer", "director", "camera")
 
 SessionId = Annotated[str, Path(min_length=1, max_length=16)]
 ViewerId = Annotated[str, Path(min_length=1, max_length=32)]

@@ -136,16 +136,24 @@ def test_whep_roles(api: httpx.Client, director: Director, show: Show) -> None:
     url = f"/whep/{show.session_id}"
     headers = {"Content-Type": "application/sdp"}
     assert api.post(url, content="v=0\r\n", headers=headers).status_code == 401
+    # A camera phone watches its own session's program (its tally page's return feed): past
+    # the role check, this offer is refused only for not being one.
     cam = invite(api, director, show.session_id, "camera", camera=1)
     cam_token = redeem(api, cam["token"]).json()["participant_token"]
     r = api.post(url, content="v=0\r\n", headers={**headers, **bearer(cam_token)})
-    assert r.status_code == 403, r.text
-    assert r.json()["error"]["code"] == "forbidden"
-    # ... and a camera phone's token does not open the director's API either.
+    assert r.status_code == 400, r.text
+    assert api.get(f"{url}/status", headers=bearer(cam_token)).status_code == 200
+    # ... but a camera phone's token does not open the director's API.
     assert api.get("/api/sessions", headers=bearer(cam_token)).status_code == 403
-    # A viewer of another session is refused.
+    # A viewer or a camera phone of another session is refused.
     other = new_show(api, director)
     assert api.post(url, content="v=0", headers={**headers, **other.viewer_auth}).status_code == 403
+    other_cam = invite(api, director, other.session_id, "camera", camera=1)
+    other_token = redeem(api, other_cam["token"]).json()["participant_token"]
+    r = api.post(url, content="v=0\r\n", headers={**headers, **bearer(other_token)})
+    assert r.status_code == 403, r.text
+    assert r.json()["error"]["details"]["reason"] == "session"
+    assert api.get(f"{url}/status", headers=bearer(other_token)).status_code == 403
 
 
 def test_whep_input_limits(api: httpx.Client, show: Show) -> None:
