@@ -1,10 +1,11 @@
 """The pages the backend serves to browsers: the phone tally page, the viewer page, and
 their static files.
 
-The files live in `cloud/web/` (the viewer's in `cloud/web/viewer/`) and are read once.
-Assets sit under a path that carries a hash of their contents, so they can be cached for
-good while the page itself is always revalidated: a new release changes the hash and
-phones pick it up on the next load.
+The files live in `cloud/web/` (the viewer's in `cloud/web/viewer/`) and are read once; a
+file both pages use (the WHEP player) lives in `cloud/web/shared/` and is served beside each
+page's own, so a page imports it as `./name.js`. Assets sit under a path that carries a hash
+of their contents, so they can be cached for good while the page itself is always
+revalidated: a new release changes the hash and phones pick it up on the next load.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from cloud.errors import NotFound
 router = APIRouter(tags=["pages"])
 
 WEB_DIR = Path(__file__).with_name("web")
+SHARED_DIR = WEB_DIR / "shared"
 STATIC_PREFIX = "/static"
 _TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -65,26 +67,38 @@ def _asset(body: bytes, suffix: str) -> Asset:
 
 @dataclass(frozen=True, slots=True)
 class PageSource:
-    """Where one page's files live and the name its static files are served under."""
+    """Where one page's files live, the name its static files are served under, and the
+    files of `SHARED_DIR` it uses too."""
 
     name: str
     directory: Path
     html: str
+    shared: tuple[str, ...] = ()
 
 
 PAGES = {
-    "tally": PageSource("tally", WEB_DIR, "tally.html"),
-    "watch": PageSource("watch", WEB_DIR / "viewer", "watch.html"),
+    "tally": PageSource("tally", WEB_DIR, "tally.html", shared=("whep.js",)),
+    "watch": PageSource("watch", WEB_DIR / "viewer", "watch.html", shared=("whep.js",)),
 }
+
+
+def _files(source: PageSource) -> dict[str, bytes]:
+    own = [p for p in source.directory.iterdir() if p.is_file() and p.suffix in _TYPES]
+    shared = [SHARED_DIR / n for n in source.shared]
+    files: dict[str, bytes] = {}
+    for path in sorted(own + shared, key=lambda p: p.name):
+        if path.name in files:  # one URL per name: a page file may not hide a shared one
+            raise ValueError(f"page {source.name!r} has two files named {path.name!r}")
+        files[path.name] = path.read_bytes()
+    return files
 
 
 @cache
 def bundle(name: str) -> Bundle:
-    """Every file of one page, read once; the version is a hash over all of them."""
+    """Every file of one page, read once; the version is a hash over all of them (shared
+    ones included, so a change to one gives each page that uses it a new version)."""
     source = PAGES[name]
-    files = {
-        p.name: p.read_bytes() for p in sorted(source.directory.iterdir()) if p.suffix in _TYPES
-    }
+    files = _files(source)
     digest = hashlib.sha256()
     for file_name, content in files.items():
         digest.update(file_name.encode() + b"\0" + content)

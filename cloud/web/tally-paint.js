@@ -18,6 +18,15 @@ const ERROR_TEXTS = {
   unreachable: ["unreachable", "unreachableBody"],
 };
 
+// Program video state -> what the box says over the picture (nothing while playing).
+const VIDEO_TEXTS = {
+  off: "videoConnecting",
+  connecting: "videoConnecting",
+  waiting: "videoWaiting",
+  failed: "videoFailed",
+  denied: "videoDenied",
+};
+
 function errorText(app, error) {
   const [title, text] = ERROR_TEXTS[error.kind] || [error.kind, "goneBody"];
   return [t(app.lang, title), t(app.lang, text, { s: error.retryAfter })];
@@ -66,6 +75,7 @@ export function paint(app, v, { testLamp, beepOn, onChoose }) {
   $("btn-beep").textContent = beepOn ? `♪ ${L("beepOn")}` : L("beepOff");
   $("btn-beep").setAttribute("aria-pressed", String(beepOn));
   $("btn-lang").textContent = L("language");
+  paintVideo(app.video, L);
   $("btn-full").hidden = !document.fullscreenEnabled || Boolean(document.fullscreenElement);
   $("btn-full").title = L("fullscreen");
   $("btn-full").setAttribute("aria-label", L("fullscreen"));
@@ -100,6 +110,25 @@ export function paint(app, v, { testLamp, beepOn, onChoose }) {
     $("btn-retry").hidden = app.error.kind !== "unreachable";
     $("btn-retry").textContent = L("retry");
   }
+}
+
+// The program video sits in a thick frame of the lamp colour (tally.css), under the words.
+function paintVideo(video, L) {
+  document.body.classList.toggle("video", video.on);
+  $("btn-video").title = L("programVideo");
+  $("btn-video").setAttribute("aria-label", L("programVideo"));
+  $("btn-video").setAttribute("aria-pressed", String(video.on));
+  $("program").hidden = !video.on;
+  if (!video.on) return;
+  $("program").dataset.state = video.state;
+  $("program-state").textContent = VIDEO_TEXTS[video.state] ? L(VIDEO_TEXTS[video.state]) : "";
+  const mode = $("video-mode");
+  mode.options[0].textContent = L("videoLow");
+  mode.options[1].textContent = L("videoAuto");
+  mode.setAttribute("aria-label", L("videoQuality"));
+  mode.value = video.mode;
+  $("btn-sound").textContent = `♪ ${L("sound")}`;
+  $("btn-sound").setAttribute("aria-pressed", String(!video.muted));
 }
 
 function paintChooser(app, L, onChoose) {

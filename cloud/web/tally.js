@@ -18,6 +18,10 @@ import { initialState, reduce, view } from "./tally-state.js";
 
 const $ = (id) => document.getElementById(id);
 const BEEP_KEY = "rf.beep";
+// The program video is opt-in and remembered per device, as is its quality: the low layer
+// unless the operator picks auto (phones are often on cellular).
+const VIDEO_KEY = "rf.tally.video";
+const VIDEO_MODE_KEY = "rf.tally.video.mode";
 const TEST_STEPS = ["program", "preview", "off"];
 
 const app = {
@@ -33,7 +37,14 @@ const app = {
   reRedeemed: false,
   unlocked: false,
   wake: "none",
+  video: {
+    on: localStorage.getItem(VIDEO_KEY) === "1",
+    mode: localStorage.getItem(VIDEO_MODE_KEY) === "auto" ? "auto" : "low",
+    state: "off",
+    muted: true,
+  },
 };
+let program = null; // tally-video.js's ProgramVideo, loaded the first time it is wanted
 const beeper = new Beeper();
 beeper.enabled = localStorage.getItem(BEEP_KEY) === "1";
 const wake = new WakeKeeper((mode) => {
@@ -105,6 +116,7 @@ function begin() {
   app.state = reduce(app.state, { type: "local.choose", camera: camera ?? null });
   connect();
   wake.acquire();
+  syncVideo();
   render();
 }
 
@@ -150,6 +162,7 @@ function fail(error) {
   app.error = error;
   if (error.kind !== "unreachable" && error.kind !== "busy" && app.link) app.link.stop();
   stopTest();
+  syncVideo();
   render();
 }
 
@@ -192,6 +205,50 @@ function stopTest() {
   render();
 }
 
+// ---- the program video ----
+
+// Watching needs the video on and a join that works; called whenever either may change.
+async function syncVideo() {
+  const video = app.video;
+  if (!program) {
+    if (!video.on || !app.join) return;
+    let loaded;
+    try {
+      loaded = await import("./tally-video.js");
+    } catch {
+      // Not loaded (the network dropped just then): say so, and try again shortly.
+      video.state = "failed";
+      render();
+      setTimeout(syncVideo, 5000);
+      return;
+    }
+    program ||= new loaded.ProgramVideo($("program-video"), (state) => {
+      video.state = state;
+      render();
+    });
+  }
+  // Read after the import: the operator may have switched it off meanwhile.
+  program.want(video.on && !app.error ? app.join : null, video.mode);
+}
+
+function toggleVideo() {
+  const video = app.video;
+  video.on = !video.on;
+  localStorage.setItem(VIDEO_KEY, video.on ? "1" : "0");
+  const element = $("program-video");
+  element.muted = video.muted = true; // each time it is shown it starts silent
+  syncVideo();
+  render();
+}
+
+function toggleSound() {
+  const element = $("program-video");
+  element.muted = !element.muted;
+  if (!element.muted) element.play().catch(() => {});
+  app.video.muted = element.muted;
+  render();
+}
+
 function flash() {
   const el = $("flash");
   el.hidden = false;
@@ -225,6 +282,13 @@ function wireControls() {
     localStorage.setItem(BEEP_KEY, beeper.enabled ? "1" : "0");
     if (beeper.unlock()) beeper.beep(1, 1000);
     render();
+  });
+  $("btn-video").addEventListener("click", toggleVideo);
+  $("btn-sound").addEventListener("click", toggleSound);
+  $("video-mode").addEventListener("change", (event) => {
+    app.video.mode = event.target.value === "auto" ? "auto" : "low";
+    localStorage.setItem(VIDEO_MODE_KEY, app.video.mode);
+    syncVideo();
   });
   $("btn-lang").addEventListener("click", () => {
     app.lang = otherLanguage(app.lang);

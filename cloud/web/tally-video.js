@@ -1,0 +1,55 @@
+// The program under the tally colour, when the operator asks for it. Loaded only then
+// (tally.js imports it on demand), so a phone that never shows video never downloads it.
+// One WHEP player (whep.js, the viewer page's too) that runs only while the page is shown:
+// a hidden page leaves the gateway (DELETE), so a phone in a pocket takes no stream, and
+// joins again when it is shown.
+
+import { WhepPlayer } from "./whep.js";
+
+export class ProgramVideo {
+  // onState(state): "off" | "connecting" | "waiting" | "playing" | "failed" | "denied".
+  constructor(video, onState) {
+    this.video = video;
+    this.onState = onState;
+    this.join = null; // what to watch with: null while the video is off
+    this.mode = "low";
+    this.player = null;
+    document.addEventListener("visibilitychange", () => this._sync());
+    addEventListener("pagehide", () => this._stop());
+    addEventListener("pageshow", () => this._sync()); // back from the back-forward cache
+  }
+
+  // join: the page's join ({sessionId, token}) to watch with, or null for no video.
+  want(join, mode) {
+    this.join = join;
+    if (mode !== this.mode) {
+      this.mode = mode;
+      if (this.player) this.player.applyMode();
+    }
+    this._sync();
+  }
+
+  _sync() {
+    const join = document.visibilityState === "visible" ? this.join : null;
+    const p = this.player;
+    // A new participant token (the link was redeemed again) needs a player of its own.
+    if (p && join && p.token === join.token && p.session === join.sessionId) return;
+    this._stop();
+    if (!join) return;
+    this.player = new WhepPlayer(this.video, {
+      session: join.sessionId,
+      token: join.token,
+      mode: () => this.mode,
+      onShow: (state) => this.onState(state),
+      onDenied: () => this.onState("denied"),
+    });
+    this.player.start();
+  }
+
+  _stop() {
+    if (!this.player) return;
+    this.player.stop();
+    this.player = null;
+    this.onState("off");
+  }
+}
