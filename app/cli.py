@@ -102,7 +102,9 @@ def _add_send(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--cloud",
         metavar="URL",
         help="the backend (http(s)://host:port): answer viewers' keyframe requests from the "
-        f"session's relay; needs --session and {send.DIRECTOR_TOKEN_ENV}",
+        "session's relay, and fetch the session's SRT credentials again when a layer is "
+        f"refused as forbidden (an expired publish token); needs --session and "
+        f"{send.DIRECTOR_TOKEN_ENV}",
     )
     cmd.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     cmd.add_argument("--cycle", type=float, metavar="S", help="cut to the next source every S s")

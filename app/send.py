@@ -8,11 +8,15 @@ options, because every user on the machine can read a process's arguments.
 With `--cloud URL` (the backend) and the session owner's access token in
 RETURNFEED_DIRECTOR_TOKEN (never an option), it also joins the session's relay as the
 desktop app's Go Live does and answers viewers' keyframe requests (app/keyframes.py), so a
-viewer that joins gets its first frame at once instead of at the next scheduled IDR.
+viewer that joins gets its first frame at once instead of at the next scheduled IDR; and a
+layer refused as forbidden (1403: the publish token expired or was rotated) gets the
+session's credentials fetched again with that token and retries with them
+(app/srt_renewal.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -27,6 +31,8 @@ from types import FrameType
 from typing import Any, TextIO
 
 from app.keyframes import KeyframeLink, relay_url
+from app.session_link.cloud_api import CloudError
+from app.srt_renewal import RefusalWatch, fetch_credentials
 from app.srt_targets import TargetError, layer_targets, publish_streamid
 from media.audio.mixer import AudioMixer, ChannelSettings
 from media.audio.tone import ToneSource
@@ -34,7 +40,7 @@ from media.clock import ClockConfig, ProgramClock
 from media.encode.config import DEFAULT_LAYERS, EncoderConfig
 from media.encode.errors import EncoderUnavailable
 from media.send.output import LayerStats, OutputStats, SimulcastOutput
-from media.send.target import PROFILES, SrtTarget
+from media.send.target import PROFILES, LatencyProfile, SrtTarget
 from media.sources.base import ThreadedSource
 from media.sources.camera import CameraSource
 from media.sources.file import FileSource
@@ -60,6 +66,17 @@ class RelayPlan:
 
 
 @dataclass(frozen=True)
+class Renewal:
+    """How `--cloud` gets fresh credentials after a 1403: GET the session's SRT credentials
+    as its director, and rebuild the targets of the layers named by session and token."""
+
+    cloud_url: str
+    session_id: str
+    token: str = field(repr=False)
+    targets: Callable[[str, str | None], dict[str, SrtTarget]]  # (token, passphrase)
+
+
+@dataclass(frozen=True)
 class SendPlan:
     sources: tuple[ThreadedSource, ...]
     targets: dict[str, SrtTarget]
@@ -67,6 +84,7 @@ class SendPlan:
     cycle_s: float | None
     duration_s: float | None
     relay: RelayPlan | None = None
+    renewal: Renewal | None = None
 
 
 def make_source(spec: str, ndi: NdiConfig) -> ThreadedSource:
@@ -114,6 +132,7 @@ def plan(args: Any, env: dict[str, str]) -> SendPlan:
     except TargetError as exc:
         raise SendError(f"--srt-url: {exc}" if exc.part == "url" else str(exc)) from exc
     relay = _relay_plan(args, env)
+    renewal = _renewal(args, names, profile, relay)
     ndi = NdiConfig(extra_ips=tuple(ip.strip() for ip in args.ndi_extra_ips.split(",") if ip))
     sources = tuple(make_source(spec, ndi) for spec in args.source or ["test:Test"])
     if len({s.name for s in sources}) != len(sources):
@@ -124,7 +143,24 @@ def plan(args: Any, env: dict[str, str]) -> SendPlan:
     if args.idr_interval is not None:
         layers = tuple(replace(layer, keyint_s=args.idr_interval) for layer in layers)
     config = EncoderConfig(layers=layers, encoder=args.encoder)
-    return SendPlan(sources, targets, config, args.cycle, args.duration, relay)
+    return SendPlan(sources, targets, config, args.cycle, args.duration, relay, renewal)
+
+
+def _renewal(
+    args: Any, names: list[str], profile: LatencyProfile | None, relay: RelayPlan | None
+) -> Renewal | None:
+    if relay is None:
+        return None
+    # Only layers named by session and token: a raw streamid is someone else's scheme.
+    own = [n for n in names if not getattr(args, f"streamid_{n}")]
+
+    def targets(token: str, passphrase: str | None) -> dict[str, SrtTarget]:
+        streamid = publish_streamid(args.session, token)
+        return layer_targets(
+            args.srt_url, own, streamid, passphrase, profile=profile, latency_ms=args.latency_ms
+        )
+
+    return Renewal(args.cloud, args.session, relay.token, targets)
 
 
 def _relay_plan(args: Any, env: dict[str, str]) -> RelayPlan | None:
@@ -179,6 +215,7 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
     stop = threading.Event()
     started = time.monotonic()
     connected: set[str] = set()
+    refusals = RefusalWatch()
     try:
         with _stop_on_sigterm(stop):
             for source in plan_.sources:
@@ -190,6 +227,8 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
             while not stop.wait(_next_wait(started, plan_.duration_s)):
                 stats = output.stats()
                 connected |= {s.name for s in stats.layers if s.frames_sent}
+                if plan_.renewal is not None and refusals.forbidden(stats):
+                    _renew(plan_.renewal, output, log)
                 for layer in stats.layers:
                     log.write(format_line(time.monotonic() - started, layer) + "\n")
                 log.flush()
@@ -216,6 +255,21 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
     for name in missing:
         log.write(f"layer {name} never got through: {final.layer(name).state}\n")
     return 1 if missing else 0
+
+
+def _renew(renewal: Renewal, output: SimulcastOutput, log: TextIO) -> None:
+    """A layer was refused with 1403: fetch the session's credentials again (the backend
+    renews an expiring token) and retry with them. Blocks this stats loop for the request
+    only (the encoder and senders run on their own threads)."""
+    try:
+        srt = asyncio.run(fetch_credentials(renewal.cloud_url, renewal.token, renewal.session_id))
+        targets = renewal.targets(srt.publish_token, srt.passphrase)
+    except (CloudError, TargetError) as exc:
+        # An expired director token ends renewal too: the layer keeps retrying as it was.
+        log.write(f"returnfeed send: refused (1403); credentials not fetched again: {exc}\n")
+        return
+    log.write("returnfeed send: refused (1403); fetched the session's SRT credentials again\n")
+    output.retarget(targets)
 
 
 def _noter(log: TextIO) -> Callable[[str], None]:

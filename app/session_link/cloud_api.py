@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -65,6 +66,9 @@ class SrtCredentials:
     pbkeylen: int
     publish_token: str
     srt_url: str | None = None  # srt://host:port of the backend's ingest; None: it has none
+    # When the token stops admitting new connections (a connected layer stays); None from
+    # a backend whose tokens do not expire.
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,13 @@ class Participant:
     role: str
     display_name: str
     camera_number: int | None
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None  # only information lost: the gateway still says 1403 when it expires
 
 
 def _session(data: dict[str, Any]) -> SessionInfo:
@@ -177,6 +188,7 @@ class CloudApi:
             int(data.get("pbkeylen", 32)),
             str(data["publish_token"]),
             str(data["srt_url"]) if data.get("srt_url") else None,
+            _when(data.get("publish_token_expires_at")),
         )
 
     async def invites(self, access: str, session_id: str) -> list[Invite]:

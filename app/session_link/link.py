@@ -6,7 +6,9 @@ attaches a RelayClient (app/relay_client.py) to the engine's tally; the client r
 with backoff and re-sends the whole state after each reconnect by itself. Once the relay
 first connects, the program stream starts (app/golive.py: SimulcastOutput to the session's
 SRT ingest; its threads reconnect by themselves) and reports StreamChanged each second;
-viewers' keyframe requests from the relay go to its encoder. Stop ends both.
+a layer refused as forbidden (an expired or rotated publish token) gets fresh credentials
+(app/srt_renewal.py); viewers' keyframe requests from the relay go to its encoder. Stop
+ends both.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..engine.tally import TallyOut
 from ..golive import OutputFactory, ProgramOutput, session_targets, stream_layer
 from ..keyframes import answer_keyframe
 from ..relay_client import Connected, Disconnected, RelayClient, TokenSource
+from ..srt_renewal import RefusalWatch
 from . import events as ev
 from .cloud_api import CloudApi, CloudError, Invite, Participant, SessionInfo, SrtCredentials
 from .login import Login
@@ -314,11 +317,14 @@ class SessionLink:
         self._output = output
         starting = asyncio.ensure_future(asyncio.to_thread(output.start))
         message = ""
+        refusals = RefusalWatch()
         try:
             await asyncio.shield(starting)
             while True:
-                layers = tuple(stream_layer(s) for s in output.stats().layers)
-                self._emit(ev.StreamChanged(True, layers))
+                stats = output.stats()
+                self._emit(ev.StreamChanged(True, tuple(stream_layer(s) for s in stats.layers)))
+                if refusals.forbidden(stats):
+                    await self._renew_targets(login, session, output)
                 await asyncio.sleep(STREAM_STATS_S)
         except Exception as exc:  # a bug in the output: shown, and the stream stops
             log.exception("program stream failed")
@@ -330,6 +336,28 @@ class SessionLink:
                 await starting  # never stop while start() still runs in its thread
             await asyncio.to_thread(output.stop)  # joins threads, drains <= 0.5 s
             self._emit(ev.StreamChanged(False, (), message))
+
+    async def _renew_targets(
+        self, login: Login, session: SessionInfo, output: ProgramOutput
+    ) -> None:
+        """A layer was refused with 1403: fetch the credentials again (which renews an
+        expiring publish token) and hand them to the output. A failure waits for the next
+        refusal; the layers keep retrying meanwhile."""
+
+        async def fetch(access: str) -> SrtCredentials:
+            return await login.api.srt(access, session.id)
+
+        try:
+            srt = await self._authed(login, fetch)
+            if srt.srt_url is None:
+                return
+            targets = session_targets(srt.srt_url, session.id, srt.publish_token, srt.passphrase)
+        except (CloudError, ValueError) as exc:
+            log.info("SRT credentials not renewed after a refusal: %s", exc)
+            return
+        self._srt = srt
+        log.info("SRT credentials fetched again after a refusal (token until %s)", srt.expires_at)
+        output.retarget(targets)
 
     async def _poll_phones(self, login: Login, session_id: str) -> None:
         async def phones(access: str) -> tuple[Participant, ...]:

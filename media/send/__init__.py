@@ -1,7 +1,7 @@
 """The program out over SRT: one MPEG-TS per layer, one SRT caller per layer, reconnecting.
 
   output = SimulcastOutput(clock, {"hi": SrtTarget(...), "lo": SrtTarget(...)})
-  output.start(); output.stats(); output.request_keyframe(); output.stop()
+  output.start(); output.stats(); output.request_keyframe(); output.retarget(...); output.stop()
 
 output   SimulcastOutput, OutputStats, LayerStats: encoder + senders, one snapshot
 sender   LayerSender: a layer's thread, queue, reconnect loop, SenderStats

@@ -4,6 +4,7 @@
     output.start()
     output.stats()            # a frozen snapshot, from any thread
     output.request_keyframe() # e.g. when the gateway says a viewer joined
+    output.retarget(targets)  # e.g. a fresh publish token after a 1403 refusal
     output.stop()
 
 Threads: the clock's, one encode thread, one sender per layer; hand-offs between them are
@@ -126,6 +127,14 @@ class SimulcastOutput:
 
     def request_keyframe(self, layer: str | None = None) -> None:
         self.encoder.request_keyframe(layer)
+
+    def retarget(self, targets: Mapping[str, SrtTarget]) -> None:
+        """New credentials for some layers: used from each one's next connection (at once
+        where a layer waits to retry); connected layers stay connected."""
+        for name, target in targets.items():
+            sender = self.senders.get(name)
+            if sender is not None:
+                sender.retarget(target)
 
     def stats(self) -> OutputStats:
         now = time.monotonic()

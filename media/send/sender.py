@@ -9,7 +9,8 @@ the next IDR and asks for one at once.
 
 Refusals are told apart (libsrt's reject reason): a wrong passphrase or refused streamid
 won't fix itself and is retried on a slow schedule; a listener that is down or restarting
-is retried quickly.
+is retried quickly. Whoever owns the credentials may `retarget` the sender (e.g. a fresh
+publish token after a 1403): a changed target is tried at once, a live connection stays.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class LayerSender:
         self._accepting = False
         self._conn: SrtConnection | None = None
         self._stopping = threading.Event()
+        self._wake = threading.Event()  # ends a backoff wait early: stop, or a new target
         self._thread: threading.Thread | None = None
         self._meter = RateMeter()
         self._srt: SrtStats | None = None
@@ -121,6 +123,7 @@ class LayerSender:
         profile's connect timeout.
         """
         self._stopping.set()
+        self._wake.set()
         self._queue.close()
         thread, self._thread = self._thread, None
         if thread is not None:
@@ -132,6 +135,18 @@ class LayerSender:
             if thread.is_alive():
                 log.warning("sender %s did not stop within %.1f s", self.layer, timeout)
         self._state = LinkState(LinkPhase.STOPPED)
+
+    def retarget(self, target: SrtTarget) -> None:
+        """Use `target` from the next connection on; a waiting sender retries at once if it
+        changed. A connection that is up stays: the listener checked it when it connected.
+
+        The same target again changes nothing, so asking the owner of the credentials after
+        every refusal never turns the slow schedule for refusals into a fast loop.
+        """
+        if target == self.target:
+            return
+        self.target = target
+        self._wake.set()
 
     @property
     def state(self) -> LinkState:
@@ -183,6 +198,7 @@ class LayerSender:
 
     def _open(self) -> SrtConnection | None:
         """Connect once; on failure set the state, wait out the backoff and return None."""
+        self._wake.clear()  # a retarget from now on wakes the wait after this attempt
         target = self.target
         self._state = LinkState(LinkPhase.CONNECTING, target.address)
         tried_at = time.monotonic()
@@ -217,7 +233,10 @@ class LayerSender:
 
     def _wait(self, phase: LinkPhase, detail: str, delay: float, code: int | None = None) -> None:
         self._state = LinkState(phase, detail, code, time.monotonic() + delay)
-        self._stopping.wait(delay)
+        # Checked after `_open` cleared the wake-up, and stop() sets `_stopping` first: a
+        # stop can never be slept through.
+        if not self._stopping.is_set():
+            self._wake.wait(delay)
 
     def _pump(self, conn: SrtConnection) -> str:
         """Send units until the link breaks or we stop; why it ended."""

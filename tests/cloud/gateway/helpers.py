@@ -60,8 +60,10 @@ def publisher(
     layers: str = "hi,lo",
     duration: float | None = None,
     latency_ms: int | None = None,
+    cloud: tuple[str, str] | None = None,
 ) -> Iterator[Proc]:
-    """`returnfeed send` with a test pattern and tone, as the director's app would send."""
+    """`returnfeed send` with a test pattern and tone, as the director's app would send;
+    `cloud` = (backend URL, the director's access token) adds `--cloud`."""
     argv = [
         str(RETURNFEED),
         "send",
@@ -85,6 +87,9 @@ def publisher(
         "RETURNFEED_PUBLISH_TOKEN": show.srt["publish_token"],
         "PATH": "/usr/bin:/bin",
     }
+    if cloud is not None:
+        argv += ["--cloud", cloud[0]]
+        env["RETURNFEED_DIRECTOR_TOKEN"] = cloud[1]
     proc = Proc(argv, log, env=env)
     try:
         yield proc
