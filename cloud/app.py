@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from cloud.api import accounts, health, invites, sessions
+from cloud.api import accounts, health, invites, sessions, srt
 from cloud.backend import Backend
 from cloud.config import Settings
 from cloud.errors import install_error_handlers
@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="ReturnFeed", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.backend = backend
     install_error_handlers(app)
-    for router in (accounts.router, sessions.router, invites.router, health.router):
+    for router in (accounts.router, sessions.router, srt.router, invites.router, health.router):
         app.include_router(router)
     app.include_router(relay_endpoint.router)  # WebSocket /api/relay/{session_id}
     app.include_router(pages_router)

@@ -178,6 +178,15 @@ def _gateway_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> No
         help="the listener's SRT latency; the larger of both sides applies (default 20)",
     )
     gw.add_argument(
+        "--srt-token-ttl-s",
+        type=int,
+        metavar="S",
+        default=env_int(env, "SRT_TOKEN_TTL_S", 24 * 3600),
+        help="seconds a session's SRT publish token admits new connections; reading the "
+        "credentials in its last quarter renews it, a connected publisher is never cut "
+        "(default 86400)",
+    )
+    gw.add_argument(
         "--no-srt",
         action="store_true",
         default=env_value(env, "NO_SRT") in ("1", "true", "yes"),
@@ -222,6 +231,7 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         srt_host=args.srt_host,
         srt_port=args.srt_port,
         srt_latency_ms=args.srt_latency_ms,
+        srt_token_ttl_s=args.srt_token_ttl_s,
         ice_servers=tuple(args.ice_servers),
     )
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import platformdirs
 
 ENV_PREFIX = "RETURNFEED_"
+MAX_TOKEN_TTL_S = 366 * 24 * 3600
 
 
 class ConfigError(ValueError):
@@ -66,6 +67,9 @@ class Settings:
     srt_host: str | None = None  # None: the HTTP --host
     srt_port: int = 8890
     srt_latency_ms: int = 20
+    # A publish token gates new SRT handshakes for this long after it was issued; reading
+    # the credentials in its last quarter renews it (cloud/api/srt.py).
+    srt_token_ttl_s: int = 24 * 3600
     ice_servers: tuple[str, ...] = field(default=(), repr=False)  # TURN URLs carry passwords
 
     def __post_init__(self) -> None:
@@ -75,6 +79,8 @@ class Settings:
             raise ConfigError("relay queue, burst and rate must be positive")
         if not 0 <= self.srt_port <= 65535 or not 0 <= self.srt_latency_ms <= 5000:
             raise ConfigError("the SRT port must be 0..65535 and its latency 0..5000 ms")
+        if not 1 <= self.srt_token_ttl_s <= MAX_TOKEN_TTL_S:
+            raise ConfigError(f"the SRT publish token TTL must be 1..{MAX_TOKEN_TTL_S} s")
         for url in self.ice_servers:
             if not url.startswith(("stun:", "turn:", "turns:")):
                 raise ConfigError("an ICE server is a stun:, turn: or turns: URL")

@@ -113,6 +113,9 @@ class SrtCredentialsOut(BaseModel):
     passphrase: str
     pbkeylen: int = 32
     publish_token: str
+    # New SRT connections need a token that has not expired; GET .../srt renews it first
+    # when it is this close to expiry (the last quarter of its TTL) or past it.
+    publish_token_expires_at: datetime
 
 
 class SrtRotateIn(Request):

@@ -1,9 +1,7 @@
-"""Sessions a director owns: create, list, rename, end; cameras; SRT credentials."""
+"""Sessions a director owns: create, list, rename, end; cameras (SRT credentials: srt.py)."""
 
 from __future__ import annotations
 
-import secrets
-import string
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Response
@@ -11,6 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.api.credentials import alnum, new_passphrase, new_publish_token, token_expiry
 from cloud.api.schemas import (
     CameraIn,
     CameraOut,
@@ -18,8 +17,6 @@ from cloud.api.schemas import (
     SessionCreateIn,
     SessionOut,
     SessionPatchIn,
-    SrtCredentialsOut,
-    SrtRotateIn,
 )
 from cloud.auth.deps import BackendDep, DbDep, UserDep
 from cloud.auth.tokens import new_id
@@ -34,26 +31,8 @@ SessionId = Annotated[str, Path(min_length=1, max_length=16)]
 CameraPath = Annotated[int, Path(ge=1, le=99)]
 
 
-def new_passphrase() -> str:
-    # 43 chars of base64url: inside SRT's 10..79 and ~256 bits, matching AES-256.
-    return secrets.token_urlsafe(32)
-
-
-_ALNUM = string.ascii_letters + string.digits
-
-
-def _alnum(length: int) -> str:
-    # Letters and digits only: these go into command lines (`--session ID`), where an id
-    # starting with "-" reads as a flag, and into SRT streamids and URLs.
-    return "".join(secrets.choice(_ALNUM) for _ in range(length))
-
-
 def new_session_id() -> str:
-    return _alnum(11)  # ~65 bits
-
-
-def new_publish_token() -> str:
-    return _alnum(32)  # ~190 bits
+    return alnum(11)  # ~65 bits
 
 
 async def owned_session(session_id: SessionId, user: UserDep, db: DbDep) -> LiveSession:
@@ -67,7 +46,7 @@ async def owned_session(session_id: SessionId, user: UserDep, db: DbDep) -> Live
 OwnedSession = Annotated[LiveSession, Depends(owned_session)]
 
 
-def _require_live(session: LiveSession) -> None:
+def require_live(session: LiveSession) -> None:
     if session.ended_at is not None:
         raise Conflict("the session has ended and can no longer change", {"session_id": session.id})
 
@@ -122,6 +101,7 @@ async def create_session(
         name=body.name,
         srt_passphrase=new_passphrase(),
         srt_publish_token=new_publish_token(),
+        srt_publish_token_expires_at=token_expiry(backend.settings.srt_token_ttl_s),
     )
     db.add(session)
     await db.flush()
@@ -129,9 +109,7 @@ async def create_session(
     db.add(_director(session, user))
     await db.commit()
     if backend.gateway is not None:  # the SRT listener may take this session's publisher now
-        backend.gateway.session_changed(
-            session.id, session.srt_passphrase, session.srt_publish_token, kick=False
-        )
+        backend.gateway.session_changed(session, kick=False)
     return await session_out(db, session)
 
 
@@ -161,7 +139,7 @@ async def get_session(session: OwnedSession, db: DbDep) -> SessionOut:
 
 @router.patch("/{session_id}", response_model=SessionOut)
 async def rename_session(body: SessionPatchIn, session: OwnedSession, db: DbDep) -> SessionOut:
-    _require_live(session)
+    require_live(session)
     session.name = body.name
     await db.commit()
     return await session_out(db, session)
@@ -185,7 +163,7 @@ async def replace_cameras(
     db: DbDep,
     backend: BackendDep,
 ) -> list[CameraOut]:
-    _require_live(session)
+    require_live(session)
     _unique_numbers(body)
     await db.execute(delete(Camera).where(Camera.session_id == session.id))
     db.add_all(_camera(session.id, cam) for cam in body)
@@ -197,7 +175,7 @@ async def replace_cameras(
 async def add_camera(
     body: CameraIn, session: OwnedSession, db: DbDep, backend: BackendDep
 ) -> CameraOut:
-    _require_live(session)
+    require_live(session)
     db.add(_camera(session.id, body))
     try:
         await db.commit()
@@ -224,7 +202,7 @@ async def update_camera(
     db: DbDep,
     backend: BackendDep,
 ) -> CameraOut:
-    _require_live(session)
+    require_live(session)
     camera = await _get_camera(db, session, number)
     if body.name is not None:
         camera.name = body.name
@@ -239,53 +217,8 @@ async def update_camera(
 async def delete_camera(
     number: CameraPath, session: OwnedSession, db: DbDep, backend: BackendDep
 ) -> Response:
-    _require_live(session)
+    require_live(session)
     await db.delete(await _get_camera(db, session, number))
     await db.commit()
     await _tell_relay(backend, db, session.id)
     return Response(status_code=204)
-
-
-class SrtIngestOut(SrtCredentialsOut):
-    """The credentials and where to send: `srt_url` is null when this backend has no ingest."""
-
-    srt_host: str
-    srt_port: int | None
-    srt_url: str | None
-
-
-def _srt_out(backend: BackendDep, session: LiveSession) -> SrtIngestOut:
-    settings = backend.settings
-    gateway = backend.gateway
-    port = gateway.srt_port if gateway is not None else None
-    host = settings.srt_public_host
-    return SrtIngestOut(
-        session_id=session.id,
-        passphrase=session.srt_passphrase,
-        publish_token=session.srt_publish_token,
-        srt_host=host,
-        srt_port=port,
-        srt_url=f"srt://{host}:{port}" if port is not None else None,
-    )
-
-
-@router.get("/{session_id}/srt", response_model=SrtIngestOut)
-async def srt_credentials(session: OwnedSession, backend: BackendDep) -> SrtIngestOut:
-    return _srt_out(backend, session)
-
-
-@router.post("/{session_id}/srt/rotate", response_model=SrtIngestOut)
-async def rotate_srt_credentials(
-    body: SrtRotateIn, session: OwnedSession, db: DbDep, backend: BackendDep
-) -> SrtIngestOut:
-    _require_live(session)
-    if body.passphrase:
-        session.srt_passphrase = new_passphrase()
-    if body.publish_token:
-        session.srt_publish_token = new_publish_token()
-    await db.commit()
-    if backend.gateway is not None:  # the old credentials stop working now, publisher too
-        backend.gateway.session_changed(
-            session.id, session.srt_passphrase, session.srt_publish_token, kick=True
-        )
-    return _srt_out(backend, session)

@@ -79,6 +79,8 @@ class LiveSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     srt_passphrase: Mapped[str] = mapped_column(String(79))
     srt_publish_token: Mapped[str] = mapped_column(String(64))
+    # Checked only when an SRT publisher connects: one already connected keeps streaming.
+    srt_publish_token_expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Camera(Base):

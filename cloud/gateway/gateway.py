@@ -39,6 +39,11 @@ REFRESH_INTERVAL_S = 30.0  # credentials from the database, for changes made els
 MISS_REFRESH_MIN_S = 1.0
 
 
+def credentials(session: LiveSession) -> Credentials:
+    expires_at = session.srt_publish_token_expires_at.timestamp()
+    return Credentials(session.srt_passphrase, session.srt_publish_token, expires_at)
+
+
 class NoPublisher(Exception):
     """The session has no SRT publisher right now."""
 
@@ -161,9 +166,7 @@ class Gateway:
     async def refresh(self) -> None:
         async with self._db() as db:
             rows = await db.scalars(select(LiveSession).where(LiveSession.ended_at.is_(None)))
-            self.auth.replace(
-                {s.id: Credentials(s.srt_passphrase, s.srt_publish_token) for s in rows}
-            )
+            self.auth.replace({s.id: credentials(s) for s in rows})
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -173,11 +176,11 @@ class Gateway:
             except Exception as exc:  # the database is away: keep the cache, try later
                 log.warning("SRT credentials refresh failed: %s", exc)
 
-    def session_changed(self, session_id: str, passphrase: str, token: str, kick: bool) -> None:
-        """The REST API created a session or rotated its credentials."""
-        self.auth.put(session_id, passphrase, token)
+    def session_changed(self, session: LiveSession, kick: bool) -> None:
+        """The REST API created a session, or rotated (`kick`) or renewed its credentials."""
+        self.auth.put(session.id, credentials(session))
         if kick and self._ingest is not None:
-            self._ingest.kick(session_id)
+            self._ingest.kick(session.id)
 
     async def session_ended(self, session_id: str) -> None:
         self.auth.drop(session_id)
@@ -204,8 +207,8 @@ class Gateway:
     def publisher_down(self, session_id: str, layer: str) -> None:
         self._hand_over(self._on_publisher_down, session_id, layer)
 
-    def unknown_session(self, session_id: str) -> None:
-        self._hand_over(self._on_unknown_session)
+    def credentials_missed(self, session_id: str) -> None:
+        self._hand_over(self._on_credentials_missed)
 
     # --- on the loop ------------------------------------------------------------------------
 
@@ -228,7 +231,7 @@ class Gateway:
         if not feed.live and not feed.taps:
             del self._feeds[session_id]
 
-    def _on_unknown_session(self) -> None:
+    def _on_credentials_missed(self) -> None:
         now = time.monotonic()
         if now - self._last_miss_refresh >= MISS_REFRESH_MIN_S:
             self._last_miss_refresh = now

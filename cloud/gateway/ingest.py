@@ -2,9 +2,11 @@
 
 The accept filter (`Ingest.vet`) runs on libsrt's thread before the handshake completes and
 only looks at memory: the credentials cache (`IngestAuth`) and the publisher table. It
-refuses a bad streamid (1400), an unknown session or wrong token (1403) and a second
-publisher of a session layer (1409, unless the streamid carries ``o=takeover``), and sets
-the session's passphrase on the connection (a wrong one reaches the caller as 10).
+refuses a bad streamid (1400), an unknown session, a wrong or an expired token (1403) and a
+second publisher of a session layer (1409, unless the streamid carries ``o=takeover``), and
+sets the session's passphrase on the connection (a wrong one reaches the caller as 10).
+Expiry is checked only here: a publisher that connected with a valid token keeps streaming
+after it expires.
 
 Each accepted connection gets a thread that demuxes the MPEG-TS with PyAV's low-latency
 options and hands every H.264 access unit and Opus packet to the gateway untouched.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -65,13 +68,17 @@ def wants_takeover(streamid: str) -> bool:
 class Credentials:
     passphrase: str = field(repr=False)
     token: str = field(repr=False)
+    expires_at: float  # time.time() from which the token admits no new publisher
+
+    def expired(self, now: float) -> bool:
+        return now >= self.expires_at
 
 
 class IngestAuth:
     """The live sessions' SRT credentials, in memory for the accept filter (thread-safe).
 
     Filled from the database at start and on a timer, and updated by the REST API the moment
-    it creates, rotates or ends a session (`put` / `drop`).
+    it creates, rotates, renews or ends a session (`put` / `drop`).
     """
 
     def __init__(self) -> None:
@@ -82,9 +89,9 @@ class IngestAuth:
         with self._lock:
             self._creds = dict(creds)
 
-    def put(self, session_id: str, passphrase: str, token: str) -> None:
+    def put(self, session_id: str, creds: Credentials) -> None:
         with self._lock:
-            self._creds[session_id] = Credentials(passphrase, token)
+            self._creds[session_id] = creds
 
     def drop(self, session_id: str) -> None:
         with self._lock:
@@ -105,7 +112,9 @@ class IngestEvents(Protocol):
     def unit(self, session_id: str, unit: Unit) -> None: ...
     def publisher_up(self, session_id: str, layer: str, peer: str) -> None: ...
     def publisher_down(self, session_id: str, layer: str) -> None: ...
-    def unknown_session(self, session_id: str) -> None: ...
+    def credentials_missed(self, session_id: str) -> None:
+        """A caller named a session the cache has no (or other) credentials for: they may
+        have been created, rotated or renewed through another backend process."""
 
 
 class Ingest:
@@ -173,19 +182,26 @@ class Ingest:
             return self._refuse(RejectReason.BAD_MODE, f"{sid.resource}: mode {sid.mode}")
         creds = self._auth.get(sid.session_id)
         if creds is None:
-            self._events.unknown_session(sid.session_id)
+            self._events.credentials_missed(sid.session_id)
             return self._refuse(RejectReason.FORBIDDEN, f"{sid.resource}: no such live session")
         if not hmac.compare_digest(sid.token.encode(), creds.token.encode()):
+            self._events.credentials_missed(sid.session_id)
             return self._refuse(RejectReason.FORBIDDEN, f"{sid.resource}: wrong publish token")
+        if creds.expired(time.time()):  # wall time: the expiry is a date in the database
+            self._events.credentials_missed(sid.session_id)
+            why = f"{sid.resource}: publish token expired"
+            return self._refuse(RejectReason.FORBIDDEN, why, counted_as="expired")
         with self._lock:
             busy = sid.resource in self._publishers
         if busy and not wants_takeover(streamid):
             return self._refuse(RejectReason.CONFLICT, f"{sid.resource} already has a publisher")
         return AcceptDecision.allow(passphrase=creds.passphrase)
 
-    def _refuse(self, reason: RejectReason, why: str) -> AcceptDecision:
+    def _refuse(
+        self, reason: RejectReason, why: str, counted_as: str | None = None
+    ) -> AcceptDecision:
         log.info("SRT caller refused (%d): %s", int(reason), why)
-        self._metrics.ingest_refused.labels(reason.name.lower()).inc()
+        self._metrics.ingest_refused.labels(counted_as or reason.name.lower()).inc()
         return AcceptDecision.reject(reason)
 
     # --- our threads ---------------------------------------------------------------------

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from cloud.config import normalize_database_url
@@ -51,3 +52,45 @@ def test_up_down_up_from_empty(empty_db: str) -> None:
     assert _inspect(empty_db)[1] == ["alembic_version"]
     upgrade(empty_db)
     assert _inspect(empty_db)[0] == []
+
+
+def _run_sql(url: str, *statements: str) -> list[Any]:
+    """Each statement in one transaction; the rows of the last."""
+
+    async def go() -> list[Any]:
+        engine = make_engine(url)
+        async with engine.begin() as conn:
+            rows: list[Any] = []
+            for statement in statements:
+                result = await conn.execute(text(statement))
+                rows = list(result) if result.returns_rows else []
+        await engine.dispose()
+        return rows
+
+    return asyncio.run(go())
+
+
+def test_sessions_on_air_keep_a_working_token_through_0003(empty_db: str) -> None:
+    upgrade(empty_db, "0002")
+    _run_sql(
+        empty_db,
+        "INSERT INTO users (id, email, display_name, password_hash, created_at) "
+        "VALUES ('u1', 'a@example.com', 'A', 'x', CURRENT_TIMESTAMP)",
+        "INSERT INTO sessions (id, owner_id, name, created_at, srt_passphrase, srt_publish_token)"
+        " VALUES ('s1', 'u1', 'Show', CURRENT_TIMESTAMP, 'p', 'tok')",
+        "INSERT INTO cameras (session_id, number, name) VALUES ('s1', 1, 'Cam 1')",
+    )
+    before = datetime.now(UTC)
+    upgrade(empty_db)
+    (row,) = _run_sql(
+        empty_db, "SELECT srt_publish_token, srt_publish_token_expires_at FROM sessions"
+    )
+    expires = row[1] if isinstance(row[1], datetime) else datetime.fromisoformat(row[1])
+    expires = expires.replace(tzinfo=UTC) if expires.tzinfo is None else expires
+    # A day from the upgrade, like a token issued at the default TTL: the show is not cut.
+    assert row[0] == "tok"
+    assert timedelta(hours=23) < expires - before < timedelta(hours=25)
+    # SQLite rebuilds the table for NOT NULL: the session's cameras must survive that.
+    assert _run_sql(empty_db, "SELECT count(*) FROM cameras")[0][0] == 1
+    downgrade(empty_db, "0002")
+    assert _run_sql(empty_db, "SELECT srt_publish_token FROM sessions")[0][0] == "tok"

@@ -79,11 +79,13 @@ class CloudServer:
             self.proc.stop()
 
 
-def gateway_server(workdir: Path) -> CloudServer:
-    """A backend on SQLite with its SRT ingest on a known free port (`srt_port`)."""
+def gateway_server(workdir: Path, env: dict[str, str] | None = None) -> CloudServer:
+    """A backend on SQLite with its SRT ingest on a known free port (`srt_port`), which it
+    keeps across `stop()` and `start()`; `env` adds RETURNFEED_* settings."""
     return CloudServer(
         workdir,
         f"sqlite:///{workdir / 'returnfeed.db'}",
         extra_args=[*RELAXED_RATES, "--log-level", "info"],
+        env=env,
         srt_port=free_udp_port(),
     )
