@@ -258,14 +258,19 @@ class Gateway:
         }
 
     async def add_viewer(
-        self, session_id: str, participant_id: str, offer_sdp: str
+        self, session_id: str, participant_id: str, offer_sdp: str, mode: Mode = "auto"
     ) -> tuple[Viewer, str]:
-        """A new viewer: raises NoPublisher, or viewer.BadOffer for an offer aiortc refuses."""
+        """A new viewer, starting in `mode`: raises NoPublisher, or viewer.BadOffer for an
+        offer aiortc refuses."""
         feed = self._feeds.get(session_id)
         if feed is None or not feed.live:
             raise NoPublisher(session_id)
         viewer_id = secrets.token_urlsafe(12)
-        layer = "hi" if "hi" in feed.layers else "lo"
+        # A viewer that chose a layer starts on it: its first keyframe, and its first
+        # frames, come from that layer (a phone on "low" never pays for a hi GOP).
+        preferred = "lo" if mode == "low" else "hi"
+        layer = preferred if preferred in feed.layers else ("hi" if preferred == "lo" else "lo")
+        policy = QualityPolicy(layer, mode)
         # Ask now, not when the connection is up: the IDR travels (director, encoder, SRT)
         # while the answer, ICE and DTLS happen, and the feed keeps it for the tap to start
         # from when it joins (SessionFeed.join).
@@ -286,7 +291,7 @@ class Gateway:
             session_id,
             participant_id,
             tap,
-            QualityPolicy(layer),
+            policy,
             self._ice,
             on_connected=self._viewer_connected,
             on_closed=self._viewer_closed,

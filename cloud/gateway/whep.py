@@ -1,6 +1,6 @@
 """WHEP (draft-ietf-wish-whep) for viewers: POST an offer, get the answer; DELETE to leave.
 
-    POST   /whep/{session_id}                      offer (application/sdp) -> 201 answer
+    POST   /whep/{session_id}[?mode=auto|high|low] offer (application/sdp) -> 201 answer
     DELETE /whep/{session_id}/{viewer_id}          leave
     PATCH  /whep/{session_id}/{viewer_id}          405: aiortc has no trickle ICE
     POST   /whep/{session_id}/{viewer_id}/quality  {"mode": "auto" | "high" | "low"}
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from cloud.auth.deps import BackendDep, Caller, CallerDep
@@ -73,7 +73,11 @@ async def whep_options(session_id: SessionId) -> Response:
 
 @router.post("/whep/{session_id}", status_code=201, response_class=Response)
 async def whep_offer(
-    session_id: SessionId, request: Request, caller: CallerDep, gateway: GatewayDep
+    session_id: SessionId,
+    request: Request,
+    caller: CallerDep,
+    gateway: GatewayDep,
+    mode: Annotated[Mode, Query(description="the layer choice to start with")] = "auto",
 ) -> Response:
     _may_watch(caller, session_id)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -94,7 +98,7 @@ async def whep_offer(
     if not sdp.startswith("v=0") or "m=video" not in sdp:
         raise ApiError("the offer is not an SDP with video")
     try:
-        viewer, answer = await gateway.add_viewer(session_id, caller.participant.id, sdp)
+        viewer, answer = await gateway.add_viewer(session_id, caller.participant.id, sdp, mode)
     except NoPublisher:
         return error_response(
             503,

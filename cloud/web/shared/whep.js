@@ -185,7 +185,9 @@ export class WhepPlayer {
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc, this.iceServers.length > 0);
     if (generation !== this.generation) return false; // stopped meanwhile: nothing to offer
-    const r = await fetch(`/whep/${this.session}`, {
+    // The chosen mode rides on the offer, so the first keyframe and frames are that layer's.
+    const mode = this.mode();
+    const r = await fetch(`/whep/${this.session}?mode=${encodeURIComponent(mode)}`, {
       method: "POST",
       headers: this._auth({ "Content-Type": "application/sdp" }),
       body: pc.localDescription.sdp,
@@ -208,7 +210,7 @@ export class WhepPlayer {
     this.stalledSince = Date.now();
     this.lastFrames = 0;
     this.lastAt = 0;
-    if (this.mode() !== "auto") this.applyMode();
+    if (this.mode() !== mode) this.applyMode(); // changed while the offer was out
     return true;
   }
 

@@ -134,6 +134,7 @@ async def watch_with_aiortc(
     mode_after: tuple[float, str] | None = None,
     drop_video_every: int | None = None,
     impaired_s: float = 5.0,
+    start_mode: str = "auto",
 ) -> Watched:
     """A WHEP viewer made of aiortc: POST the offer, decode what comes, DELETE at the end.
 
@@ -178,6 +179,7 @@ async def watch_with_aiortc(
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
         r = await client.post(
             f"/whep/{session_id}",
+            params={"mode": start_mode},
             content=pc.localDescription.sdp,
             headers={**bearer(token), "Content-Type": "application/sdp"},
         )

@@ -56,6 +56,29 @@ def test_the_viewer_switches_to_low_at_an_idr_when_asked(
     assert "network_packet_loss_bucket" in metrics
 
 
+def test_a_viewer_that_asks_for_low_at_the_offer_gets_only_low(
+    gw_cloud: CloudServer, api: httpx.Client, show: Show, srt_port: int, tmp_path: Path
+) -> None:
+    with publisher(show, srt_port, tmp_path / "send.log") as proc:
+        wait_until(lambda: live(api, show), 15, f"a live publisher\n{proc.tail()}")
+        got = run_async(
+            watch_with_aiortc(
+                gw_cloud.base_url, show.session_id, show.viewer_token, 3.0, start_mode="low"
+            )
+        )
+        bad = api.post(
+            f"/whep/{show.session_id}",
+            params={"mode": "medium"},
+            content="v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n",
+            headers={**show.viewer_auth, "Content-Type": "application/sdp"},
+        )
+    assert got.status == 201, got
+    # From its first decoded frame on: no hi GOP first, no switch.
+    assert got.widths == [320], got.widths
+    assert got.video_frames > 30, got
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request", bad.text
+
+
 def test_a_lossy_link_is_switched_to_low_automatically(
     gw_cloud: CloudServer, api: httpx.Client, show: Show, srt_port: int, tmp_path: Path
 ) -> None:
