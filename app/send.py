@@ -9,9 +9,9 @@ With `--cloud URL` (the backend) and the session owner's access token in
 RETURNFEED_DIRECTOR_TOKEN (never an option), it also joins the session's relay as the
 desktop app's Go Live does and answers viewers' keyframe requests (app/keyframes.py), so a
 viewer that joins gets its first frame at once instead of at the next scheduled IDR; and a
-layer refused as forbidden (1403: the publish token expired or was rotated) gets the
-session's credentials fetched again with that token and retries with them
-(app/srt_renewal.py).
+layer refused for its credentials (1403: the publish token expired or was rotated; 10: the
+passphrase was rotated) gets the session's credentials fetched again with that token and
+retries with them (app/srt_renewal.py).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class RelayPlan:
 
 @dataclass(frozen=True)
 class Renewal:
-    """How `--cloud` gets fresh credentials after a 1403: GET the session's SRT credentials
+    """How `--cloud` gets fresh credentials after a 1403 or a 10: GET the session's SRT credentials
     as its director, and rebuild the targets of the layers named by session and token."""
 
     cloud_url: str
@@ -227,7 +227,7 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
             while not stop.wait(_next_wait(started, plan_.duration_s)):
                 stats = output.stats()
                 connected |= {s.name for s in stats.layers if s.frames_sent}
-                if plan_.renewal is not None and refusals.forbidden(stats):
+                if plan_.renewal is not None and refusals.credentials_refused(stats):
                     _renew(plan_.renewal, output, log)
                 for layer in stats.layers:
                     log.write(format_line(time.monotonic() - started, layer) + "\n")
@@ -258,7 +258,7 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
 
 
 def _renew(renewal: Renewal, output: SimulcastOutput, log: TextIO) -> None:
-    """A layer was refused with 1403: fetch the session's credentials again (the backend
+    """A layer was refused for its credentials: fetch the session's credentials again (the backend
     renews an expiring token) and retry with them. Blocks this stats loop for the request
     only (the encoder and senders run on their own threads)."""
     try:
@@ -266,9 +266,9 @@ def _renew(renewal: Renewal, output: SimulcastOutput, log: TextIO) -> None:
         targets = renewal.targets(srt.publish_token, srt.passphrase)
     except (CloudError, TargetError) as exc:
         # An expired director token ends renewal too: the layer keeps retrying as it was.
-        log.write(f"returnfeed send: refused (1403); credentials not fetched again: {exc}\n")
+        log.write(f"returnfeed send: refused; credentials not fetched again: {exc}\n")
         return
-    log.write("returnfeed send: refused (1403); fetched the session's SRT credentials again\n")
+    log.write("returnfeed send: refused; fetched the session's SRT credentials again\n")
     output.retarget(targets)
 
 

@@ -323,7 +323,7 @@ class SessionLink:
             while True:
                 stats = output.stats()
                 self._emit(ev.StreamChanged(True, tuple(stream_layer(s) for s in stats.layers)))
-                if refusals.forbidden(stats):
+                if refusals.credentials_refused(stats):
                     await self._renew_targets(login, session, output)
                 await asyncio.sleep(STREAM_STATS_S)
         except Exception as exc:  # a bug in the output: shown, and the stream stops
@@ -340,9 +340,9 @@ class SessionLink:
     async def _renew_targets(
         self, login: Login, session: SessionInfo, output: ProgramOutput
     ) -> None:
-        """A layer was refused with 1403: fetch the credentials again (which renews an
-        expiring publish token) and hand them to the output. A failure waits for the next
-        refusal; the layers keep retrying meanwhile."""
+        """A layer was refused for its credentials (1403 token, 10 passphrase): fetch them
+        again (which renews an expiring publish token) and hand them to the output. A
+        failure waits for the next refusal; the layers keep retrying meanwhile."""
 
         async def fetch(access: str) -> SrtCredentials:
             return await login.api.srt(access, session.id)
