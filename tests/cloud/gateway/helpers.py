@@ -387,7 +387,9 @@ def route_webrtc_through(page: Any, base_url: str, session_id: str, relay: Lossy
         relay.set_target(("127.0.0.1", gateway_port))
         route.fulfill(response=response, body=answer)
 
-    page.route(f"{base_url}/whep/{session_id}", whep)
+    offers = f"{base_url}/whep/{session_id}"
+    # The offer carries the page's quality choice as a query (?mode=auto): match the path.
+    page.route(lambda url: url.split("?", 1)[0] == offers, whep)
 
 
 @contextmanager
