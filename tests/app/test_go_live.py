@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.engine.commands import Cut, MapCamera, SetPreview
-from app.relay_client import RelayClient, TokenSource
-from app.runtime import AnyEvent, Runtime
 from app.session_link import events as ev
-from app.session_link.vault import MemoryVault
 from tally import Delta, Lamp, Role, Snapshot
-from tests.app.core_config import light_config
+from tests.app.live import director_runtime
 from tests.cloud.relay.peers import Peer, Show, connect_peer
 from tests.support.api import create_session, register
 from tests.support.cloud import RELAXED_RATES, CloudServer
@@ -32,29 +28,6 @@ def server(tmp_path: Path) -> Iterator[CloudServer]:
     yield server
     assert server.alive(), server.log_text()[-3000:]
     server.stop()
-
-
-def fast_relay(url: str, token: TokenSource) -> RelayClient:
-    return RelayClient(url, token, heartbeat_s=0.5, backoff_s=(0.1, 0.5))
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[AnyEvent] = []
-        self._changed = threading.Condition()
-
-    def __call__(self, event: AnyEvent) -> None:
-        with self._changed:
-            self.events.append(event)
-            self._changed.notify_all()
-
-    def wait_for(self, check: type, within: float = 10.0) -> AnyEvent:
-        with self._changed:
-            found = self._changed.wait_for(
-                lambda: next((e for e in self.events if isinstance(e, check)), None), within
-            )
-            assert found, f"no {check.__name__} in {self.events}"
-            return found
 
 
 async def lamp_becomes(phone: Peer, camera: int, lamp: Lamp, within: float = 10.0) -> None:
@@ -74,15 +47,7 @@ def test_go_live_lights_the_phones_from_the_engine(server: CloudServer) -> None:
         director = register(http)
         session = create_session(http, director, name="Evening show", cameras=2)
     show = Show(server, director, session["id"])
-    seen = Recorder()
-    rt = Runtime(light_config(control=False, relay_factory=fast_relay), vault=MemoryVault())
-    rt.start()
-    rt.subscribe(seen)
-    try:
-        logged_in = rt.call(
-            lambda link: link.login(server.base_url, director.email, director.password)
-        )
-        assert logged_in.result(20) is True, seen.events
+    with director_runtime(server, director) as (rt, seen):
         assert isinstance(seen.wait_for(ev.SessionsListed), ev.SessionsListed)
         rt.call(lambda link: link.choose_session(session["id"])).result(20)
         chosen = seen.wait_for(ev.SessionChosen)
@@ -116,6 +81,3 @@ def test_go_live_lights_the_phones_from_the_engine(server: CloudServer) -> None:
             pool.submit(asyncio.run, phones()).result(60)
         connected = [e for e in seen.events if isinstance(e, ev.LiveChanged) and e.relay_connected]
         assert connected, seen.events
-    finally:
-        rt.call(lambda link: link.stop_live()).result(10)
-        rt.stop()

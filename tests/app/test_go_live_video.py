@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from app.golive import session_targets
-from app.relay_client import RelayClient, TokenSource
-from app.runtime import Runtime
 from app.session_link import events as ev
-from app.session_link.vault import MemoryVault
 from media.send.output import SimulcastOutput
 from tally import KeyframeRequest, Role
-from tests.app.core_config import light_config
-from tests.app.test_go_live import Recorder
+from tests.app.live import director_runtime, wait, wait_status
 from tests.cloud.relay.peers import Show, connect_peer
 from tests.support.api import bearer, create_session, register
 from tests.support.cloud import RELAXED_RATES, CloudServer
@@ -36,22 +30,6 @@ def server(tmp_path: Path) -> Iterator[CloudServer]:
     yield server
     assert server.alive(), server.log_text()[-3000:]
     server.stop()
-
-
-def fast_relay(url: str, token: TokenSource) -> RelayClient:
-    return RelayClient(url, token, heartbeat_s=0.5, backoff_s=(0.1, 0.5))
-
-
-def wait_status(server: CloudServer, show: Show, viewer: str, live: bool, within: float) -> Any:
-    deadline = time.monotonic() + within
-    with server.client() as http:
-        while True:
-            r = http.get(f"/whep/{show.session_id}/status", headers=bearer(viewer))
-            assert r.status_code == 200, r.text
-            status = r.json()
-            if status["live"] == live or time.monotonic() > deadline:
-                return status
-            time.sleep(0.2)
 
 
 def test_go_live_sends_the_program_to_the_gateway(
@@ -72,15 +50,7 @@ def test_go_live_sends_the_program_to_the_gateway(
         session = create_session(http, director, name="Video show", cameras=1)
     show = Show(server, director, session["id"])
     viewer = show.token("viewer")
-    seen = Recorder()
-    rt = Runtime(light_config(control=False, relay_factory=fast_relay), vault=MemoryVault())
-    rt.start()
-    rt.subscribe(seen)
-    try:
-        assert rt.call(
-            lambda link: link.login(server.base_url, director.email, director.password)
-        ).result(20)
-        rt.call(lambda link: link.choose_session(session["id"])).result(20)
+    with director_runtime(server, director, session["id"]) as (rt, seen):
         chosen = seen.wait_for(ev.SessionChosen)
         assert isinstance(chosen, ev.SessionChosen)
         assert chosen.srt.srt_url and chosen.srt.srt_url.startswith("srt://")
@@ -92,21 +62,9 @@ def test_go_live_sends_the_program_to_the_gateway(
         assert status["layers"] == ["hi", "lo"]
 
         # The panel's stats: both layers connected, frames going out.
-        def streaming() -> bool:
-            return any(
-                isinstance(e, ev.StreamChanged)
-                and e.sending
-                and len(e.layers) == 2
-                and all(layer.connected and layer.fps > 0 for layer in e.layers)
-                for e in seen.events
-            )
-
-        deadline = time.monotonic() + 5
-        while not streaming() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        stream = [e for e in seen.events if isinstance(e, ev.StreamChanged)]
-        assert streaming(), stream[-3:]
-        assert all("Traceback" not in layer.line() for e in stream for layer in e.layers)
+        wait(lambda: seen.streaming() and len(seen.streams()[-1].layers) == 2, 5, seen.streams)
+        lines = [layer.line() for e in seen.streams() for layer in e.layers]
+        assert not any("Traceback" in line for line in lines), lines
 
         # A viewer's keyframe request over the relay reaches the encoder.
         async def ask() -> None:
@@ -121,9 +79,6 @@ def test_go_live_sends_the_program_to_the_gateway(
         last = [e for e in seen.events if isinstance(e, ev.StreamChanged)][-1]
         assert last == ev.StreamChanged(False, (), "")
         assert wait_status(server, show, viewer, False, 8)["live"] is False
-    finally:
-        rt.call(lambda link: link.stop_live()).result(10)
-        rt.stop()
 
 
 def test_session_targets_name_session_layer_and_token() -> None:
@@ -147,37 +102,13 @@ def test_a_rotated_passphrase_shows_in_words_and_the_stream_comes_back_by_itself
     with server.client() as http:
         director = register(http)
         session = create_session(http, director, name="Rotated", cameras=1)
-    seen = Recorder()
-    rt = Runtime(light_config(control=False, relay_factory=fast_relay), vault=MemoryVault())
-    rt.start()
-    rt.subscribe(seen)
-    try:
-        assert rt.call(
-            lambda link: link.login(server.base_url, director.email, director.password)
-        ).result(20)
-        rt.call(lambda link: link.choose_session(session["id"])).result(20)
+    with director_runtime(server, director, session["id"]) as (rt, seen):
         rt.call(lambda link: link.go_live()).result(20)
 
-        def streams() -> list[ev.StreamChanged]:
-            return [e for e in seen.events if isinstance(e, ev.StreamChanged) and e.layers]
-
-        def layer_states() -> list[str]:
-            stream = streams()
-            return [layer.line() for layer in stream[-1].layers] if stream else []
-
         def every_line() -> list[str]:
-            return [layer.line() for e in streams() for layer in e.layers]
+            return [layer.line() for e in seen.streams() for layer in e.layers]
 
-        def wait(check: Any, within: float) -> None:
-            deadline = time.monotonic() + within
-            while not check() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert check(), layer_states()
-
-        def streaming() -> bool:
-            return bool(layer_states()) and all("fps" in s for s in layer_states())
-
-        wait(streaming, 8)
+        wait(seen.streaming, 8, every_line)
         # The director rotates the passphrase elsewhere: the gateway drops this publisher
         # and refuses the old passphrase; the panel says so in words ...
         with server.client() as http:
@@ -187,13 +118,12 @@ def test_a_rotated_passphrase_shows_in_words_and_the_stream_comes_back_by_itself
                 headers=bearer(director.access),
             )
             assert r.status_code == 200, r.text
-        wait(lambda: any("rejected" in s and "passphrase" in s for s in every_line()), 10)
-        refused_at = len(streams())
+        wait(
+            lambda: any("rejected" in s and "passphrase" in s for s in every_line()), 10, every_line
+        )
+        refused_at = len(seen.streams())
         lines = every_line()
         assert not any("Traceback" in s or "Error(" in s for s in lines), lines
         # ... and the app fetches the new credentials and is back on air, without the
         # director doing anything.
-        wait(lambda: len(streams()) > refused_at and streaming(), 15)
-    finally:
-        rt.call(lambda link: link.stop_live()).result(10)
-        rt.stop()
+        wait(lambda: len(seen.streams()) > refused_at and seen.streaming(), 15, every_line)
