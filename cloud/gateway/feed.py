@@ -79,6 +79,9 @@ class Tap:
         # cost more than the sending. Units it refuses queue in the ring as before.
         self.video_sink: Sink | None = None
         self.audio_sink: Sink | None = None
+        # False for a viewer whose offer had no audio (a phone showing the picture only):
+        # audio then never queues for it, so nothing fills its ring and counts as dropped.
+        self.audio_wanted = True
         self.on_drop: Callable[[int], None] | None = None  # told at once of each loss
 
     def want(self, layer: str, reason: str) -> None:
@@ -94,7 +97,7 @@ class Tap:
     def offer(self, unit: Unit) -> None:
         if unit.kind == "audio":
             # Same bytes and PTS in both layers: dedupe on the publisher's PTS.
-            if self.active is not None and unit.pts > self._last_audio_src:
+            if self.audio_wanted and self.active is not None and unit.pts > self._last_audio_src:
                 shifted = self._shifted(unit)
                 if shifted.pts > self._last_audio_pts:
                     self._last_audio_src = unit.pts

@@ -48,6 +48,15 @@ CONNECT_TIMEOUT_S = 20.0
 SHARED_PAYLOADS = PayloadCache()
 
 
+def offers_audio(offer_sdp: str) -> bool:
+    """Whether the offer has an audio section the browser would receive on."""
+    sections = offer_sdp.replace("\r\n", "\n").split("\nm=")[1:]
+    return any(
+        section.startswith("audio ") and "a=inactive" not in section and "a=sendonly" not in section
+        for section in sections
+    )
+
+
 class BadOffer(ValueError):
     """The offer cannot be answered (malformed, or no H.264 to agree on)."""
 
@@ -107,14 +116,16 @@ class Viewer:
         video.setCodecPreferences(
             [c for c in codecs if c.mimeType.lower() in ("video/h264", "video/rtx")]
         )
-        audio = pc.addTransceiver(self._audio, direction="sendonly")
         # The rings are read by our send loop, not through aiortc's track.recv() (rtpsend.py).
-        self._senders = [
-            SharedPayloadSender(video.sender, self.tap.video, self._payloads),
-            SharedPayloadSender(audio.sender, self.tap.audio, self._payloads),
-        ]
+        self._senders = [SharedPayloadSender(video.sender, self.tap.video, self._payloads)]
         self.tap.video_sink = self._senders[0].send_now
-        self.tap.audio_sink = self._senders[1].send_now
+        # An offer without audio (a phone that only shows the picture) gets none: on a
+        # cellular link Opus is a third of what the lo layer costs.
+        self.tap.audio_wanted = offers_audio(offer_sdp)
+        if self.tap.audio_wanted:
+            audio = pc.addTransceiver(self._audio, direction="sendonly")
+            self._senders.append(SharedPayloadSender(audio.sender, self.tap.audio, self._payloads))
+            self.tap.audio_sink = self._senders[1].send_now
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())

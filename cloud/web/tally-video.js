@@ -13,15 +13,18 @@ export class ProgramVideo {
     this.onState = onState;
     this.join = null; // what to watch with: null while the video is off
     this.mode = "low";
+    this.sound = false; // muted: the offer has no audio, so the phone pays for none
     this.player = null;
     document.addEventListener("visibilitychange", () => this._sync());
     addEventListener("pagehide", () => this._stop());
     addEventListener("pageshow", () => this._sync()); // back from the back-forward cache
   }
 
-  // join: the page's join ({sessionId, token}) to watch with, or null for no video.
-  want(join, mode) {
+  // join: the page's join ({sessionId, token}) to watch with, or null for no video;
+  // sound: whether the operator unmuted it (joins again, with audio, when it changes).
+  want(join, mode, sound) {
     this.join = join;
+    this.sound = sound;
     if (mode !== this.mode) {
       this.mode = mode;
       if (this.player) this.player.applyMode();
@@ -32,14 +35,17 @@ export class ProgramVideo {
   _sync() {
     const join = document.visibilityState === "visible" ? this.join : null;
     const p = this.player;
-    // A new participant token (the link was redeemed again) needs a player of its own.
-    if (p && join && p.token === join.token && p.session === join.sessionId) return;
+    // A new participant token (the link was redeemed again) needs a player of its own, and
+    // so does sound: the gateway cannot add audio to a picture-only connection.
+    const same = p && join && p.token === join.token && p.session === join.sessionId;
+    if (same && p.audio === this.sound) return;
     this._stop();
     if (!join) return;
     this.player = new WhepPlayer(this.video, {
       session: join.sessionId,
       token: join.token,
       mode: () => this.mode,
+      audio: this.sound,
       onShow: (state) => this.onState(state),
       onDenied: () => this.onState("denied"),
     });

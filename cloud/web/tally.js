@@ -228,7 +228,7 @@ async function syncVideo() {
     });
   }
   // Read after the import: the operator may have switched it off meanwhile.
-  program.want(video.on && !app.error ? app.join : null, video.mode);
+  program.want(video.on && !app.error ? app.join : null, video.mode, !video.muted);
 }
 
 function toggleVideo() {
@@ -246,6 +246,7 @@ function toggleSound() {
   element.muted = !element.muted;
   if (!element.muted) element.play().catch(() => {});
   app.video.muted = element.muted;
+  syncVideo(); // sound is a second join: a muted phone is sent no audio at all
   render();
 }
 

@@ -67,6 +67,7 @@ function denied() {
 
 export class WhepPlayer {
   // video: the <video> element. options: session, token, mode() -> "auto"|"high"|"low",
+  // audio (default true: false offers the picture only, and the gateway sends no Opus),
   // onShow(name) with "connecting" | "waiting" | "playing" | "failed", onStats(stats) after
   // each look at getStats, onDenied() once the token is refused (the player has stopped).
   constructor(video, options) {
@@ -74,6 +75,7 @@ export class WhepPlayer {
     this.session = options.session;
     this.token = options.token;
     this.mode = options.mode || (() => "auto");
+    this.audio = options.audio !== false;
     this.onShow = options.onShow || (() => {});
     this.onStats = options.onStats || (() => {});
     this.onDenied = options.onDenied || (() => {});
@@ -160,7 +162,7 @@ export class WhepPlayer {
     const video = this.video;
     this.pc = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
-    pc.addTransceiver("audio", { direction: "recvonly" });
+    if (this.audio) pc.addTransceiver("audio", { direction: "recvonly" });
     for (const transceiver of pc.getTransceivers()) lowLatency(transceiver.receiver);
     const stream = new MediaStream();
     pc.addEventListener("track", (event) => {

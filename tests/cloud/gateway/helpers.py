@@ -52,6 +52,21 @@ def new_show(api: httpx.Client, director: Director) -> Show:
     return Show(sid, srt, joined.json()["participant_token"], link["token"])
 
 
+def live(api: httpx.Client, show: Show) -> bool:
+    """Whether the gateway says the session has a publisher."""
+    r = api.get(f"/whep/{show.session_id}/status", headers=show.viewer_auth)
+    return bool(r.status_code == 200 and r.json()["live"])
+
+
+def metric(api: httpx.Client, name: str) -> float:
+    """The sum of every sample of `name` (all labels) on the backend's /metrics."""
+    total = 0.0
+    for line in api.get("/metrics").text.splitlines():
+        if line.startswith(name):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
 @contextmanager
 def publisher(
     show: Show,
@@ -135,6 +150,7 @@ async def watch_with_aiortc(
     drop_video_every: int | None = None,
     impaired_s: float = 5.0,
     start_mode: str = "auto",
+    audio: bool = True,
 ) -> Watched:
     """A WHEP viewer made of aiortc: POST the offer, decode what comes, DELETE at the end.
 
@@ -154,7 +170,8 @@ async def watch_with_aiortc(
         offer_loopback_candidates()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTransceiver("video", direction="recvonly")
-    pc.addTransceiver("audio", direction="recvonly")
+    if audio:
+        pc.addTransceiver("audio", direction="recvonly")
     out = Watched(0)
     started = time.monotonic()
     tasks: list[asyncio.Task[None]] = []
@@ -235,12 +252,14 @@ def impair(pc: Any, answer: str, every: int, out: Watched, seconds: float) -> No
 # Flags for WebRTC between Chromium and a backend on loopback (media-facts.md).
 
 # Runs before the page's own script: wraps RTCPeerConnection so the test can see the page's
-# connections, and samples the newest one's inbound video every 100 ms into __rfVideo as
+# connections (window.__rfPcs), and samples the newest one's inbound video every 100 ms
+# into __rfVideo as
 # [page ms, framesDecoded, frameWidth, connections made, receive-side estimate bps].
 VIDEO_PROBE = """
 (() => {
   const Native = window.RTCPeerConnection;
   const pcs = [];
+  window.__rfPcs = pcs;
   window.__rfVideo = [];
   window.RTCPeerConnection = class extends Native {
     constructor(...args) { super(...args); pcs.push(this); }

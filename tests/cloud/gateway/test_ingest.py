@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cloud.gateway.helpers import Show, new_show, publisher
+from tests.cloud.gateway.helpers import Show, live, metric, new_show, publisher
 from tests.support.api import Director, bearer, invite, redeem
 from tests.support.procs import wait_until
 
@@ -44,19 +44,6 @@ def sid(show: Show, layer: str = "hi", token: str | None = None, extra: str = ""
         format_streamid(StreamId(show.session_id, layer, token or show.srt["publish_token"]))
         + extra
     )
-
-
-def metric(api: httpx.Client, name: str) -> float:
-    total = 0.0
-    for line in api.get("/metrics").text.splitlines():
-        if line.startswith(name):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
-def live(api: httpx.Client, show: Show) -> bool:
-    r = api.get(f"/whep/{show.session_id}/status", headers=show.viewer_auth)
-    return bool(r.status_code == 200 and r.json()["live"])
 
 
 def test_the_credentials_response_says_where_to_send(

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from cloud.api.credentials import renewal_due
-from tests.cloud.gateway.helpers import Show, new_show, publisher
-from tests.cloud.gateway.test_ingest import caller, live, metric, refused, sid
+from tests.cloud.gateway.helpers import Show, live, metric, new_show, publisher
+from tests.cloud.gateway.test_ingest import caller, refused, sid
 from tests.support.api import Director, register
 from tests.support.cloud import CloudServer, gateway_server
 from tests.support.procs import wait_until

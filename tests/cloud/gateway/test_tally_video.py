@@ -66,6 +66,28 @@ def tally_phone(browser: Browser) -> Iterator[tuple[Page, PageVideo]]:
         yield page, PageVideo(page)
 
 
+AUDIO_PACKETS = """async () => {
+  const pc = window.__rfPcs[window.__rfPcs.length - 1];
+  let packets = null;
+  if (pc) (await pc.getStats()).forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "audio") packets = s.packetsReceived;
+  });
+  return packets;
+}"""
+
+
+def audio_packets(page: Page) -> int | None:
+    """Audio packets the page's newest connection received; None when it has no audio."""
+    found = page.evaluate(AUDIO_PACKETS)
+    return None if found is None else int(found)
+
+
+def rejoined(video: PageVideo, before: int) -> bool:
+    """A newer connection than the `before`-th decodes the low layer."""
+    now = video.poll()
+    return now is not None and now.connections > before and now.width == 320 and now.frames > 30
+
+
 def decodes_low(video: PageVideo) -> None:
     wait_for(lambda: video.decoding(320, 30), 25, video.describe)
 
@@ -102,6 +124,15 @@ def test_program_video_under_the_tally_colour(
             video_state(page, "playing")
             decodes_low(video)  # the low layer by default: phones are often on cellular
             assert page.evaluate("document.getElementById('program-video').muted") is True
+            # Muted, the phone's offer has no audio: a cellular link pays for the picture only.
+            assert audio_packets(page) is None
+            # Sound on: the page joins again with audio, and the picture goes on.
+            joins = video.poll()
+            assert joins is not None
+            page.locator("#btn-sound").click()
+            wait_until(lambda: (audio_packets(page) or 0) > 20, 15, "audio after unmuting")
+            wait_for(lambda: rejoined(video, joins.connections), 15, video.describe)
+            assert page.evaluate("document.getElementById('program-video').muted") is False
 
             # A cut puts this camera on air: the screen is red around the picture.
             on_air = desk.bus(["ndi:CAM2"], ["ndi:CAM1"])

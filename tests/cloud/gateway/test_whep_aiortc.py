@@ -6,14 +6,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.cloud.gateway.helpers import Show, publisher, run_async, watch_with_aiortc
+from tests.cloud.gateway.helpers import Show, live, metric, publisher, run_async, watch_with_aiortc
 from tests.support.cloud import CloudServer
 from tests.support.procs import wait_until
-
-
-def live(api: httpx.Client, show: Show) -> bool:
-    r = api.get(f"/whep/{show.session_id}/status", headers=show.viewer_auth)
-    return bool(r.status_code == 200 and r.json()["live"])
 
 
 def test_aiortc_viewer_gets_video_and_audio(
@@ -77,6 +72,24 @@ def test_a_viewer_that_asks_for_low_at_the_offer_gets_only_low(
     assert got.widths == [320], got.widths
     assert got.video_frames > 30, got
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request", bad.text
+
+
+def test_a_picture_only_offer_gets_no_audio_and_drops_nothing(
+    gw_cloud: CloudServer, api: httpx.Client, show: Show, srt_port: int, tmp_path: Path
+) -> None:
+    with publisher(show, srt_port, tmp_path / "send.log") as proc:
+        wait_until(lambda: live(api, show), 15, f"a live publisher\n{proc.tail()}")
+        dropped = metric(api, "gateway_viewer_dropped_units_total")
+        got = run_async(
+            watch_with_aiortc(
+                gw_cloud.base_url, show.session_id, show.viewer_token, 4.0, audio=False
+            )
+        )
+        # Audio went on (the publisher sends it) for 4 s: none of it queued for this viewer.
+        assert metric(api, "gateway_viewer_dropped_units_total") == dropped
+    assert got.status == 201, got
+    assert "m=audio" not in got.answer
+    assert got.video_frames > 30 and got.audio_frames == 0, got
 
 
 def test_a_lossy_link_is_switched_to_low_automatically(
