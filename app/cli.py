@@ -103,7 +103,8 @@ def _add_send(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         metavar="URL",
         help="the backend (http(s)://host:port): answer viewers' keyframe requests from the "
         "session's relay, and fetch the session's SRT credentials again when a layer is "
-        f"refused as forbidden (an expired publish token); needs --session and "
+        "refused for them (an expired or rotated publish token or passphrase); needs "
+        f"--session and "
         f"{send.DIRECTOR_TOKEN_ENV}",
     )
     cmd.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")

@@ -5,9 +5,10 @@ The same pipeline as `returnfeed send` (app/send.py): the program clock feeds
 (app/srt_targets.py builds the targets for both). Here the clock is the runtime's own and
 the targets come from the backend's `GET /api/sessions/{id}/srt` answer instead of
 command-line options; viewers' keyframe requests reach the output through
-app/keyframes.py, as they do for `returnfeed send --cloud`. A layer refused as forbidden
-(1403: the publish token expired or was rotated) gets the credentials fetched again
-(app/srt_renewal.py), so a show on air longer than the token lives reconnects by itself.
+app/keyframes.py, as they do for `returnfeed send --cloud`. A layer refused for its
+credentials (1403: the publish token expired or was rotated; 10: the passphrase was
+rotated) gets them fetched again (app/srt_renewal.py), so a show on air longer than the
+token lives, or through a rotation, reconnects by itself.
 """
 
 from __future__ import annotations

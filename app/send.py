@@ -67,8 +67,9 @@ class RelayPlan:
 
 @dataclass(frozen=True)
 class Renewal:
-    """How `--cloud` gets fresh credentials after a 1403 or a 10: GET the session's SRT credentials
-    as its director, and rebuild the targets of the layers named by session and token."""
+    """How `--cloud` gets fresh credentials after a 1403 or a 10: GET the session's SRT
+    credentials as its director, and rebuild the targets of the layers named by session and
+    token."""
 
     cloud_url: str
     session_id: str
@@ -258,9 +259,9 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
 
 
 def _renew(renewal: Renewal, output: SimulcastOutput, log: TextIO) -> None:
-    """A layer was refused for its credentials: fetch the session's credentials again (the backend
-    renews an expiring token) and retry with them. Blocks this stats loop for the request
-    only (the encoder and senders run on their own threads)."""
+    """A layer was refused for its credentials: fetch them again (the backend renews an
+    expiring token) and retry with them. Blocks this stats loop for the request only (the
+    encoder and senders run on their own threads)."""
     try:
         srt = asyncio.run(fetch_credentials(renewal.cloud_url, renewal.token, renewal.session_id))
         targets = renewal.targets(srt.publish_token, srt.passphrase)

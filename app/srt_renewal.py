@@ -5,10 +5,9 @@ can rotate the token or the passphrase from anywhere. A connected layer survives
 but a reconnect with an old token is refused as forbidden (1403) before the handshake
 completes, and one with an old passphrase as a bad secret (10). Reading the session's
 credentials again renews an expiring token, so after each new such refusal the output's
-owner (Go Live,
-app/session_link/link.py; `returnfeed send --cloud`, app/send.py) fetches them and
-retargets the output, and the refused layer retries at once. Credentials that did not
-change leave it on the sender's slow schedule for refusals: no loop of fetches.
+owner (Go Live, app/session_link/link.py; `returnfeed send --cloud`, app/send.py) fetches
+them and retargets the output, and the refused layer retries at once. Credentials that did
+not change leave it on the sender's slow schedule for refusals: no loop of fetches.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ attaches a RelayClient (app/relay_client.py) to the engine's tally; the client r
 with backoff and re-sends the whole state after each reconnect by itself. Once the relay
 first connects, the program stream starts (app/golive.py: SimulcastOutput to the session's
 SRT ingest; its threads reconnect by themselves) and reports StreamChanged each second;
-a layer refused as forbidden (an expired or rotated publish token) gets fresh credentials
-(app/srt_renewal.py); viewers' keyframe requests from the relay go to its encoder. Stop
-ends both.
+a layer refused for its credentials (an expired or rotated publish token, a rotated
+passphrase) gets fresh ones (app/srt_renewal.py); viewers' keyframe requests from the relay
+go to its encoder. Stop ends both.
 """
 
 from __future__ import annotations
