@@ -2,24 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from tests.cloud.gateway.helpers import Show, live, metric, publisher, run_async, watch_with_aiortc
+from tests.cloud.gateway.helpers import (
+    Show,
+    Watched,
+    live,
+    metric,
+    publisher,
+    run_async,
+    watch_with_aiortc,
+)
 from tests.support.cloud import CloudServer
 from tests.support.procs import wait_until
+
+
+@contextmanager
+def on_air(api: httpx.Client, show: Show, srt_port: int, tmp_path: Path) -> Iterator[None]:
+    """`returnfeed send` publishing to the session, once the gateway says it is live."""
+    with publisher(show, srt_port, tmp_path / "send.log") as proc:
+        wait_until(lambda: live(api, show), 15, f"a live publisher\n{proc.tail()}")
+        yield
+
+
+def watch(cloud: CloudServer, show: Show, seconds: float, **options: Any) -> Watched:
+    """An aiortc WHEP viewer of the show for `seconds` (options: watch_with_aiortc's)."""
+    return run_async(
+        watch_with_aiortc(cloud.base_url, show.session_id, show.viewer_token, seconds, **options)
+    )
 
 
 def test_aiortc_viewer_gets_video_and_audio(
     gw_cloud: CloudServer, api: httpx.Client, show: Show, srt_port: int, tmp_path: Path
 ) -> None:
     assert not live(api, show)
-    with publisher(show, srt_port, tmp_path / "send.log") as proc:
-        wait_until(lambda: live(api, show), 15, f"a live publisher\n{proc.tail()}")
-        got = run_async(
-            watch_with_aiortc(gw_cloud.base_url, show.session_id, show.viewer_token, 4.0)
-        )
+    with on_air(api, show, srt_port, tmp_path):
+        got = watch(gw_cloud, show, 4.0)
     assert got.status == 201, got
     assert "H264" in got.answer
     assert got.video_frames > 30, got
@@ -29,17 +52,8 @@ def test_aiortc_viewer_gets_video_and_audio(
 def test_the_viewer_switches_to_low_at_an_idr_when_asked(
     gw_cloud: CloudServer, api: httpx.Client, show: Show, srt_port: int, tmp_path: Path
 ) -> None:
-    with publisher(show, srt_port, tmp_path / "send.log") as proc:
-        wait_until(lambda: live(api, show), 15, f"a live publisher\n{proc.tail()}")
-        got = run_async(
-            watch_with_aiortc(
-                gw_cloud.base_url,
-                show.session_id,
-                show.viewer_token,
-                6.0,
-                mode_after=(2.0, "low"),
-            )
-        )
+    with on_air(api, show, srt_port, tmp_path):
+        got = watch(gw_cloud, show, 6.0, mode_after=(2.0, "low"))
     assert got.status == 201, got
     # hi is 640 wide, lo 320; one switch, no frame of another size in between.
     assert got.widths == [640, 320], got
@@ -54,13 +68,8 @@ def test_the_viewer_switches_to_low_at_an_idr_when_asked(
 def test_a_viewer_that_asks_for_low_at_the_offer_gets_only_low(
     gw_cloud: CloudServer, api: httpx.Client, show: Show, srt_port: int, tmp_path: Path
 ) -> None:
-    with publisher(show, srt_port, tmp_path / "send.log") as proc:
-        wait_until(lambda: live(api, show), 15, f"a live publisher\n{proc.tail()}")
-        got = run_async(
-            watch_with_aiortc(
-                gw_cloud.base_url, show.session_id, show.viewer_token, 3.0, start_mode="low"
-            )
-        )
+    with on_air(api, show, srt_port, tmp_path):
+        got = watch(gw_cloud, show, 3.0, start_mode="low")
         bad = api.post(
             f"/whep/{show.session_id}",
             params={"mode": "medium"},
@@ -77,14 +86,9 @@ def test_a_viewer_that_asks_for_low_at_the_offer_gets_only_low(
 def test_a_picture_only_offer_gets_no_audio_and_drops_nothing(
     gw_cloud: CloudServer, api: httpx.Client, show: Show, srt_port: int, tmp_path: Path
 ) -> None:
-    with publisher(show, srt_port, tmp_path / "send.log") as proc:
-        wait_until(lambda: live(api, show), 15, f"a live publisher\n{proc.tail()}")
+    with on_air(api, show, srt_port, tmp_path):
         dropped = metric(api, "gateway_viewer_dropped_units_total")
-        got = run_async(
-            watch_with_aiortc(
-                gw_cloud.base_url, show.session_id, show.viewer_token, 4.0, audio=False
-            )
-        )
+        got = watch(gw_cloud, show, 4.0, audio=False)
         # Audio went on (the publisher sends it) for 4 s: none of it queued for this viewer.
         assert metric(api, "gateway_viewer_dropped_units_total") == dropped
     assert got.status == 201, got
@@ -95,13 +99,8 @@ def test_a_picture_only_offer_gets_no_audio_and_drops_nothing(
 def test_a_lossy_link_is_switched_to_low_automatically(
     gw_cloud: CloudServer, api: httpx.Client, show: Show, srt_port: int, tmp_path: Path
 ) -> None:
-    with publisher(show, srt_port, tmp_path / "send.log") as proc:
-        wait_until(lambda: live(api, show), 15, f"a live publisher\n{proc.tail()}")
-        got = run_async(
-            watch_with_aiortc(
-                gw_cloud.base_url, show.session_id, show.viewer_token, 9.0, drop_video_every=20
-            )
-        )
+    with on_air(api, show, srt_port, tmp_path):
+        got = watch(gw_cloud, show, 9.0, drop_video_every=20)
     assert got.status == 201, got
     metrics = api.get("/metrics").text
     # Loss > 3 % in the receiver reports: down to lo at lo's next IDR, once (cooldown) ...
