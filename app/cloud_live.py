@@ -8,7 +8,8 @@ Go Live panel does, through the same SessionLink on the runtime loop. The links 
 phones and viewers go to the terminal, the first phone's and the viewer's also as QR codes.
 
 It runs on a thread of its own and only waits on futures and link events; it never touches
-the core. After going live it keeps printing what changes (relay lost / back, stream refused).
+the core. After going live it keeps printing what changes: each link that goes down (with
+since when and why) and comes back, and links re-issued before they expire.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ class CloudLive:
         assert isinstance(sessions, ev.SessionsListed)
         chosen = self._choose(sessions.sessions)
         self._print(f"Signed in to {url} as {email}; session {chosen.session.name!r}.")
-        self._print_links(chosen)
+        self._print_links(chosen.invites)
         self._call(lambda link: link.go_live())
         self._wait_streaming(chosen)
 
@@ -166,30 +167,43 @@ class CloudLive:
 
     def _watch(self) -> None:
         """Until stopped: the changes a director at a terminal should know of."""
-        connected = True
+        down: dict[str, ev.Degraded] = {}
         while not self.stopping.is_set():
             try:
                 event = self._events.get(timeout=0.5)
             except queue.Empty:
                 continue
-            if isinstance(event, ev.LiveChanged) and event.live:
-                if event.relay_connected != connected:
-                    connected = event.relay_connected
-                    state = "back" if connected else f"lost: {event.detail}"
-                    self._print(f"Relay {state}")
+            if isinstance(event, ev.HealthChanged):
+                down = self._print_health(down, event.degraded)
+            elif isinstance(event, ev.InvitesChanged):
+                self._print("Links re-issued (the old ones expire soon):")
+                self._print_links(event.invites)
             elif isinstance(event, ev.LinkFailed):
                 self._print(f"Cloud: {event.message}")
 
+    def _print_health(
+        self, before: dict[str, ev.Degraded], degraded: tuple[ev.Degraded, ...]
+    ) -> dict[str, ev.Degraded]:
+        """What went down (once, with since when) and what works again."""
+        now = {item.link: item for item in degraded}
+        for link, item in now.items():
+            if link not in before:
+                since = time.strftime("%H:%M:%S", time.localtime(item.since))
+                self._print(f"Down since {since}: {link}: {item.detail}")
+        for link in before.keys() - now.keys():
+            self._print(f"Back: {link}")
+        return now
+
     # --- output -------------------------------------------------------------------------
 
-    def _print_links(self, chosen: ev.SessionChosen) -> None:
+    def _print_links(self, invites: tuple[Invite, ...]) -> None:
         titles = {s.name: s.title for s in self._runtime.state.sources}
         mapped = {c.number: c.source for c in self._runtime.state.cameras}
         phones = sorted(
-            (i for i in chosen.invites if i.role == "camera" and i.camera_number is not None),
+            (i for i in invites if i.role == "camera" and i.camera_number is not None),
             key=lambda i: i.camera_number or 0,
         )
-        viewer = next((i for i in chosen.invites if i.role == "viewer"), None)
+        viewer = next((i for i in invites if i.role == "viewer"), None)
         lines = ["Phone tally links (one per camera; open on a phone):"]
         for invite in phones:
             source = mapped.get(invite.camera_number or 0)

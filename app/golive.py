@@ -33,6 +33,7 @@ class ProgramOutput(KeyframeTarget, Protocol):
     def stop(self) -> None: ...
     def stats(self) -> OutputStats: ...
     def retarget(self, targets: Mapping[str, SrtTarget]) -> None: ...
+    def reconnect_now(self) -> None: ...
 
 
 OutputFactory = Callable[[Mapping[str, SrtTarget]], ProgramOutput]
@@ -49,6 +50,7 @@ class StreamLayer:
     kbps: float
     rtt_ms: float | None
     loss_pct: float | None
+    reject_code: int | None = None  # the listener's last refusal while not connected
 
     def line(self) -> str:
         if not self.connected:
@@ -68,6 +70,7 @@ def stream_layer(stats: LayerStats) -> StreamLayer:
         stats.kbps,
         stats.rtt_ms,
         stats.loss_pct,
+        stats.reject_code,
     )
 
 
@@ -76,13 +79,14 @@ def session_targets(
     session_id: str,
     publish_token: str,
     passphrase: str | None,
+    takeover: bool = False,
     layers: Iterable[str] = LAYERS,
 ) -> dict[str, SrtTarget]:
-    """One SrtTarget per layer; ValueError with a message for the director if one cannot work."""
+    """One SrtTarget per layer; ValueError with a message for the director if one cannot work.
+    `takeover` asks the gateway to replace a layer's current publisher (another sender)."""
     try:
-        return layer_targets(
-            srt_url, layers, publish_streamid(session_id, publish_token), passphrase
-        )
+        streamid = publish_streamid(session_id, publish_token, takeover)
+        return layer_targets(srt_url, layers, streamid, passphrase)
     except TargetError as exc:
         if exc.part == "url":
             raise ValueError(f"the backend's SRT address {srt_url!r} is not usable: {exc}") from exc

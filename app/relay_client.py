@@ -27,6 +27,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.typing import Subprotocol
 
+from app.supervise import Nudge
 from tally import (
     MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
@@ -37,6 +38,7 @@ from tally import (
     Camera,
     CamerasChange,
     Delta,
+    Directors,
     ErrorMessage,
     Flash,
     Heartbeat,
@@ -55,11 +57,18 @@ from tally import (
 log = logging.getLogger(__name__)
 
 SUBPROTOCOL = Subprotocol("returnfeed.v1")
-# The relay refuses these for good: the session is not ours, or it has ended.
-PERMANENT_CLOSE_CODES = frozenset({4403, 4404})
+TAKEN_OVER = 4409  # another director connected with the takeover capability
+# The relay refuses these for good: the session is not ours, it has ended, or another
+# director took it over (reconnecting would take it back behind their back).
+PERMANENT_CLOSE_CODES = frozenset({4403, 4404, TAKEN_OVER})
 UNAUTHORIZED = 4401
 
 TokenSource = str | Callable[[], Awaitable[str]]
+
+
+class TokenRefused(Exception):
+    """Raised by a token source when no token can ever come (the login ended): the client
+    stops and says why. Any other exception from a token source is retried."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +83,7 @@ class Disconnected:
     retry_in: float | None  # None: the client gave up (see PERMANENT_CLOSE_CODES)
 
 
-RelayEvent = Ack | KeyframeRequest | ErrorMessage | Connected | Disconnected
+RelayEvent = Ack | KeyframeRequest | ErrorMessage | Directors | Connected | Disconnected
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +153,10 @@ class RelayClient:
         self._connects = 0
         self._dropped = 0
         self._last_heard = 0.0
+        self._takeover = False  # the next hello asks the relay to close the other directors
+        self._nudge = Nudge()
+        self._hurry = False  # the next reconnect skips its backoff
+        self._ws: ClientConnection | None = None
 
     # --- what the engine calls -------------------------------------------------------------
 
@@ -179,6 +192,20 @@ class RelayClient:
     def stats(self) -> RelayStats:
         return RelayStats(self._connected, self._rtt_ms, self._seq, self._connects, self._dropped)
 
+    def reconnect_now(self) -> None:
+        """Drop the connection (it may be dead after a suspend) and connect again at once,
+        without waiting out a backoff. The relay only gets what it lacks afterwards."""
+        self._hurry = True
+        self._nudge.fire()
+        ws = self._ws
+        if ws is not None:
+            ws.transport.abort()
+
+    def take_over(self) -> None:
+        """Reconnect as the session's only director: the relay closes the others (4409)."""
+        self._takeover = True
+        self.reconnect_now()
+
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run())
@@ -209,6 +236,7 @@ class RelayClient:
                     open_timeout=self._timeout_s,
                     max_size=4 * MAX_MESSAGE_BYTES,
                 ) as ws:
+                    self._ws = ws
                     await self._serve(ws)
                     code, reason = ws.close_code, ws.close_reason or ""
                     delay = self._backoff[0]  # it worked: the next drop retries quickly
@@ -217,29 +245,40 @@ class RelayClient:
                     code, reason = closed.rcvd.code, closed.rcvd.reason
                 if self._connected:
                     delay = self._backoff[0]
-            except (OSError, InvalidHandshake, TimeoutError, ProtocolError) as exc:
-                reason = str(exc) or type(exc).__name__
-            except InvalidURI as exc:
+            except (InvalidURI, TokenRefused) as exc:
                 self._emit(Disconnected(None, str(exc), None))
                 return
+            except (OSError, InvalidHandshake, TimeoutError, ProtocolError) as exc:
+                reason = str(exc) or type(exc).__name__
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a failed token fetch (5xx, timeout) or a bug: retried
+                log.warning("relay link failed: %r", exc)
+                reason = str(exc) or type(exc).__name__
             finally:
                 self._connected = False
+                self._ws = None
             if code in PERMANENT_CLOSE_CODES or (code == UNAUTHORIZED and self._fixed_token):
                 log.warning("the relay refused us for good: %s %s", code, reason)
                 self._emit(Disconnected(code, reason, None))
                 return
-            wait = delay * random.uniform(0.8, 1.2)  # jitter, not crypto
+            wait = 0.0 if self._hurry else delay * random.uniform(0.8, 1.2)  # jitter
+            self._hurry = False
             self._emit(Disconnected(code, reason, round(wait, 3)))
-            await asyncio.sleep(wait)
-            delay = min(delay * 2, self._backoff[1])
+            if await self._nudge.wait(wait):
+                delay = self._backoff[0]
+            else:
+                delay = min(delay * 2, self._backoff[1])
 
     @property
     def _fixed_token(self) -> bool:
         return isinstance(self._token, str)
 
     async def _serve(self, ws: ClientConnection) -> None:
-        await ws.send(encode(Hello(Role.DIRECTOR, PROTOCOL_VERSION, ("tally", "messages"))))
+        capabilities = ("tally", "messages") + (("takeover",) if self._takeover else ())
+        await ws.send(encode(Hello(Role.DIRECTOR, PROTOCOL_VERSION, capabilities)))
         snapshot = await asyncio.wait_for(self._first_snapshot(ws), self._timeout_s)
+        self._takeover = False  # the relay has closed the others; a reconnect is a plain one
         # Send only what the relay lacks: an unchanged state would cost every phone a snapshot.
         self._cameras_due = self._cameras is not None and (
             self._cameras.cameras != snapshot.state.cameras
@@ -273,7 +312,7 @@ class RelayClient:
             if isinstance(message, Snapshot):
                 self._seq = message.seq
                 return message
-            if isinstance(message, ErrorMessage):
+            if isinstance(message, ErrorMessage | Directors):
                 self._emit(message)
 
     async def _read(self, ws: ClientConnection) -> None:
@@ -290,7 +329,7 @@ class RelayClient:
                 self._seq = message.seq
             elif isinstance(message, Snapshot):
                 self._seq = message.seq
-            elif isinstance(message, Ack | KeyframeRequest | ErrorMessage):
+            elif isinstance(message, Ack | KeyframeRequest | ErrorMessage | Directors):
                 self._emit(message)
 
     async def _write(self, ws: ClientConnection) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from media.send.target import LatencyProfile, SrtTarget, parse_srt_url, profile_for
 from media.srt import StreamId, StreamIdError, format_streamid
 
+TAKEOVER = "o=takeover"  # the gateway's streamid item (docs/gateway.md)
+
 
 class TargetError(ValueError):
     """A target that cannot work; `part` says which setting ("url", "streamid", "options")."""
@@ -21,14 +23,18 @@ class TargetError(ValueError):
         self.part = part
 
 
-def publish_streamid(session_id: str | None, token: str | None) -> Callable[[str], str]:
-    """The streamid of each layer of `session_id`, carrying the publish `token`."""
+def publish_streamid(
+    session_id: str | None, token: str | None, takeover: bool = False
+) -> Callable[[str], str]:
+    """The streamid of each layer of `session_id`, carrying the publish `token`; with
+    `takeover` it replaces the layer's current publisher instead of being refused (1409)."""
 
     def streamid(layer: str) -> str:
         if not session_id or not token:
             raise TargetError("streamid", f"layer {layer}: no session id or publish token")
         try:
-            return format_streamid(StreamId(session_id, layer, token))
+            text = format_streamid(StreamId(session_id, layer, token))
+            return f"{text},{TAKEOVER}" if takeover else text
         except StreamIdError as exc:
             raise TargetError("streamid", str(exc)) from exc
 

@@ -114,4 +114,14 @@ KO: dict[str, str] = {
         "한 줄에 하나씩: test:이름, file:경로, camera:장치, ndi:NDI 이름; =라벨로 이름을 붙입니다."
     ),
     "ReturnFeed could not start:\n{0}": "ReturnFeed를 시작할 수 없습니다:\n{0}",
+    # go live: what is down
+    "Take over": "제어권 가져오기",
+    "Make this switcher the only director and program sender of the session": (
+        "이 스위처를 세션의 유일한 감독이자 프로그램 송출기로 만듭니다"
+    ),
+    "Retry now": "지금 다시 시도",
+    "Login": "로그인",
+    "Invite links": "초대 링크",
+    "Directors": "감독",
+    "{0}: {1} (since {2})": "{0}: {1} ({2}부터)",
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -38,10 +38,15 @@ class NotLoggedIn(CloudError):
 class Tokens:
     access: str
     refresh: str
-    access_expires_at: float  # time.monotonic()
+    # Wall-clock time.time(), as the backend checks it: monotonic time stands still while
+    # a laptop sleeps, so a token would look fresh on waking when it expired meanwhile.
+    access_expires_at: float
+    lifetime_s: float = 900.0
 
-    def fresh(self, margin: float = 30.0) -> bool:
-        return time.monotonic() < self.access_expires_at - margin
+    def fresh(self) -> bool:
+        """Refreshed 30 s before it expires, or in its last quarter if it lives shorter."""
+        margin = min(30.0, self.lifetime_s / 4)
+        return time.time() < self.access_expires_at - margin
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,19 @@ class Invite:
     label: str | None
     url: str
     revoked: bool
+    created_at: datetime | None = None
+    expires_at: datetime | None = None  # None from a backend that did not say
+
+    def usable(self, now: datetime) -> bool:
+        """Not revoked, and more than a quarter of its life left: a phone scanning it
+        today must still get in, so a link is replaced well before it expires."""
+        if self.revoked:
+            return False
+        if self.expires_at is None:
+            return True
+        if self.created_at is None:
+            return self.expires_at > now
+        return self.expires_at - now > (self.expires_at - self.created_at) / 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +108,14 @@ class Participant:
 
 
 def _when(value: Any) -> datetime | None:
+    """An ISO time from the backend, always aware (UTC when it names no zone)."""
     try:
-        return datetime.fromisoformat(str(value)) if value else None
+        when = datetime.fromisoformat(str(value)) if value else None
     except ValueError:
-        return None  # only information lost: the gateway still says 1403 when it expires
+        return None  # only information lost: the backend still refuses what expired
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when
 
 
 def _session(data: dict[str, Any]) -> SessionInfo:
@@ -112,6 +134,8 @@ def _invite(data: dict[str, Any]) -> Invite:
         data.get("label"),
         str(data["url"]),
         bool(data.get("revoked", False)),
+        _when(data.get("created_at")),
+        _when(data.get("expires_at")),
     )
 
 
@@ -214,8 +238,10 @@ class CloudApi:
     # --- plumbing -------------------------------------------------------------------------
 
     def _tokens(self, data: dict[str, Any]) -> Tokens:
-        expires = time.monotonic() + float(data.get("expires_in", 900))
-        return Tokens(str(data["access_token"]), str(data["refresh_token"]), expires)
+        lifetime = float(data.get("expires_in", 900))
+        return Tokens(
+            str(data["access_token"]), str(data["refresh_token"]), time.time() + lifetime, lifetime
+        )
 
     async def _call(
         self, method: str, path: str, *, access: str | None = None, json: Any = None

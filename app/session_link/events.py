@@ -61,6 +61,28 @@ class StreamChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class InvitesChanged:
+    """Links were re-issued (the old ones expire soon): the QR codes to show now."""
+
+    invites: tuple[Invite, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Degraded:
+    """One part of the show that is not working as it should, for the director's eyes."""
+
+    link: str  # "relay", "stream hi", "phones", "invites", "login", "directors", ...
+    detail: str  # what is wrong and what the app does about it
+    since: float  # time.time() when it went wrong (kept while only the detail changes)
+    action: str = ""  # what the director can do: "take_over", "log_in", "go_live", or ""
+
+
+@dataclass(frozen=True, slots=True)
+class HealthChanged:
+    degraded: tuple[Degraded, ...]  # empty: everything works
+
+
+@dataclass(frozen=True, slots=True)
 class PhonesChanged:
     participants: tuple[Participant, ...]
 
@@ -88,6 +110,8 @@ LinkEvent = (
     | LiveChanged
     | StreamChanged
     | PhonesChanged
+    | InvitesChanged
+    | HealthChanged
     | MessageSent
     | MessageAcked
 )

@@ -136,6 +136,11 @@ class SimulcastOutput:
             if sender is not None:
                 sender.retarget(target)
 
+    def reconnect_now(self) -> None:
+        """Every layer waiting to retry tries now (the machine woke from sleep)."""
+        for sender in self.senders.values():
+            sender.reconnect_now()
+
     def stats(self) -> OutputStats:
         now = time.monotonic()
         encoded = self.encoder.stats()

@@ -148,6 +148,11 @@ class LayerSender:
         self.target = target
         self._wake.set()
 
+    def reconnect_now(self) -> None:
+        """End a backoff wait at once: after a suspend the listener may long be back. A live
+        connection stays; if the suspend killed it, the ACK watch finds out within a second."""
+        self._wake.set()
+
     @property
     def state(self) -> LinkState:
         return self._state

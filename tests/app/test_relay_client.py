@@ -10,7 +10,15 @@ from typing import TypeVar
 
 import pytest
 
-from app.relay_client import Connected, Disconnected, RelayClient, RelayEvent
+from app.relay_client import (
+    Connected,
+    Disconnected,
+    RelayClient,
+    RelayEvent,
+    TokenRefused,
+    TokenSource,
+)
+from app.session_link.cloud_api import CloudUnreachable
 from tally import (
     Ack,
     Assign,
@@ -131,3 +139,76 @@ async def _survives_restarts(show: Show, client: RelayClient) -> None:
         assert phone.snapshot is not None and phone.snapshot.seq == 3
         await phone.quiet(0.3)
     assert client.stats.connects == 3
+
+
+def _run_with(
+    server: CloudServer,
+    token: Callable[[Show], TokenSource],
+    scenario: Callable[[Show, RelayClient], Awaitable[None]],
+    backoff_s: tuple[float, float] = (0.1, 0.4),
+) -> None:
+    """Like _run, with the client's token source and backoff chosen by the test."""
+    show = new_show(server, cameras=2)
+
+    async def main() -> None:
+        client = RelayClient(show.url, token(show), heartbeat_s=0.2, backoff_s=backoff_s)
+        await client.start()
+        try:
+            await scenario(show, client)
+        finally:
+            await client.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, main()).result()
+
+
+def test_a_token_source_that_fails_oddly_is_retried_until_it_works(server: CloudServer) -> None:
+    """A failed refresh (timeout, 5xx) or a bug in the token source is one more failure
+    to retry, never the end of the link (Tally Arbiter #132, #532)."""
+    failures = [RuntimeError("a bug in the token source"), CloudUnreachable("the network")]
+
+    def token(show: Show) -> TokenSource:
+        async def source() -> str:
+            if failures:
+                raise failures.pop(0)
+            return show.director.access
+
+        return source
+
+    async def scenario(show: Show, client: RelayClient) -> None:
+        first = await _event(client, Disconnected)
+        second = await _event(client, Disconnected)
+        assert "bug in the token source" in first.reason and first.retry_in is not None
+        assert "network" in second.reason and second.retry_in is not None
+        await _event(client, Connected)
+
+    _run_with(server, token, scenario)
+
+
+def test_a_refused_token_source_stops_the_link_and_says_why(server: CloudServer) -> None:
+    def token(show: Show) -> TokenSource:
+        async def source() -> str:
+            raise TokenRefused("this login has ended; log in again")
+
+        return source
+
+    async def scenario(show: Show, client: RelayClient) -> None:
+        gone = await _event(client, Disconnected)
+        assert gone.retry_in is None and "log in again" in gone.reason
+
+    _run_with(server, token, scenario)
+
+
+def test_reconnect_now_skips_a_backoff_set_before_a_suspend(server: CloudServer) -> None:
+    """After a wake the link tries at once instead of sleeping out a 30 s timer."""
+
+    async def scenario(show: Show, client: RelayClient) -> None:
+        await _event(client, Connected)
+        show.server.stop()
+        gone = await _event(client, Disconnected)
+        assert gone.retry_in is not None and gone.retry_in > 20  # a long wait begins
+        show.server.start()
+        client.reconnect_now()
+        await _event(client, Connected, within=10)  # far less than the 30 s backoff
+
+    _run_with(server, lambda show: show.director.access, scenario, backoff_s=(30.0, 30.0))

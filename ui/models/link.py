@@ -50,6 +50,7 @@ class LinkModel(QObject):
         self.viewers = 0
         self.phones_by_camera: dict[int, int] = {}
         self.messages: list[MessageRow] = []
+        self.degraded: tuple[ev.Degraded, ...] = ()  # what is down, and since when
 
     def apply(self, event: object) -> None:
         if isinstance(event, ev.LoginChanged):
@@ -77,10 +78,18 @@ class LinkModel(QObject):
         elif isinstance(event, ev.LiveChanged):
             self.live, self.relay_connected = event.live, event.relay_connected
             self.detail, self.rtt_ms = event.detail, event.rtt_ms
+            if not event.live:
+                self.degraded = ()
             self.liveChanged.emit()
         elif isinstance(event, ev.StreamChanged):
             self.stream_sending, self.stream_layers = event.sending, event.layers
             self.stream_detail = event.detail
+            self.liveChanged.emit()
+        elif isinstance(event, ev.InvitesChanged):
+            self.invites = event.invites
+            self.sessionChanged.emit()
+        elif isinstance(event, ev.HealthChanged):
+            self.degraded = event.degraded
             self.liveChanged.emit()
         elif isinstance(event, ev.PhonesChanged):
             cameras = [p for p in event.participants if p.role == "camera"]

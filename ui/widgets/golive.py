@@ -7,6 +7,7 @@ that hangs on a dead network shows "Working…" with a Cancel, and the window st
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -140,6 +141,24 @@ class GoLivePanel(QWidget):
         grid.addRow(self.tr("Phones"), self.phones)
         grid.addRow(self.tr("Stream"), self.encoder)
         layout.addLayout(grid)
+        # What is down and since when: every degraded link the core reports, one a line.
+        self.problems = QLabel()
+        self.problems.setObjectName("error")
+        self.problems.setWordWrap(True)
+        self.problems.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(self.problems)
+        row = QHBoxLayout()
+        self.take_over = QPushButton(self.tr("Take over"))
+        self.take_over.setToolTip(
+            self.tr("Make this switcher the only director and program sender of the session")
+        )
+        self.take_over.clicked.connect(lambda: self._start(lambda link: link.take_over()))
+        self.retry = QPushButton(self.tr("Retry now"))
+        self.retry.clicked.connect(lambda: self._bridge.call(lambda link: link.reconnect_now()))
+        row.addWidget(self.take_over)
+        row.addWidget(self.retry)
+        row.addStretch(1)
+        layout.addLayout(row)
         self.error = QLabel()
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
@@ -255,6 +274,28 @@ class GoLivePanel(QWidget):
         self.relay.style().polish(self.relay)
         self.phones.setText(self.tr("{0} joined · {1} viewers").format(m.phones, m.viewers))
         self._show_stream()
+        self._show_problems()
+
+    def _show_problems(self) -> None:
+        m = self._model
+        names = {
+            "relay": self.tr("Tally relay"),
+            "login": self.tr("Login"),
+            "phones": self.tr("Phones"),
+            "invites": self.tr("Invite links"),
+            "directors": self.tr("Directors"),
+            "program stream": self.tr("Stream"),
+        }
+        lines = []
+        for item in m.degraded:
+            since = time.strftime("%H:%M:%S", time.localtime(item.since))
+            name = names.get(item.link, item.link)
+            lines.append(self.tr("{0}: {1} (since {2})").format(name, item.detail, since))
+        self.problems.setText("\n".join(lines))
+        self.problems.setVisible(bool(lines))
+        actions = {item.action for item in m.degraded}
+        self.take_over.setVisible(m.live and "take_over" in actions)
+        self.retry.setVisible(m.live and bool(m.degraded))
 
     def _show_stream(self) -> None:
         m = self._model
