@@ -98,6 +98,7 @@ class OnAir:
         self._tasks: list[asyncio.Task[None]] = []
         self._stream: asyncio.Task[None] | None = None
         self._takeover = False  # the next stream targets carry o=takeover
+        self._conflicts: set[str] = set()  # layers last refused as a second publisher
         self._ending: asyncio.Task[None] | None = None
         self.wake = WakeWatch(lambda _gap: self.reconnect_now())
 
@@ -254,9 +255,16 @@ class OnAir:
         for layer in layers:
             link = f"stream {layer.name}"
             if layer.connected:
+                self._conflicts.discard(layer.name)
                 self.health.up(link)
-            elif layer.reject_code == RejectReason.CONFLICT:
-                detail = f"another sender is publishing this layer; {layer.state}"
+                continue
+            # A 1409 is retried quickly, so most looks see "connecting": remember it.
+            if layer.reject_code == RejectReason.CONFLICT:
+                self._conflicts.add(layer.name)
+            elif layer.reject_code is not None:
+                self._conflicts.discard(layer.name)
+            if layer.name in self._conflicts:
+                detail = f"another sender is publishing this layer ({layer.state})"
                 self.health.down(link, detail, "take_over")
             else:
                 self.health.down(link, layer.state)
