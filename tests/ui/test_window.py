@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from app.engine.commands import SetCameras
 from app.engine.state import ManualTransition
 from app.runtime import Runtime
+from app.session_link import events as link_events
 from app.session_link.vault import MemoryVault
 from tally import Camera
 from tests.app.core_config import light_config
@@ -136,3 +138,29 @@ def test_a_screenshot_of_the_main_window(qtbot: QtBot, tmp_path: Path) -> None:
     finally:
         rt.stop()
         app.setStyleSheet("")
+
+
+def test_the_go_live_panel_shows_what_is_down_since_when_and_offers_take_over(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """Every degraded state the core reports is on screen, with its time, until it clears."""
+    since = time.mktime((2026, 12, 7, 14, 2, 11, 0, 0, -1))
+    panel = window.go_live
+    window.link.apply(link_events.LiveChanged(True, False, "connecting"))
+    window.link.apply(
+        link_events.HealthChanged(
+            (
+                link_events.Degraded("relay", "reconnecting in 1.6 s (refused)", since),
+                link_events.Degraded(
+                    "directors", "another director is connected", since, "take_over"
+                ),
+            )
+        )
+    )
+    text = panel.problems.text()
+    assert "reconnecting in 1.6 s" in text and "since 14:02:11" in text
+    assert "another director is connected" in text
+    assert panel.take_over.isVisibleTo(panel) and panel.retry.isVisibleTo(panel)
+    window.link.apply(link_events.HealthChanged(()))
+    assert panel.problems.text() == ""
+    assert not panel.take_over.isVisibleTo(panel) and not panel.retry.isVisibleTo(panel)
