@@ -112,7 +112,7 @@ class OnAir:
         self._tasks = [
             self._supervised("relay events", self._relay_events),
             self._supervised("phones", self._poll),
-            asyncio.create_task(self.wake.run(), name="wake watch"),
+            self._supervised("wake watch", self.wake.run),
         ]
 
     async def stop(self) -> None:
@@ -165,7 +165,7 @@ class OnAir:
             elif isinstance(event, KeyframeRequest):
                 answer_keyframe(self.output, event)
             elif isinstance(event, Disconnected):
-                await self._relay_lost(event)
+                self._relay_lost(event)
             elif isinstance(event, Directors):
                 self._directors(event)
             elif isinstance(event, Ack):
@@ -173,13 +173,13 @@ class OnAir:
             elif isinstance(event, ErrorMessage):
                 self._emit(ev.Notice(f"relay: {event.message or event.code}"))
 
-    async def _relay_lost(self, event: Disconnected) -> None:
+    def _relay_lost(self, event: Disconnected) -> None:
         why = event.reason or str(event.code)
         if event.retry_in is None:
             if event.code == TAKEN_OVER:
                 self._end(f"Another director took this session over at {clock_text(time.time())}.")
                 return
-            detail = f"the relay refused the connection: {why}"
+            detail = f"stopped: {why}"
             self.health.down("relay", detail, "go_live")
         else:
             detail = f"reconnecting in {event.retry_in:.1f} s ({why})"
