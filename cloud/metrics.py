@@ -29,6 +29,19 @@ class Metrics:
             "1 if the last health check reached the database",
             registry=self.registry,
         )
+        # Set by every readiness check: each /api/health, and each scrape of /metrics.
+        self.ready = Gauge(
+            "returnfeed_ready",
+            "1 if the last readiness check found this process ready (/api/health answered 200)",
+            registry=self.registry,
+        )
+        self.ready_part = Gauge(
+            "returnfeed_ready_part",
+            "1 if the part passed the last readiness check, 0 if it failed; a part that is "
+            "off (SRT with --no-srt, Redis without --redis-url) has no sample",
+            ["part"],  # database, redis, srt, gateway: nothing else, so the set stays small
+            registry=self.registry,
+        )
         self.auth_failures = Counter(
             "returnfeed_auth_failures_total",
             "Refused credentials by reason",

@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from aiortc import RTCIceServer
 from prometheus_client import CollectorRegistry
@@ -61,6 +62,16 @@ class GatewayConfig:
     ice_servers: tuple[str, ...] = ()
     loopback_candidates: bool = False  # also offer 127.0.0.1 (a backend on loopback)
     max_viewers_per_session: int = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SrtReadiness:
+    """The SRT ingest as readiness (`/api/health`) reports it."""
+
+    state: Literal["disabled", "listening", "not_bound"]
+    host: str
+    port: int  # the bound port; the configured one when not bound
+    error: str | None = None  # why it could not bind
 
 
 def parse_ice_server(text: str) -> RTCIceServer:
@@ -115,6 +126,7 @@ class Gateway:
         self._ingest: Ingest | None = None
         self._refresher: asyncio.Task[None] | None = None
         self._last_miss_refresh = 0.0
+        self._closed = False
         self.srt_error: str | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -146,6 +158,7 @@ class Gateway:
         self._refresher = asyncio.create_task(self._refresh_forever())
 
     async def close(self) -> None:
+        self._closed = True
         if self._refresher is not None:
             self._refresher.cancel()
         for viewer in list(self._viewers.values()):
@@ -160,6 +173,21 @@ class Gateway:
 
     def _srt_at(self) -> tuple[str, int]:
         return self.config.srt_host, self.config.srt_port
+
+    @property
+    def running(self) -> bool:
+        """Started and not closed: it can take viewers (and publishers, see `srt_readiness`)."""
+        return self._loop is not None and not self._closed
+
+    @property
+    def srt_readiness(self) -> SrtReadiness:
+        host, port = self._srt_at()
+        if not self.config.srt_enabled:
+            return SrtReadiness("disabled", host, port)
+        ingest = self._ingest
+        if ingest is not None and ingest.listening:
+            return SrtReadiness("listening", host, ingest.address[1])
+        return SrtReadiness("not_bound", host, port, self.srt_error or "the listener stopped")
 
     # --- credentials -------------------------------------------------------------------------
 

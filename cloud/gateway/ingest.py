@@ -137,6 +137,7 @@ class Ingest:
         self._publishers: dict[str, SrtConnection] = {}  # "<session>/<layer>" -> connection
         self._threads: set[threading.Thread] = set()
         self._listener: SrtListener | None = None
+        self._accepting: threading.Thread | None = None
         self.errors = 0  # streams that ended in an error
 
     @property
@@ -152,7 +153,18 @@ class Ingest:
             backlog=64,
             accept_filter=self.vet,
         )
-        self._spawn(self._accept_loop, "srt-accept")
+        self._accepting = self._spawn(self._accept_loop, "srt-accept")
+
+    @property
+    def listening(self) -> bool:
+        """Bound and accepting: without its accept thread a bound port would take no one."""
+        listener, accepting = self._listener, self._accepting
+        return (
+            listener is not None
+            and not listener.closed
+            and accepting is not None
+            and accepting.is_alive()
+        )
 
     def close(self) -> None:
         if self._listener is not None:
@@ -206,10 +218,11 @@ class Ingest:
 
     # --- our threads ---------------------------------------------------------------------
 
-    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
+    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> threading.Thread:
         thread = threading.Thread(target=self._run, args=(target, *args), name=name, daemon=True)
         self._threads.add(thread)
         thread.start()
+        return thread
 
     def _run(self, target: Callable[..., None], *args: object) -> None:
         try:

@@ -19,6 +19,17 @@ def test_health_reports_the_database(client: httpx.Client, cloud: CloudServer) -
     assert db["backend"] == ("sqlite" if cloud.database_url.startswith("sqlite") else "postgresql")
 
 
+def test_health_is_readiness_of_every_part_and_live_is_liveness(client: httpx.Client) -> None:
+    body = client.get("/api/health").json()
+    assert (body["status"], body["problems"]) == ("ok", [])
+    assert body["redis"] == {"ok": True, "state": "disabled"}  # no --redis-url: not a failure
+    assert body["gateway"] == {"ok": True, "state": "running"}
+    srt = body["srt"]
+    assert (srt["ok"], srt["state"]) == (True, "listening") and srt["port"] > 0
+    r = client.get("/api/health/live")
+    assert (r.status_code, r.json()) == (200, {"status": "ok"})
+
+
 def test_metrics_count_requests(client: httpx.Client) -> None:
     client.get("/api/health")
     client.get("/api/auth/me")
@@ -26,6 +37,11 @@ def test_metrics_count_requests(client: httpx.Client) -> None:
     assert 'returnfeed_http_requests_total{method="GET",route="/api/health",status="200"}' in text
     assert 'route="/api/auth/me",status="401"' in text
     assert "returnfeed_database_up 1.0" in text
+    # Every scrape checks readiness; a part that is off (Redis here) has no sample.
+    assert "returnfeed_ready 1.0" in text
+    for part in ("database", "srt", "gateway"):
+        assert f'returnfeed_ready_part{{part="{part}"}} 1.0' in text
+    assert 'part="redis"' not in text
 
 
 def test_openapi_documents_the_api(client: httpx.Client) -> None:
@@ -38,6 +54,7 @@ def test_openapi_documents_the_api(client: httpx.Client) -> None:
         "/api/sessions/{session_id}/invites",
         "/api/invites/redeem",
         "/api/health",
+        "/api/health/live",
     ):
         assert path in spec["paths"], path
     assert "swagger" in client.get("/docs").text.lower()
