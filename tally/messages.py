@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal, TypeAlias
 
-from .validate import Length, Range, Unique, Validated
+from .errors import ProtocolError
+from .validate import Length, Range, Unique, Validated, describe
 from .values import (
     MAX_SAFE_INT,
     BusState,
@@ -18,6 +19,9 @@ from .values import (
 )
 
 MessageId = Annotated[str, Length(1, 64)]
+# A director whose hello lists this capability takes the session over: the relay closes every
+# other director connection of the session (close code 4409, docs/relay.md).
+TAKEOVER_CAPABILITY = "takeover"
 # The backend's participant ids are 16 characters; its column holds 32.
 ParticipantId = Annotated[str, Length(1, 32)]
 
@@ -141,6 +145,29 @@ class SnapshotRequest(Validated):
 
 
 @dataclass(frozen=True, slots=True)
+class Directors(Validated):
+    """Relay → director: `count` director connections to this session, the receiver included;
+    `since` is when the longest-connected other one connected (unix seconds), None if alone.
+
+    A director told of another can take the session over (`hello` capability "takeover").
+    """
+
+    TYPE: ClassVar[str] = "directors"
+    count: Annotated[int, Range(1, MAX_SAFE_INT)]
+    since: float | None
+
+    def __post_init__(self) -> None:
+        Validated.__post_init__(self)  # not super(): slots=True makes a new class
+        # Both say whether there is another director; a message where they disagree is a bug.
+        if self.count == 1 and self.since is not None:
+            raise ProtocolError("since", "expected null when count is 1 (no other director)")
+        if self.count > 1 and self.since is None:
+            raise ProtocolError("since", f"expected a time when count is {self.count}")
+        if self.since is not None and self.since < 0:
+            raise ProtocolError("since", f"expected a unix time, got {describe(self.since)}")
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorMessage(Validated):
     """The relay refusing a client's message."""
 
@@ -163,6 +190,7 @@ Message: TypeAlias = (
     | KeyframeRequest
     | Heartbeat
     | SnapshotRequest
+    | Directors
     | ErrorMessage
 )
 
@@ -180,6 +208,7 @@ _ALL: tuple[type[Message], ...] = (
     KeyframeRequest,
     Heartbeat,
     SnapshotRequest,
+    Directors,
     ErrorMessage,
 )
 MESSAGE_TYPES: dict[str, type[Message]] = {cls.TYPE: cls for cls in _ALL}

@@ -43,11 +43,32 @@ class Forward:
 
 
 @dataclass(frozen=True, slots=True)
+class Presence:
+    """The director connections of one room (one process's), by when each connected.
+
+    Soft state: a room republishes it every heartbeat while it has directors, and the others
+    forget it at `until` (wall time), so a process that died stops counting by itself.
+    """
+
+    room: str
+    directors: tuple[float, ...]
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class Takeover:
+    """A director of `room` took the session over: every other room closes its directors."""
+
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
 class Resync:
     """The broker was cut off and is back: republish your state and pick up newer ones."""
 
 
-Event = StateChanged | Forward | Resync
+Published = StateChanged | Forward | Presence | Takeover
+Event = Published | Resync
 Deliver = Callable[[Event], None]  # called on the event loop; must not block
 
 
@@ -61,7 +82,7 @@ class Broker(Protocol):
 
     async def unsubscribe(self, session_id: str) -> None: ...
 
-    def publish(self, session_id: str, event: StateChanged | Forward) -> None:
+    def publish(self, session_id: str, event: Published) -> None:
         """Queue `event` for the other processes, in order; never blocks the caller."""
 
     async def next_seq(self, session_id: str, floor: int) -> int:
@@ -69,6 +90,12 @@ class Broker(Protocol):
 
     async def latest(self, session_id: str) -> StateChanged | None:
         """The newest state any process published, if the broker keeps one."""
+
+    async def presence(self, session_id: str) -> tuple[Presence, ...]:
+        """Every room's last unexpired `Presence` for the session, if the broker keeps them."""
+
+    async def ping(self) -> float:
+        """Seconds for a round trip to the shared broker; raises if it cannot be reached."""
 
 
 class InProcessBroker:
@@ -86,7 +113,7 @@ class InProcessBroker:
     async def unsubscribe(self, session_id: str) -> None:
         return None
 
-    def publish(self, session_id: str, event: StateChanged | Forward) -> None:
+    def publish(self, session_id: str, event: Published) -> None:
         return None
 
     async def next_seq(self, session_id: str, floor: int) -> int:
@@ -94,3 +121,9 @@ class InProcessBroker:
 
     async def latest(self, session_id: str) -> StateChanged | None:
         return None
+
+    async def presence(self, session_id: str) -> tuple[Presence, ...]:
+        return ()
+
+    async def ping(self) -> float:
+        return 0.0

@@ -12,6 +12,7 @@ class CloseCode(enum.IntEnum):
     FORBIDDEN = 4403  # a valid token whose role may not do this
     NOT_FOUND = 4404  # no such session, or it has ended
     TIMEOUT = 4408  # heard nothing for the timeout
+    TAKEN_OVER = 4409  # another director took the session over: do not reconnect
     RATE_LIMITED = 4429  # kept sending over the rate limit
     TOO_SLOW = 4503  # the send queue filled up
     GOING_AWAY = 1001  # the relay is shutting down

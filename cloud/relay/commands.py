@@ -15,6 +15,7 @@ from tally import Assign, ErrorMessage, Message
 class Join:
     peer: Peer
     camera: int | None  # the camera a phone asked for in its hello
+    takeover: bool = False  # a director whose hello asked to close the other directors
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from cloud.relay.peer import Identity, Peer
 from cloud.relay.relay import Relay
 from cloud.relay.room import Room
 from tally import (
+    TAKEOVER_CAPABILITY,
     Ack,
     Assign,
     BusChange,
@@ -95,7 +96,8 @@ class Connection:
         outlet = Outlet(self._ws.send_text, self._limits.queue, frame_writer(self._ws))
         peer = Peer(self._identity, outlet, loop.time())
         room = self._relay.room(self._identity.session_id)
-        room.submit(Join(peer, hello.camera))
+        takeover = peer.role is Role.DIRECTOR and TAKEOVER_CAPABILITY in hello.capabilities
+        room.submit(Join(peer, hello.camera, takeover))
         reader = asyncio.create_task(self._read(peer, room))
         sender = asyncio.create_task(self._send(peer))
         for task in (reader, sender):

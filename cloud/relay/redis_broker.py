@@ -2,8 +2,9 @@
 
 Each session has a channel; each event names the process it came from, so a process skips
 its own. Seqs come from one atomic counter per session, and the newest state is kept in a
-key, so a room that opens later, or a process that was cut off, catches up. When Redis is
-unreachable the relay keeps serving this process's clients and reconnects in the background.
+key, so a room that opens later, or a process that was cut off, catches up; so is each room's
+list of directors (a hash, one field per room). When Redis is unreachable the relay keeps
+serving this process's clients and reconnects in the background.
 """
 
 from __future__ import annotations
@@ -12,14 +13,25 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from cloud.relay.broker import Audience, Deliver, Forward, Resync, StateChanged
+from cloud.relay.broker import (
+    Audience,
+    Deliver,
+    Forward,
+    Presence,
+    Published,
+    Resync,
+    StateChanged,
+    Takeover,
+)
 from cloud.relay.metrics import RelayMetrics
 from tally import ProtocolError, Snapshot, derive_lamps, encode, parse
 
@@ -50,18 +62,35 @@ if tonumber(ARGV[1]) > stored then
 end
 return redis.call('PUBLISH', KEYS[2], ARGV[2])
 """
+# A room's directors, or none (its field goes); the hash goes with the session's last room.
+_PUBLISH_PRESENCE = """
+if ARGV[2] == '1' then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return redis.call('PUBLISH', KEYS[2], ARGV[3])
+"""
 
 
 class BadEvent(ValueError):
     """A message on a relay channel that this process cannot read."""
 
 
-def encode_event(origin: str, event: StateChanged | Forward) -> str:
+def encode_event(origin: str, event: Published) -> str:
     if isinstance(event, StateChanged):
         state = event.state
         lamps = derive_lamps(state.bus, state.cameras, state.live_only)
         text = encode(Snapshot(event.seq, state, lamps))
         return json.dumps({"o": origin, "k": "state", "snapshot": event.snapshot, "m": text})
+    if isinstance(event, Presence):
+        directors, until = list(event.directors), event.until
+        return json.dumps(
+            {"o": origin, "k": "presence", "room": event.room, "at": directors, "until": until}
+        )
+    if isinstance(event, Takeover):
+        return json.dumps({"o": origin, "k": "takeover", "room": event.room})
     return json.dumps(
         {
             "o": origin,
@@ -74,21 +103,47 @@ def encode_event(origin: str, event: StateChanged | Forward) -> str:
     )
 
 
-def decode_event(payload: str) -> tuple[str, StateChanged | Forward]:
+def decode_event(payload: str) -> tuple[str, Published]:
     """The sender and the event; raise `BadEvent` for anything else."""
     try:
         obj = json.loads(payload)
-        origin, kind, message = str(obj["o"]), obj["k"], parse(obj["m"])
-        if kind == "state" and isinstance(message, Snapshot):
-            return origin, StateChanged(message.seq, message.state, bool(obj["snapshot"]))
-        if kind == "forward":
+        origin, kind = str(obj["o"]), obj["k"]
+        if kind == "state":
+            message = parse(obj["m"])
+            if isinstance(message, Snapshot):
+                return origin, StateChanged(message.seq, message.state, bool(obj["snapshot"]))
+        elif kind == "forward":
+            parse(obj["m"])
             camera, participant = obj["camera"], obj["participant"]
             if not isinstance(camera, int | None) or not isinstance(participant, str | None):
                 raise BadEvent("bad forward target")
             return origin, Forward(Audience(obj["audience"]), obj["m"], camera, participant)
+        elif kind == "presence":
+            return origin, Presence(_room(obj), _times(obj["at"]), _time(obj["until"]))
+        elif kind == "takeover":
+            return origin, Takeover(_room(obj))
     except (ValueError, KeyError, TypeError, ProtocolError) as exc:
         raise BadEvent(str(exc)) from None
     raise BadEvent(f"unknown event kind {kind!r}")
+
+
+def _room(obj: dict[str, Any]) -> str:
+    room = obj["room"]
+    if not isinstance(room, str) or not room:
+        raise BadEvent("bad room id")
+    return room
+
+
+def _time(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise BadEvent(f"bad time {value!r}")
+    return float(value)
+
+
+def _times(values: object) -> tuple[float, ...]:
+    if not isinstance(values, list):
+        raise BadEvent("bad list of times")
+    return tuple(_time(value) for value in values)
 
 
 def _channel(session_id: str) -> str:
@@ -105,7 +160,7 @@ class RedisBroker:
         self._control = f"{PREFIX}_process:{self.origin}"  # keeps the pub/sub link open
         self._subs: dict[str, Deliver] = {}
         self._pubsub: PubSub | None = None
-        self._outbox: asyncio.Queue[tuple[str, StateChanged | Forward]] = asyncio.Queue(OUTBOX_SIZE)
+        self._outbox: asyncio.Queue[tuple[str, Published]] = asyncio.Queue(OUTBOX_SIZE)
         self._tasks: list[asyncio.Task[None]] = []
         self._up = False
         self._paused_until = 0.0
@@ -113,6 +168,7 @@ class RedisBroker:
         self._background: set[asyncio.Task[None]] = set()
         self._next_seq = self._redis.register_script(_NEXT_SEQ)
         self._publish_state = self._redis.register_script(_PUBLISH_STATE)
+        self._publish_presence = self._redis.register_script(_PUBLISH_PRESENCE)
 
     async def start(self) -> None:
         self._set_up(False)
@@ -141,7 +197,7 @@ class RedisBroker:
             with contextlib.suppress(Exception):
                 await self._pubsub.unsubscribe(_channel(session_id))
 
-    def publish(self, session_id: str, event: StateChanged | Forward) -> None:
+    def publish(self, session_id: str, event: Published) -> None:
         try:
             self._outbox.put_nowait((session_id, event))
         except asyncio.QueueFull:
@@ -179,6 +235,35 @@ class RedisBroker:
             return None
         return event if isinstance(event, StateChanged) else None
 
+    async def presence(self, session_id: str) -> tuple[Presence, ...]:
+        if not self._usable():
+            return ()
+        key = f"{_channel(session_id)}:directors"
+        try:
+            stored = await asyncio.wait_for(self._redis.hgetall(key), CALL_TIMEOUT_S)
+        except Exception as exc:
+            self._failed(exc)
+            return ()
+        now, found, stale = time.time(), [], []
+        for room, payload in dict(stored).items():
+            try:
+                _origin, event = decode_event(str(payload))
+            except BadEvent as exc:
+                log.warning("stored relay presence of %s is unreadable: %s", session_id, exc)
+                continue
+            if isinstance(event, Presence) and event.until > now:
+                found.append(event)
+            else:  # a room whose process died: nobody else removes its field
+                stale.append(str(room))
+        if stale:
+            self._spawn(self._redis.hdel(key, *stale))
+        return tuple(found)
+
+    async def ping(self) -> float:
+        started = time.perf_counter()
+        await self._redis.ping()
+        return time.perf_counter() - started
+
     # --- background ------------------------------------------------------------------------
 
     async def _listen(self) -> None:
@@ -214,9 +299,7 @@ class RedisBroker:
         if kind == "subscribe" and channel == self._control:
             # Every confirmation after the first means the link was re-established.
             if self._confirmed:
-                task = asyncio.create_task(self._reconnected())
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                self._spawn(self._reconnected())
             else:
                 log.info("Redis is reachable; relaying across processes")
                 self._set_up(True)
@@ -258,12 +341,28 @@ class RedisBroker:
                     await self._publish_state(
                         keys=[f"{channel}:state", channel], args=[event.seq, payload, KEY_TTL_S]
                     )
+                elif isinstance(event, Presence):
+                    ttl = max(1, math.ceil(event.until - time.time()))
+                    here = "1" if event.directors else "0"
+                    keys = [f"{channel}:directors", channel]
+                    await self._publish_presence(keys=keys, args=[event.room, here, payload, ttl])
                 else:
                     await self._redis.publish(channel, payload)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self._failed(exc)
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception as exc:  # best effort: the next call on the tally path notices
+                log.warning("background Redis call failed: %s", exc)
+
+        task = asyncio.create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _usable(self) -> bool:
         return self._up and asyncio.get_running_loop().time() >= self._paused_until

@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from cloud.relay.broker import Audience, Broker, Event, Forward, Resync, StateChanged
+from cloud.relay.broker import (
+    Audience,
+    Broker,
+    Event,
+    Forward,
+    Presence,
+    Resync,
+    StateChanged,
+    Takeover,
+)
 from cloud.relay.codes import CloseCode, ErrorCode
 from cloud.relay.commands import (
     Assigned,
@@ -35,6 +45,7 @@ from cloud.relay.commands import (
 from cloud.relay.frames import Outgoing
 from cloud.relay.metrics import RelayMetrics
 from cloud.relay.peer import Peer
+from cloud.relay.roster import Roster
 from cloud.relay.saver import Saver
 from cloud.relay.state import EMPTY_BUS, Tally, merge_cameras, update
 from cloud.relay.store import TallyStore
@@ -63,6 +74,7 @@ log = logging.getLogger(__name__)
 # Heartbeats go to a quarter of the clients per tick, so 1,000 phones never get theirs in
 # one burst that would delay a tally change behind it.
 HEARTBEAT_SLICES = 4
+TAKEN_OVER = "another director took over this session"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +104,11 @@ class Room:
         self._tasks: set[asyncio.Task[None]] = set()
         self._joined = 0
         self._ticks = 0
+        self._roster: Roster[Peer] = Roster(secrets.token_hex(6))
+        self._directors_changed = False  # announce at the end of the command
+        # Other rooms forget ours after a few missed refreshes (one per heartbeat), so the
+        # directors of a process that died stop counting after about the relay's timeout.
+        self._presence_ttl = max(deps.timeout_s, 3 * deps.heartbeat_s)
 
     def submit(self, command: Command) -> None:
         self._inbox.put_nowait(command)
@@ -103,11 +120,14 @@ class Room:
         try:
             await deps.broker.subscribe(self.session_id, lambda event: self.submit(Remote(event)))
             self._tally = await self._load()
+            await self._load_presence()
             while True:
                 command = await self._inbox.get()
                 if isinstance(command, Close):
                     break
                 await self._handle(command)
+                while self._directors_changed:  # telling may drop a slow one: tell again
+                    self._announce_directors()
                 if not self._peers and not self._tasks and self._inbox.empty():
                     break  # nothing can reach this room any more once on_done has run
         except Exception:
@@ -116,6 +136,8 @@ class Room:
         finally:
             self._on_done(self)
             ticker.cancel()
+            if self._roster.local:  # gone for the other processes too, without waiting out the TTL
+                deps.broker.publish(self.session_id, self._roster.presence(time.time()))
             for peer in list(self._peers):
                 self._drop(peer, CloseCode.GOING_AWAY, "the relay is shutting down")
             self._refuse_waiting()
@@ -151,7 +173,7 @@ class Room:
         elif isinstance(command, Tick):
             self._on_tick()
         elif isinstance(command, Join):
-            self._join(command.peer, command.camera)
+            self._join(command.peer, command.camera, command.takeover)
         elif isinstance(command, Leave):
             self._forget(command.peer)
         elif isinstance(command, Remote):
@@ -166,7 +188,7 @@ class Room:
 
     # --- clients ---------------------------------------------------------------------------
 
-    def _join(self, peer: Peer, camera: int | None) -> None:
+    def _join(self, peer: Peer, camera: int | None, takeover: bool) -> None:
         if peer.has_ended:
             return
         self._peers[peer] = None
@@ -174,7 +196,9 @@ class Room:
         self._joined += 1
         self._deps.metrics.clients.labels(peer.role.value).inc()
         self._send(peer, self._tally.snapshot)
-        if peer.role is Role.CAMERA:
+        if peer.role is Role.DIRECTOR and peer in self._peers:
+            self._director_joined(peer, takeover)
+        elif peer.role is Role.CAMERA:
             refusal = None if camera is None else self._choose_camera(peer, camera)
             self._tell_camera(peer)
             if refusal is not None:
@@ -203,6 +227,42 @@ class Room:
         if peer in self._peers:
             del self._peers[peer]
             self._deps.metrics.clients.labels(peer.role.value).dec()
+            if self._roster.leave(peer):
+                self._directors_changed = True
+
+    # --- directors -------------------------------------------------------------------------
+
+    def _director_joined(self, peer: Peer, takeover: bool) -> None:
+        if takeover:
+            self._close_directors(but=peer)
+            self._roster.forget_remote()  # theirs are closing as well
+            self._deps.broker.publish(self.session_id, Takeover(self._roster.room))
+            log.info("a director took over session %s", self.session_id)
+        self._roster.join(peer, time.time())
+        self._directors_changed = True  # its `directors` goes right after its snapshot
+
+    def _close_directors(self, but: Peer | None = None) -> None:
+        for peer in [p for p in self._peers if p.role is Role.DIRECTOR and p is not but]:
+            self._drop(peer, CloseCode.TAKEN_OVER, TAKEN_OVER)
+
+    def _announce_directors(self) -> None:
+        """Tell the other processes who directs here, and our directors what changed."""
+        self._directors_changed = False
+        now = time.time()
+        self._roster.expire(now)  # rooms that stopped reporting: a process died, or Redis
+        self._deps.broker.publish(self.session_id, self._roster.presence(now + self._presence_ttl))
+        self._tell_directors()
+
+    def _tell_directors(self) -> None:
+        told = self._roster.untold()
+        slow = [peer for peer, view in told if not peer.offer(Outgoing(encode(view)))]
+        for peer in slow:
+            self._drop(peer, CloseCode.TOO_SLOW, "too slow: the send queue is full")
+
+    async def _load_presence(self) -> None:
+        now = time.time()
+        for presence in await self._deps.broker.presence(self.session_id):
+            self._roster.heard(presence, now)
 
     def _drop(self, peer: Peer, code: CloseCode, reason: str) -> None:
         self._forget(peer)
@@ -225,6 +285,8 @@ class Room:
     def _on_tick(self) -> None:
         self._ticks += 1
         slot = self._ticks % HEARTBEAT_SLICES
+        if slot == 0 and self._roster.local:
+            self._directors_changed = True  # once per heartbeat: ours before it expires there
         deadline = asyncio.get_running_loop().time() - self._deps.timeout_s
         beat = Outgoing(encode(Heartbeat(time.time() * 1000.0)))
         due: list[Peer] = []
@@ -375,6 +437,12 @@ class Room:
                 log.warning("state %d from the broker refused: %s", event.seq, err)
         elif isinstance(event, Forward):
             self._deliver(event)
+        elif isinstance(event, Presence):
+            self._roster.heard(event, time.time())
+            self._tell_directors()
+        elif isinstance(event, Takeover):
+            self._close_directors()  # ours are gone: there is no one to tell
+            self._roster.forget_remote(keep=event.room)
         elif isinstance(event, Resync):
             current = self._tally
             self._deps.broker.publish(
@@ -383,6 +451,8 @@ class Room:
             latest = await self._deps.broker.latest(self.session_id)
             if latest is not None and latest.seq > self._tally.seq:
                 self._apply(Tally.of(latest.seq, latest.state), snapshot=True)
+            self._directors_changed = True  # republish ours; pick up the others'
+            await self._load_presence()
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(_logged(work, self.session_id))

@@ -10,6 +10,7 @@ from tally import (
     BusState,
     Camera,
     CameraLamp,
+    Directors,
     Heartbeat,
     Hello,
     Lamp,
@@ -129,3 +130,31 @@ def test_protocol_error_keeps_its_path_and_pickles() -> None:
     copy = pickle.loads(pickle.dumps(err))
     assert (copy.path, copy.problem) == (err.path, err.problem)
     assert str(ProtocolError("", "invalid JSON").within("")) == "invalid JSON"
+
+
+def test_directors_wire_form() -> None:
+    alone = '{"v":1,"type":"directors","count":1,"since":null}'
+    assert parse(alone) == Directors(count=1, since=None)
+    assert encode(Directors(1, None)) == alone
+    two = Directors(count=2, since=1767258000)
+    assert isinstance(two.since, float)
+    assert encode(two) == '{"v":1,"type":"directors","count":2,"since":1767258000.0}'
+
+
+@pytest.mark.parametrize(
+    ("count", "since", "problem"),
+    [
+        (0, None, r"count: expected 1\.\.\d+, got 0"),
+        (2, None, "since: expected a time when count is 2"),
+        (1, 1767258000.0, "since: expected null when count is 1"),
+        (3, -0.5, "since: expected a unix time, got -0.5"),
+    ],
+)
+def test_directors_count_and_since_must_agree(
+    count: int, since: float | None, problem: str
+) -> None:
+    with pytest.raises(ProtocolError, match=problem):
+        Directors(count, since)
+    raw = json.dumps({"v": 1, "type": "directors", "count": count, "since": since})
+    with pytest.raises(ProtocolError, match="directors." + problem):
+        parse(raw)

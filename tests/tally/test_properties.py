@@ -17,6 +17,7 @@ from tally import (
     CameraLamp,
     CamerasChange,
     Delta,
+    Directors,
     ErrorMessage,
     Flash,
     Heartbeat,
@@ -104,6 +105,13 @@ MESSAGES: dict[type[Message], st.SearchStrategy[Message]] = {
         ts=st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(2**53), 2**53),
     ),
     SnapshotRequest: st.builds(SnapshotRequest, last_seq=st.none() | seqs),
+    # `since` is a time exactly when there is another director.
+    Directors: st.builds(Directors, count=st.just(1), since=st.none())
+    | st.builds(
+        Directors,
+        count=st.integers(2, MAX_SAFE_INT),
+        since=st.floats(0, 1e12) | st.integers(0, 2**53),
+    ),
     ErrorMessage: st.builds(
         ErrorMessage, code=st.text(min_size=1, max_size=64), message=st.text(max_size=1000)
     ),

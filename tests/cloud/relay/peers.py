@@ -18,7 +18,9 @@ from websockets.typing import Subprotocol
 
 from tally import (
     PROTOCOL_VERSION,
+    TAKEOVER_CAPABILITY,
     Assign,
+    Directors,
     ErrorMessage,
     Heartbeat,
     Hello,
@@ -77,6 +79,7 @@ class Peer:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.snapshot: Snapshot | None = None
+        self.directors: Directors | None = None  # a director's first, read after the snapshot
         self._beats: asyncio.Task[None] | None = None
 
     async def send(self, message: Message | str | bytes) -> None:
@@ -143,11 +146,13 @@ async def connect_peer(
     camera: int | None = None,
     assign: int | None = None,
     beat: float | None = None,
+    takeover: bool = False,
 ) -> AsyncIterator[Peer]:
     """Connect; with a role, say hello and read the snapshot into `peer.snapshot`.
 
     A phone with a camera is told its camera (`assign`) right after its snapshot; pass the
-    camera it should be told as `assign` and that message is checked and read too.
+    camera it should be told as `assign` and that message is checked and read too. A director
+    is told who else directs right after its snapshot: read into `peer.directors`.
     """
     subprotocols = [SUBPROTOCOL]
     headers = {}
@@ -166,8 +171,11 @@ async def connect_peer(
     ) as ws:
         peer = Peer(ws)
         if role is not None:
-            await peer.send(Hello(role, PROTOCOL_VERSION, (), camera))
+            capabilities = (TAKEOVER_CAPABILITY,) if takeover else ()
+            await peer.send(Hello(role, PROTOCOL_VERSION, capabilities, camera))
             peer.snapshot = await peer.expect(Snapshot)
+            if role is Role.DIRECTOR:
+                peer.directors = await peer.expect(Directors)
         if assign is not None:
             told = await peer.expect(Assign)
             assert told.camera == assign, told

@@ -22,6 +22,7 @@ from tally import (
     BusChange,
     Camera,
     CamerasChange,
+    Directors,
     ErrorMessage,
     Heartbeat,
     Hello,
@@ -97,6 +98,8 @@ class SyncPeer:
         self.snapshot = first
         if role is Role.CAMERA:
             assert isinstance(parse(ws.recv(timeout=5)), Assign)  # the phone's camera
+        if role is Role.DIRECTOR:
+            assert isinstance(parse(ws.recv(timeout=5)), Directors)  # who else directs
 
     def answers_to(self, raw: str | bytes) -> list[Message]:
         """Send `raw`, then a heartbeat as a barrier; everything that came back before it."""

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import redis
 
+from cloud.relay.redis_broker import PREFIX
 from tally import (
     Ack,
     Assign,
     BusChange,
     BusState,
     Camera,
+    CameraLamp,
     CamerasChange,
     Delta,
+    Directors,
+    Lamp,
     Role,
     Snapshot,
     TextMessage,
@@ -26,6 +32,7 @@ from tests.support.procs import wait_until
 from tests.support.redis import RedisServer
 
 CAMERAS = (Camera(1, "Wide", "src1"), Camera(2, "Close", "src2"))
+TAKEN_OVER = (4409, "another director took over this session")
 
 
 @dataclass
@@ -119,3 +126,46 @@ async def test_without_redis_each_process_serves_its_own_then_catches_up(pair: P
         assert (caught_up.seq, caught_up.state.bus) == (missed.seq, BusState(("src1",), ()))
         await director.send(BusChange(program=("src2",), preview=()))
         assert (await far.expect(Delta)).seq == missed.seq + 1
+
+
+async def test_directors_on_two_processes_see_each_other_and_one_takes_over_both(
+    pair: Pair,
+) -> None:
+    show = new_show(pair.a, cameras=2)
+    url_a, url_b = _on(show, pair.a), _on(show, pair.b)
+    access = show.director.access
+    stored = f"{PREFIX}{show.session_id}:directors"
+    phone_token = show.token("camera", 1)
+    with redis.Redis.from_url(pair.redis.url) as store:
+        first_from = time.time()
+        async with (
+            connect_peer(url_a, access, Role.DIRECTOR) as first,
+            connect_peer(url_a, phone_token, Role.CAMERA, assign=1) as phone,
+        ):
+            first_until = time.time()
+            assert first.directors == Directors(1, None)
+            # A's directors are in Redis before B's room opens and reads them.
+            wait_until(lambda: store.hlen(stored) == 1, 10, "A's directors in Redis")
+            second_from = time.time()
+            async with connect_peer(url_b, access, Role.DIRECTOR) as second:
+                second_until = time.time()
+                assert second.directors is not None and second.directors.count == 2
+                assert first_from <= (second.directors.since or 0) <= first_until
+                told = await first.expect(Directors)
+                assert told.count == 2
+                assert second_from <= (told.since or 0) <= second_until
+            assert await first.expect(Directors) == Directors(1, None)  # B's left
+            async with connect_peer(url_b, access, Role.DIRECTOR) as second:
+                assert second.directors is not None and second.directors.count == 2
+                assert (await first.expect(Directors)).count == 2
+                # A takeover on B closes B's other director and, through Redis, A's.
+                async with connect_peer(url_b, access, Role.DIRECTOR, takeover=True) as new:
+                    assert new.directors == Directors(1, None)
+                    for director in (second, first):
+                        assert await director.closed() == TAKEN_OVER
+                    wait_until(lambda: store.hlen(stored) == 1, 10, "only B's director left")
+                    # A's phone follows the director that took over.
+                    await new.send(CamerasChange(CAMERAS, live_only=False))
+                    await phone.expect(Snapshot)
+                    await new.send(BusChange(program=("src1",), preview=()))
+                    assert CameraLamp(1, Lamp.PROGRAM) in (await phone.expect(Delta)).lamps
