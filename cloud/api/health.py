@@ -5,6 +5,10 @@ is restarted only when it is stuck, never because the database or Redis is away.
 `/api/health` is readiness: the database, Redis (with --redis-url), the SRT ingest and the
 gateway, and 503 while this process cannot serve what it was started for, so that a load
 balancer sends no one to it (a process whose SRT port is held by another, for one).
+
+Redis away is "degraded" but still ready (200): every process loses it at once, the relay
+and the video go on serving this process's own clients, and a 503 from all of them would
+let a load balancer turn a partial outage into a total one.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class Part:
     report: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
     applies: bool = True  # False: turned off by configuration, so not a failure either
+    needed: bool = True  # False: a problem degrades the process but leaves it ready
 
     @property
     def ok(self) -> bool:
@@ -50,8 +55,9 @@ async def live() -> dict[str, str]:
 async def health(backend: BackendDep) -> JSONResponse:
     """Readiness: 200 when every configured part works, else 503 with the problems."""
     parts = await check(backend)
-    ready = all(part.ok for part in parts)
-    body: dict[str, Any] = {"status": "ok" if ready else "degraded"}
+    ready = is_ready(parts)
+    body: dict[str, Any] = {"status": "ok" if all(p.ok for p in parts) else "degraded"}
+    body["ready"] = ready
     body |= {part.name: {"ok": part.ok, **part.report} for part in parts}
     body["problems"] = [part.problem for part in parts if part.problem is not None]
     return JSONResponse(body, 200 if ready else 503)
@@ -72,8 +78,12 @@ async def check(backend: Backend) -> list[Part]:
         if part.applies:
             gauges.ready_part.labels(part.name).set(1 if part.ok else 0)
     gauges.db_up.set(1 if parts[0].ok else 0)
-    gauges.ready.set(1 if all(part.ok for part in parts) else 0)
+    gauges.ready.set(1 if is_ready(parts) else 0)
     return parts
+
+
+def is_ready(parts: list[Part]) -> bool:
+    return all(part.ok or not part.needed for part in parts)
 
 
 async def _database(backend: Backend) -> Part:
@@ -93,7 +103,7 @@ async def _database(backend: Backend) -> Part:
 async def _redis(backend: Backend) -> Part:
     if not backend.settings.redis_url:
         return Part("redis", {"state": "disabled"}, applies=False)
-    part = Part("redis")
+    part = Part("redis", needed=False)
     try:
         took = await asyncio.wait_for(backend.relay.deps.broker.ping(), REDIS_TIMEOUT_S)
     except Exception as exc:  # refused, reset, timed out: the relay cannot share sessions
