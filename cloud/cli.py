@@ -96,6 +96,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=env_value(env, "FORWARDED_ALLOW_IPS") or "127.0.0.1",
         help="proxies trusted for X-Forwarded-For (default 127.0.0.1)",
     )
+    _lifetime_arguments(p, env)
     _relay_arguments(p, env)
     _gateway_arguments(p, env)
     p.add_argument(
@@ -109,6 +110,32 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="bring the database schema up to date, then exit",
     )
     return p
+
+
+LIFETIMES = (
+    ("access-ttl-s", 15 * 60, "a director's access token (default 900)"),
+    ("refresh-ttl-s", 7 * 24 * 3600, "a director's refresh token: how long an idle login "
+     "lasts (default 604800)"),
+    ("refresh-grace-s", 30, "how long a just-rotated refresh token may be presented again "
+     "and get the same new one, e.g. after a lost reply; 0: any reuse ends the login "
+     "(default 30)"),
+    ("invite-ttl-s", 7 * 24 * 3600, "an invite link made without ttl_seconds: how long it "
+     "admits new phones and viewers; those who joined stay (default 604800)"),
+    ("participant-ttl-s", 24 * 3600, "a phone's or viewer's token; their pages renew it "
+     "past half its life (POST /api/participant/token) (default 86400)"),
+)  # fmt: skip
+
+
+def _lifetime_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    group = p.add_argument_group("token lifetimes, in seconds (tests make a day last a minute)")
+    for flag, default, text in LIFETIMES:
+        group.add_argument(
+            f"--{flag}",
+            type=int,
+            metavar="S",
+            default=env_int(env, flag.upper().replace("-", "_"), default),
+            help=text,
+        )
 
 
 def _relay_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
@@ -215,6 +242,11 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         public_url=args.public_url,
         cors_origins=tuple(args.cors_origins),
         jwt_secret=load_or_create_secret(data_dir, env_value(env, "JWT_SECRET")),
+        access_ttl_s=args.access_ttl_s,
+        refresh_ttl_s=args.refresh_ttl_s,
+        refresh_grace_s=args.refresh_grace_s,
+        invite_ttl_s=args.invite_ttl_s,
+        participant_ttl_s=args.participant_ttl_s,
         max_body_bytes=args.max_body_bytes,
         login_limit=RateLimit.parse(args.login_rate),
         register_limit=RateLimit.parse(args.register_rate),
@@ -238,7 +270,12 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
 
 def main(argv: Sequence[str] | None = None) -> int:
     env = environ()
-    args = build_parser(env).parse_args(argv)
+    try:
+        parser = build_parser(env)  # reads RETURNFEED_* defaults, which may be malformed
+    except ConfigError as exc:
+        print(f"returnfeed-cloud: {exc}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = settings_from_args(args, env)

@@ -12,6 +12,9 @@ import platformdirs
 
 ENV_PREFIX = "RETURNFEED_"
 MAX_TOKEN_TTL_S = 366 * 24 * 3600
+MAX_ACCESS_TTL_S = 24 * 3600
+MAX_INVITE_TTL_S = 30 * 24 * 3600  # what a director may ask for per invite, too
+MAX_REFRESH_GRACE_S = 300
 
 
 class ConfigError(ValueError):
@@ -48,7 +51,13 @@ class Settings:
     jwt_secret: str = field(default="", repr=False)
     access_ttl_s: int = 15 * 60
     refresh_ttl_s: int = 7 * 24 * 3600
+    # A refresh token rotated this recently may be presented again and gets the same
+    # successor (a lost reply, concurrent refreshes); 0 makes any second use revoke the login.
+    refresh_grace_s: int = 30
+    # An invite gates joining only; a phone that joined stays a member, renewing its
+    # participant token (cloud/api/invites.py) until removed, revoked or the session ends.
     invite_ttl_s: int = 7 * 24 * 3600
+    participant_ttl_s: int = 24 * 3600
     max_body_bytes: int = 64 * 1024
     login_limit: RateLimit = RateLimit(10, 60)
     register_limit: RateLimit = RateLimit(5, 60)
@@ -73,6 +82,7 @@ class Settings:
     ice_servers: tuple[str, ...] = field(default=(), repr=False)  # TURN URLs carry passwords
 
     def __post_init__(self) -> None:
+        self._check_token_lifetimes()
         if self.relay_heartbeat_s <= 0 or self.relay_timeout_s <= self.relay_heartbeat_s:
             raise ConfigError("the relay timeout must be longer than its heartbeat, both above 0")
         if self.relay_queue < 1 or self.relay_burst < 1 or self.relay_rate <= 0:
@@ -88,6 +98,20 @@ class Settings:
             ("redis://", "rediss://", "unix://")
         ):
             raise ConfigError("the Redis URL must start with redis://, rediss:// or unix://")
+
+    def _check_token_lifetimes(self) -> None:
+        for name, value, low, high in (
+            ("access token", self.access_ttl_s, 1, MAX_ACCESS_TTL_S),
+            ("refresh token", self.refresh_ttl_s, 1, MAX_TOKEN_TTL_S),
+            ("invite", self.invite_ttl_s, 1, MAX_INVITE_TTL_S),
+            ("participant token", self.participant_ttl_s, 1, MAX_TOKEN_TTL_S),
+        ):
+            if not low <= value <= high:
+                raise ConfigError(f"the {name} TTL must be {low}..{high} s, not {value}")
+        if not 0 <= self.refresh_grace_s <= MAX_REFRESH_GRACE_S:
+            raise ConfigError(
+                f"the refresh grace must be 0..{MAX_REFRESH_GRACE_S} s, not {self.refresh_grace_s}"
+            )
 
     @property
     def base_url(self) -> str:

@@ -1,11 +1,14 @@
-"""Accounts: register, login, refresh with rotation and reuse detection, logout, me."""
+"""Accounts: register, login, refresh with rotation, a grace window and reuse detection,
+logout, me."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +21,7 @@ from cloud.db.models import RefreshToken, TokenFamily, User
 from cloud.db.types import utcnow
 from cloud.errors import Conflict, Unauthorized
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
 
 
@@ -27,21 +31,14 @@ def _user_out(user: User) -> UserOut:
     )
 
 
-async def _issue(backend: Backend, db: AsyncSession, user_id: str, family_id: str) -> TokensOut:
-    """Adds a fresh refresh token to the family; the caller commits."""
+def _tokens(
+    backend: Backend, family: TokenFamily, refresh: str, refresh_expires_at: datetime
+) -> TokensOut:
+    """A fresh access token beside `refresh`, which is stored already or by the caller."""
     settings = backend.settings
     now = utcnow()
-    refresh = new_refresh_token()
-    db.add(
-        RefreshToken(
-            token_hash=hash_refresh_token(refresh),
-            family_id=family_id,
-            created_at=now,
-            expires_at=now + timedelta(seconds=settings.refresh_ttl_s),
-        )
-    )
     access = backend.signer.access_token(
-        AccessClaims(user_id=user_id, family_id=family_id),
+        AccessClaims(user_id=family.user_id, family_id=family.id),
         now,
         timedelta(seconds=settings.access_ttl_s),
     )
@@ -49,15 +46,27 @@ async def _issue(backend: Backend, db: AsyncSession, user_id: str, family_id: st
         access_token=access,
         refresh_token=refresh,
         expires_in=settings.access_ttl_s,
-        refresh_expires_in=settings.refresh_ttl_s,
+        refresh_expires_in=max(0, round((refresh_expires_at - now).total_seconds())),
     )
 
 
 async def _new_login(backend: Backend, db: AsyncSession, user_id: str) -> TokensOut:
+    """Adds a login and its first refresh token; the caller commits."""
     family = TokenFamily(id=new_id(), user_id=user_id)
     db.add(family)
     await db.flush()
-    return await _issue(backend, db, user_id, family.id)
+    refresh = new_refresh_token()
+    now = utcnow()
+    expires_at = now + timedelta(seconds=backend.settings.refresh_ttl_s)
+    db.add(
+        RefreshToken(
+            token_hash=hash_refresh_token(refresh),
+            family_id=family.id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    return _tokens(backend, family, refresh, expires_at)
 
 
 @router.post("/register", status_code=201, response_model=AccountOut)
@@ -108,10 +117,7 @@ async def _revoke_family(db: AsyncSession, family_id: str, reason: str) -> None:
 @router.post("/refresh", response_model=TokensOut)
 async def refresh(body: RefreshIn, backend: BackendDep, db: DbDep) -> TokensOut:
     now = utcnow()
-    # Marking the token used with a conditional UPDATE makes rotation atomic: of two
-    # concurrent refreshes with one token, exactly one wins and the other counts as reuse.
-    token_hash = hash_refresh_token(body.refresh_token)
-    stored = await db.get(RefreshToken, token_hash)
+    stored = await db.get(RefreshToken, hash_refresh_token(body.refresh_token))
     if stored is None:
         raise Unauthorized("refresh token is invalid")
     family = await db.get(TokenFamily, stored.family_id)
@@ -119,12 +125,8 @@ async def refresh(body: RefreshIn, backend: BackendDep, db: DbDep) -> TokensOut:
         raise Unauthorized("this login has ended; log in again")
     if stored.expires_at <= now:
         raise Unauthorized("refresh token has expired; log in again")
-    claimed = await db.execute(
-        update(RefreshToken)
-        .where(RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_(None))
-        .values(used_at=now)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:
+    rotated_at, claimed = await _claim(db, stored, now)
+    if not claimed and not _within_grace(backend, rotated_at, now):
         await _revoke_family(db, family.id, "refresh_reuse")
         await db.commit()
         backend.metrics.auth_failures.labels("refresh_reuse").inc()
@@ -132,9 +134,59 @@ async def refresh(body: RefreshIn, backend: BackendDep, db: DbDep) -> TokensOut:
             "refresh token was already used; every login of this chain is now revoked",
             {"reason": "refresh_token_reused"},
         )
-    tokens = await _issue(backend, db, family.user_id, family.id)
+    if not claimed:
+        waited = (now - rotated_at).total_seconds()
+        log.info("a refresh token came again %.1f s after its rotation: same successor", waited)
+    # Every caller in the window derives the same successor; the row is written once.
+    successor = backend.signer.successor_refresh_token(body.refresh_token)
+    expires_at = rotated_at + timedelta(seconds=backend.settings.refresh_ttl_s)
+    await _store_once(db, successor, family.id, rotated_at, expires_at)
     await db.commit()
-    return tokens
+    return _tokens(backend, family, successor, expires_at)
+
+
+async def _claim(db: AsyncSession, stored: RefreshToken, now: datetime) -> tuple[datetime, bool]:
+    """When `stored` was rotated, and whether by this request.
+
+    The conditional UPDATE makes rotation atomic: of concurrent refreshes with one token
+    exactly one claims it (PostgreSQL blocks the others on the row, SQLite on its write
+    lock, until the winner commits); the others then read the winner's time.
+    """
+    if stored.used_at is None:
+        claimed = await db.execute(
+            update(RefreshToken)
+            .where(RefreshToken.token_hash == stored.token_hash, RefreshToken.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(claimed, "rowcount", 0) == 1:
+            return now, True
+        await db.refresh(stored, ["used_at"])
+    if stored.used_at is None:  # cannot happen: nothing clears used_at
+        raise Unauthorized("refresh token is invalid")
+    return stored.used_at, False
+
+
+def _within_grace(backend: Backend, rotated_at: datetime, now: datetime) -> bool:
+    grace_s = backend.settings.refresh_grace_s
+    return grace_s > 0 and now - rotated_at < timedelta(seconds=grace_s)
+
+
+async def _store_once(
+    db: AsyncSession, token: str, family_id: str, created_at: datetime, expires_at: datetime
+) -> None:
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await db.execute(
+        insert(RefreshToken)
+        .values(
+            token_hash=hash_refresh_token(token),
+            family_id=family_id,
+            created_at=created_at,
+            expires_at=expires_at,
+        )
+        .on_conflict_do_nothing(index_elements=[RefreshToken.token_hash])
+    )
 
 
 @router.post("/logout", status_code=204)

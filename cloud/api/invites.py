@@ -14,6 +14,7 @@ from cloud.api.schemas import (
     InviteOut,
     JoinOut,
     ParticipantOut,
+    ParticipantTokenOut,
     RedeemIn,
     SessionSummaryOut,
 )
@@ -72,6 +73,7 @@ async def create_invite(
     ):
         raise NotFound(f"camera {body.camera_number} does not exist in this session")
     now = utcnow()
+    ttl_s = body.ttl_seconds if body.ttl_seconds is not None else backend.settings.invite_ttl_s
     invite = Invite(
         id=new_id(),
         session_id=session.id,
@@ -79,7 +81,7 @@ async def create_invite(
         camera_number=body.camera_number,
         label=body.label,
         created_at=now,
-        expires_at=now + timedelta(seconds=body.ttl_seconds),
+        expires_at=now + timedelta(seconds=ttl_s),
         uses=0,
     )
     db.add(invite)
@@ -209,15 +211,28 @@ async def redeem_invite(
     db.add(participant)
     await db.execute(update(Invite).where(Invite.id == invite.id).values(uses=Invite.uses + 1))
     await db.commit()
-    ttl = int((invite.expires_at - now).total_seconds())
-    token = backend.signer.participant_token(
-        ParticipantClaims(participant_id=participant.id, session_id=session.id, role=invite.role),
-        now,
-        timedelta(seconds=ttl),
+    token, ttl_s = _participant_token(backend, participant)
+    return await _join_out(db, participant, session, token, ttl_s)
+
+
+def _participant_token(backend: Backend, participant: Participant) -> tuple[str, int]:
+    """A token with a lifetime of its own, not the invite's: the invite gates joining only,
+    and the pages renew this one (below) for as long as the participant is a member."""
+    ttl_s = backend.settings.participant_ttl_s
+    claims = ParticipantClaims(
+        participant_id=participant.id, session_id=participant.session_id, role=participant.role
     )
-    return await _join_out(db, participant, session, token, ttl)
+    return backend.signer.participant_token(claims, utcnow(), timedelta(seconds=ttl_s)), ttl_s
 
 
 @router.get("/api/participant", response_model=ParticipantOut)
 async def who_am_i(caller: CallerDep) -> ParticipantOut:
     return _participant_out(caller.participant)
+
+
+@router.post("/api/participant/token", response_model=ParticipantTokenOut)
+async def renew_participant_token(caller: CallerDep, backend: BackendDep) -> ParticipantTokenOut:
+    """A fresh token for a participant that is still a member, presenting its current,
+    unexpired one. An expired token is refused (401): the page then redeems its link again."""
+    token, ttl_s = _participant_token(backend, caller.participant)
+    return ParticipantTokenOut(participant_token=token, expires_in=ttl_s)

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from cloud.config import MAX_INVITE_TTL_S
+
 # Bidi overrides can make a name display as something else; joiners (U+200D) stay
 # allowed because emoji sequences need them.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -127,7 +129,8 @@ class InviteCreateIn(Request):
     role: InviteRole
     camera_number: CameraNumber | None = None
     label: ShortName | None = None
-    ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=30 * 24 * 3600, strict=True)
+    # How long the link admits new joins; None: the backend's --invite-ttl-s.
+    ttl_seconds: int | None = Field(default=None, ge=60, le=MAX_INVITE_TTL_S, strict=True)
 
 
 class InviteOut(BaseModel):
@@ -166,6 +169,13 @@ class ParticipantOut(BaseModel):
 class JoinOut(BaseModel):
     participant: ParticipantOut
     participant_token: str
-    expires_in: int
+    expires_in: int  # the participant token's lifetime in seconds, not the invite's
     session: SessionSummaryOut
     cameras: list[CameraOut]
+
+
+class ParticipantTokenOut(BaseModel):
+    """A renewed participant token: same participant, same rights, a fresh lifetime."""
+
+    participant_token: str
+    expires_in: int

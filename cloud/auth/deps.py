@@ -10,10 +10,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.auth.tokens import TokenError
+from cloud.auth.membership import MembershipEnded, member
+from cloud.auth.tokens import TokenError, TokenExpired
 from cloud.backend import Backend
-from cloud.db.models import Invite, LiveSession, Participant, TokenFamily, User
-from cloud.db.types import utcnow
+from cloud.db.models import LiveSession, Participant, TokenFamily, User
 from cloud.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="Access token, or a participant token")
@@ -80,7 +80,7 @@ UserDep = Annotated[User, Depends(current_user)]
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """A participant whose invite, session and membership are all still valid."""
+    """A participant that is still a member of its session (cloud/auth/membership.py)."""
 
     participant: Participant
     session: LiveSession
@@ -92,18 +92,14 @@ async def current_participant(backend: BackendDep, db: DbDep, credentials: Beare
         claims = backend.signer.read_participant_token(token)
     except TokenError as exc:
         backend.metrics.auth_failures.labels("bad_participant_token").inc()
-        raise Unauthorized(str(exc)) from exc
-    participant = await db.get(Participant, claims.participant_id)
-    if participant is None or participant.session_id != claims.session_id:
-        raise Unauthorized("this participant was removed from the session")
-    session = await db.get(LiveSession, claims.session_id)
-    if session is None or session.ended_at is not None:
-        raise Unauthorized("the session has ended")
-    if participant.invite_id is not None:
-        invite = await db.get(Invite, participant.invite_id)
-        if invite is None or invite.revoked_at is not None or invite.expires_at <= utcnow():
-            raise Unauthorized("the invite this participant joined with was revoked or expired")
-    return Caller(participant=participant, session=session)
+        # A page tells the two apart: an expired token sends it back to its invite link.
+        reason = "token_expired" if isinstance(exc, TokenExpired) else "token_invalid"
+        raise Unauthorized(str(exc), {"reason": reason}) from exc
+    try:
+        joined = await member(db, claims)
+    except MembershipEnded as exc:
+        raise Unauthorized(exc.message, {"reason": exc.lapse.value}) from exc
+    return Caller(participant=joined.participant, session=joined.session)
 
 
 CallerDep = Annotated[Caller, Depends(current_participant)]

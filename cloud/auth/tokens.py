@@ -14,10 +14,15 @@ import jwt
 
 ISSUER = "returnfeed"
 ALGORITHM = "HS256"
+REFRESH_PREFIX = "rt_"
 
 
 class TokenError(Exception):
     """A token is malformed, forged, expired or of the wrong kind."""
+
+
+class TokenExpired(TokenError):
+    """A token that was good, and whose time is up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +66,7 @@ class TokenSigner:
                 options={"require": ["exp", "iat", "iss", "sub", "typ"]},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise TokenError("token has expired") from exc
+            raise TokenExpired("token has expired") from exc
         except jwt.PyJWTError as exc:
             raise TokenError("token is invalid") from exc
         if claims.get("typ") != typ:
@@ -108,13 +113,25 @@ class TokenSigner:
             raise TokenError("invite token is invalid")
         return invite_id
 
+    def successor_refresh_token(self, presented: str) -> str:
+        """The token a refresh with `presented` rotates to. Derived, not random, so that a
+        retry (a lost reply, a concurrent refresh) gets the same one while only hashes are
+        stored; without the secret nobody can derive it."""
+        digest = hmac.new(self._secret.encode(), b"rotate:" + presented.encode(), hashlib.sha256)
+        return REFRESH_PREFIX + _b64(digest.digest())
+
     def _invite_mac(self, invite_id: str) -> str:
         digest = hmac.new(self._secret.encode(), b"invite:" + invite_id.encode(), hashlib.sha256)
-        return base64.urlsafe_b64encode(digest.digest()[:16]).rstrip(b"=").decode()
+        return _b64(digest.digest()[:16])
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def new_refresh_token() -> str:
-    return "rt_" + secrets.token_urlsafe(32)
+    """The first token of a login; each rotation derives the next (`successor_refresh_token`)."""
+    return REFRESH_PREFIX + secrets.token_urlsafe(32)
 
 
 def hash_refresh_token(token: str) -> str:

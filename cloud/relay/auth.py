@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocket
 
+from cloud.auth.membership import Lapse, MembershipEnded, member
 from cloud.auth.tokens import TokenError, TokenSigner
-from cloud.db.models import Invite, LiveSession, Participant, TokenFamily
-from cloud.db.types import utcnow
+from cloud.db.models import LiveSession, TokenFamily
 from cloud.relay.codes import CloseCode
 from cloud.relay.peer import Identity
 from tally import Role
@@ -64,18 +64,16 @@ async def _participant(
         raise Refused(CloseCode.UNAUTHORIZED, str(exc)) from None
     if claims.session_id != session_id:
         raise Refused(CloseCode.FORBIDDEN, "this link is for another session")
-    await _live_session(db, session_id)
-    participant = await db.get(Participant, claims.participant_id)
-    if participant is None or participant.session_id != session_id:
-        raise Refused(CloseCode.UNAUTHORIZED, "this participant was removed from the session")
+    try:
+        joined = await member(db, claims)  # an expired invite still lets its members in
+    except MembershipEnded as exc:
+        if exc.lapse is Lapse.SESSION_ENDED:
+            raise Refused(CloseCode.NOT_FOUND, "no such session, or it has ended") from None
+        raise Refused(CloseCode.UNAUTHORIZED, exc.message) from None
+    participant = joined.participant
     if participant.role not in (Role.CAMERA, Role.VIEWER):
         raise Refused(CloseCode.FORBIDDEN, "a participant link is for a camera or a viewer")
-    bound = None
-    if participant.invite_id is not None:
-        invite = await db.get(Invite, participant.invite_id)
-        if invite is None or invite.revoked_at is not None or invite.expires_at <= utcnow():
-            raise Refused(CloseCode.UNAUTHORIZED, "this invite link was revoked or has expired")
-        bound = invite.camera_number
+    bound = joined.invite.camera_number if joined.invite is not None else None
     return Identity(
         Role(participant.role), session_id, participant.id, participant.camera_number, bound
     )

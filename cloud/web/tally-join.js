@@ -5,7 +5,7 @@
 const LAST = "rf.tally.last";
 const JOIN = "rf.tally.join.";
 const TOKEN_RE = /^[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{1,64}$/;
-const EXPIRY_MARGIN_MS = 30000;
+const EXPIRY_MARGIN_MS = 1000; // more left: renewed, not redeemed
 
 // The invite token from the fragment (then wiped from the address bar, so it is not shown
 // or shared by accident), else the one this phone opened last (a reload, or the home screen).
@@ -87,6 +87,7 @@ export async function redeem(invite) {
   const join = {
     token: body.participant_token,
     expiresAt: Date.now() + body.expires_in * 1000,
+    renewAt: Date.now() + body.expires_in * 500,
     sessionId: body.session.id,
     sessionName: body.session.name,
     participantId: body.participant.id,

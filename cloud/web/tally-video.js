@@ -35,13 +35,18 @@ export class ProgramVideo {
   _sync() {
     const join = document.visibilityState === "visible" ? this.join : null;
     const p = this.player;
-    // A new participant token (the link was redeemed again) needs a player of its own, and
-    // so does sound: the gateway cannot add audio to a picture-only connection.
-    const same = p && join && p.token === join.token && p.session === join.sessionId;
-    if (same && p.audio === this.sound) return;
+    // A new participant (the link was redeemed again) needs a player of its own, and so
+    // does sound: the gateway cannot add audio to a picture-only connection. A renewed
+    // token of the same participant only replaces the one the player sends.
+    const same = p && join && p.participant === join.participantId && p.session === join.sessionId;
+    if (same && p.audio === this.sound) {
+      p.token = join.token;
+      return;
+    }
     this._stop();
     if (!join) return;
     this.player = new WhepPlayer(this.video, {
+      participant: join.participantId,
       session: join.sessionId,
       token: join.token,
       mode: () => this.mode,

@@ -35,6 +35,8 @@ const app = {
   error: null, // {kind, retryAfter?}: a full-screen error
   choosing: false,
   reRedeemed: false,
+  renewing: null,
+  refused: null, // a token the backend would not renew
   unlocked: false,
   wake: "none",
   video: {
@@ -115,6 +117,8 @@ function begin() {
   const camera = j.boundCamera !== null ? j.boundCamera : j.chosenCamera;
   app.state = reduce(app.state, { type: "local.choose", camera: camera ?? null });
   connect();
+  clearInterval(app.renewTimer);
+  app.renewTimer = setInterval(renewToken, 1000);
   wake.acquire();
   syncVideo();
   render();
@@ -140,11 +144,30 @@ function connect() {
       capabilities: capabilities(),
       camera: app.state.camera,
     }),
-    onStatus: (status) => dispatch({ type: "local.link", status }),
+    onStatus: (status) => {
+      if (status === "connecting") renewToken();
+      dispatch({ type: "local.link", status });
+    },
     onMessage: dispatch,
     onFinal: finalClose,
   });
   app.link.start();
+}
+
+// Past half its life the token is renewed (tally-renew.js): on load, reconnect and timer.
+function renewToken() {
+  const join = app.join;
+  if (app.renewing || join.renewAt > Date.now() || app.refused === join.token) return;
+  app.renewing = import("./tally-renew.js")
+    .then((m) => m.renew(join), () => "failed")
+    .then((outcome) => {
+      app.renewing = null;
+      if (outcome === "refused") app.refused = join.token;
+      if (outcome !== "renewed" || join !== app.join) return;
+      saveJoin(app.invite, join);
+      app.link.token = join.token;
+      syncVideo();
+    });
 }
 
 function finalClose(code) {

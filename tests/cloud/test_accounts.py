@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import httpx
 import jwt
+import pytest
 
+from tests.conftest import database_url
 from tests.support.api import bearer, register
-from tests.support.cloud import CloudServer
+from tests.support.cloud import RELAXED_RATES, CloudServer
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def no_grace(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
+    """A backend where any second use of a refresh token ends the login at once
+    (--refresh-grace-s 0); the grace window has tests of its own (test_refresh_grace.py)."""
+    url = database_url(request.param, request, "rf_no_grace", tmp_path_factory)
+    work = tmp_path_factory.mktemp(f"cloud-no-grace-{request.param}")
+    server = CloudServer(work, url, [*RELAXED_RATES, "--refresh-grace-s", "0"])
+    with server.client() as c:
+        yield c
+    server.stop()
 
 
 def test_register_login_me(client: httpx.Client) -> None:
@@ -48,7 +65,8 @@ def test_wrong_password_and_unknown_email_look_the_same(client: httpx.Client) ->
     assert wrong.headers["www-authenticate"] == "Bearer"
 
 
-def test_refresh_rotates_and_reuse_revokes_the_family(client: httpx.Client) -> None:
+def test_refresh_rotates_and_reuse_revokes_the_family(no_grace: httpx.Client) -> None:
+    client = no_grace
     d = register(client)
     first = client.post("/api/auth/refresh", json={"refresh_token": d.refresh})
     assert first.status_code == 200, first.text
@@ -74,7 +92,8 @@ def test_refresh_rotates_and_reuse_revokes_the_family(client: httpx.Client) -> N
     assert again.status_code == 200
 
 
-def test_reuse_revokes_only_that_login(client: httpx.Client) -> None:
+def test_reuse_revokes_only_that_login(no_grace: httpx.Client) -> None:
+    client = no_grace
     d = register(client)
     other = client.post("/api/auth/login", json={"email": d.email, "password": d.password}).json()
     client.post("/api/auth/refresh", json={"refresh_token": d.refresh})

@@ -138,7 +138,9 @@ def _expire(database_url: str, invite_id: str) -> None:
     asyncio.run(run())
 
 
-def test_expired_link(client: httpx.Client, cloud: CloudServer) -> None:
+def test_an_expired_link_admits_nobody_new_and_keeps_those_who_joined(
+    client: httpx.Client, cloud: CloudServer
+) -> None:
     d = register(client)
     sid = create_session(client, d)["id"]
     inv = invite(client, d, sid, "camera", ttl_seconds=60)
@@ -146,7 +148,28 @@ def test_expired_link(client: httpx.Client, cloud: CloudServer) -> None:
     _expire(cloud.database_url, inv["id"])
     r = redeem(client, inv["token"])
     assert r.status_code == 410 and r.json()["error"]["details"]["reason"] == "expired"
-    assert client.get("/api/participant", headers=bearer(token)).status_code == 401
+    # The phone that joined is still a member (docs/relay.md, "Participants"), and renews.
+    assert client.get("/api/participant", headers=bearer(token)).status_code == 200
+    renewed = client.post("/api/participant/token", headers=bearer(token))
+    assert renewed.status_code == 200, renewed.text
+    fresh = renewed.json()["participant_token"]
+    assert client.get("/api/participant", headers=bearer(fresh)).status_code == 200
+
+
+def test_invite_lifetime_defaults_to_seven_days_and_is_bounded(client: httpx.Client) -> None:
+    d = register(client)
+    sid = create_session(client, d)["id"]
+    inv = invite(client, d, sid, "viewer")
+    made, ends = (datetime.fromisoformat(inv[k]) for k in ("created_at", "expires_at"))
+    assert ends - made == timedelta(days=7)
+    for bad in (59, 30 * 24 * 3600 + 1, "3600"):
+        r = client.post(
+            f"/api/sessions/{sid}/invites",
+            json={"role": "viewer", "ttl_seconds": bad},
+            headers=d.auth,
+        )
+        assert r.status_code == 422, bad
+        assert r.json()["error"]["details"]["problems"][0]["field"] == "ttl_seconds"
 
 
 def test_forged_invite_tokens(client: httpx.Client) -> None:

@@ -69,11 +69,16 @@ export class WhepPlayer {
   // video: the <video> element. options: session, token, mode() -> "auto"|"high"|"low",
   // audio (default true: false offers the picture only, and the gateway sends no Opus),
   // onShow(name) with "connecting" | "waiting" | "playing" | "failed", onStats(stats) after
-  // each look at getStats, onDenied() once the token is refused (the player has stopped).
+  // each look at getStats, onDenied() once the token is refused (the player has stopped),
+  // freshToken() -> the token to use now, or a promise of it, asked before each look at the
+  // server (a page that renews its participant token passes it; `token` may also be set at
+  // any time), participant: whose token it is (kept for the page).
   constructor(video, options) {
     this.video = video;
     this.session = options.session;
     this.token = options.token;
+    this.freshToken = options.freshToken || null;
+    this.participant = options.participant || null;
     this.mode = options.mode || (() => "auto");
     this.audio = options.audio !== false;
     this.onShow = options.onShow || (() => {});
@@ -263,6 +268,8 @@ export class WhepPlayer {
 
   async _tick(run) {
     try {
+      if (this.freshToken) this.token = await this.freshToken();
+      if (run !== this.run) return;
       this.live = await this._status();
       if (run !== this.run) return;
       this.failures = 0;

@@ -1,6 +1,17 @@
 // The viewer page: redeem the invite link, then play the program over WHEP (whep.js, the
-// player the phone tally page uses too). No build step, no inline script.
+// player the phone tally page uses too), renewing the participant token as it goes
+// (watch-join.js). No build step, no inline script.
 
+import {
+  forgetJoin,
+  inviteToken,
+  redeem,
+  renew,
+  renewalDue,
+  renewCheckMs,
+  saveJoin,
+  storedJoin,
+} from "./watch-join.js";
 import { WhepPlayer } from "./whep.js";
 
 const TEXT = {
@@ -8,6 +19,9 @@ const TEXT = {
     connecting: "Connecting…",
     waiting: "Waiting for the program…",
     invalid: "This link is no longer valid. Ask the director for a new one.",
+    expired: "This link has expired. Ask the director for a new one.",
+    revoked: "The director revoked this link. Ask the director for a new one.",
+    ended: "The session has ended.",
     failed: "Connection lost. Reconnecting…",
     unmute: "Unmute",
     mute: "Mute",
@@ -22,6 +36,9 @@ const TEXT = {
     connecting: "연결 중…",
     waiting: "프로그램을 기다리는 중…",
     invalid: "이 링크는 더 이상 유효하지 않습니다. 감독에게 새 링크를 요청하세요.",
+    expired: "이 링크는 만료되었습니다. 감독에게 새 링크를 요청하세요.",
+    revoked: "감독이 이 링크를 취소했습니다. 감독에게 새 링크를 요청하세요.",
+    ended: "세션이 끝났습니다.",
     failed: "연결이 끊겼습니다. 다시 연결하는 중…",
     unmute: "소리 켜기",
     mute: "소리 끄기",
@@ -34,11 +51,16 @@ const TEXT = {
   },
 };
 const T = TEXT[(navigator.language || "en").toLowerCase().startsWith("ko") ? "ko" : "en"];
-const LAST = "rf.watch.last";
-const JOIN = "rf.watch.join.";
-
 const $ = (id) => document.getElementById(id);
 const video = $("video");
+const page = {
+  invite: null,
+  join: null, // {session, token, expiresAt, renewAt}
+  renewing: null, // the token renewal in flight
+  refusedToken: null, // a token the backend would not renew: WHEP will refuse it too
+  rejoined: false, // redeemed again after a refusal, and not yet let in with that token
+  renewTimer: null,
+};
 let player = null; // the WhepPlayer, once the link is redeemed
 
 function show(name) {
@@ -46,35 +68,65 @@ function show(name) {
   $("message").textContent = T[name] || "";
 }
 
-function inviteToken() {
-  const fragment = location.hash.slice(1);
-  if (fragment) {
-    history.replaceState(null, "", location.pathname + location.search);
-    localStorage.setItem(LAST, fragment);
-    return fragment;
-  }
-  return localStorage.getItem(LAST);
+// The token to send, renewed first once past half its life: the player asks before each
+// look at the server (so on load and on every reconnect), and a timer asks too.
+function freshToken() {
+  const join = page.join;
+  if (!renewalDue(join) || page.refusedToken === join.token) return join.token;
+  page.renewing ||= renew(join).then((outcome) => {
+    page.renewing = null;
+    if (outcome === "renewed") saveJoin(page.invite, join);
+    if (outcome === "refused") page.refusedToken = join.token;
+  });
+  return page.renewing.then(() => join.token);
 }
 
-async function join(invite) {
+async function enter() {
+  let result;
   try {
-    const saved = JSON.parse(localStorage.getItem(JOIN + invite) || "null");
-    if (saved && saved.expiresAt - 30000 > Date.now()) return saved;
+    result = await redeem(page.invite);
   } catch {
-    /* a damaged entry: join again */
+    show("failed"); // unreachable, or a server error: the link may be fine
+    setTimeout(enter, 4000);
+    return;
   }
-  const r = await fetch("/api/invites/redeem", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ token: invite }),
+  if (result.error) {
+    show(result.error);
+    return;
+  }
+  page.join = result.join;
+  play();
+}
+
+function play() {
+  clearInterval(page.renewTimer);
+  page.renewTimer = setInterval(freshToken, renewCheckMs(page.join));
+  player = new WhepPlayer(video, {
+    session: page.join.session,
+    token: page.join.token,
+    freshToken,
+    mode: () => $("quality").value,
+    onShow: (name) => {
+      if (name === "waiting" || name === "playing") page.rejoined = false; // let in
+      show(name);
+    },
+    onStats: readout,
+    onDenied: denied,
   });
-  if (r.status === 401 || r.status === 410 || r.status === 404) return null;
-  if (!r.ok) throw new Error(`redeem ${r.status}`);
-  const body = await r.json();
-  const saved = { token: body.participant_token, session: body.session.id,
-    expiresAt: Date.now() + body.expires_in * 1000 };
-  localStorage.setItem(JOIN + invite, JSON.stringify(saved));
-  return saved;
+  player.start();
+}
+
+// The token was refused (it expired while the device slept, or access ended): redeem the
+// link once more, and the reply says whether it still admits anyone (else why not).
+function denied() {
+  forgetJoin(page.invite);
+  player = null;
+  if (page.rejoined) {
+    show("invalid");
+    return;
+  }
+  page.rejoined = true;
+  enter();
 }
 
 function readout(stats) {
@@ -105,27 +157,17 @@ function setup() {
   addEventListener("pagehide", () => player && player.leave());
 }
 
-async function main() {
+function main() {
   setup();
   show("connecting");
-  const invite = inviteToken();
-  const joined = invite ? await join(invite).catch(() => null) : null;
-  if (!joined) {
+  page.invite = inviteToken();
+  if (!page.invite) {
     show("invalid");
     return;
   }
-  player = new WhepPlayer(video, {
-    session: joined.session,
-    token: joined.token,
-    mode: () => $("quality").value,
-    onShow: show,
-    onStats: readout,
-    onDenied: () => {
-      localStorage.removeItem(JOIN + invite);
-      show("invalid");
-    },
-  });
-  player.start();
+  page.join = storedJoin(page.invite);
+  if (page.join) play();
+  else enter();
 }
 
 main();
