@@ -77,8 +77,8 @@ class PageSource:
 
 
 PAGES = {
-    "tally": PageSource("tally", WEB_DIR, "tally.html", shared=("whep.js",)),
-    "watch": PageSource("watch", WEB_DIR / "viewer", "watch.html", shared=("whep.js",)),
+    "tally": PageSource("tally", WEB_DIR, "tally.html", shared=("whep.js", "renew.js")),
+    "watch": PageSource("watch", WEB_DIR / "viewer", "watch.html", shared=("whep.js", "renew.js")),
 }
 
 

@@ -154,11 +154,11 @@ function connect() {
   app.link.start();
 }
 
-// Past half its life the token is renewed (tally-renew.js): on load, reconnect and timer.
+// Past half its life the token is renewed (renew.js): on load, reconnect and timer.
 function renewToken() {
   const join = app.join;
   if (app.renewing || join.renewAt > Date.now() || app.refused === join.token) return;
-  app.renewing = import("./tally-renew.js")
+  app.renewing = import("./renew.js")
     .then((m) => m.renew(join), () => "failed")
     .then((outcome) => {
       app.renewing = null;

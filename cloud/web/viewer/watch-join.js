@@ -2,12 +2,15 @@
 // invite so reopening the link does not join again, and renewed once past half its life.
 // The invite's expiry only stops new joins; a viewer that joined stays until the director
 // revokes the link or ends the session. (The phone tally page does the same in
-// tally-join.js; the pages share no module but whep.js.)
+// tally-join.js; both renew through the shared renew.js.)
+
+import { stamp } from "./renew.js";
+
+export { renew } from "./renew.js";
 
 const LAST = "rf.watch.last";
 const JOIN = "rf.watch.join.";
 const EXPIRY_MARGIN_MS = 1000; // a token this close to expiry could lapse on the way
-const RENEW_TIMEOUT_MS = 5000;
 
 // The invite token from the fragment (then wiped from the address bar), else the last one.
 export function inviteToken() {
@@ -38,14 +41,6 @@ export function saveJoin(invite, join) {
 
 export function forgetJoin(invite) {
   localStorage.removeItem(JOIN + invite);
-}
-
-// By this device's clock, which need not agree with the server's.
-function stamp(join, token, expiresIn, now = Date.now()) {
-  join.token = token;
-  join.lifetimeMs = expiresIn * 1000;
-  join.expiresAt = now + join.lifetimeMs;
-  join.renewAt = now + join.lifetimeMs / 2;
 }
 
 // Past half its life; a join stored by an older page (no renewAt) is due at once.
@@ -81,26 +76,4 @@ export async function redeem(invite) {
   stamp(join, body.participant_token, body.expires_in);
   saveJoin(invite, join);
   return { join };
-}
-
-// POST /api/participant/token with the current token; on success `join` carries the new
-// one (the caller saves it). Resolves to "renewed", "refused" (the token expired or the
-// membership ended) or "failed" (try again later).
-export async function renew(join) {
-  let response;
-  try {
-    response = await fetch("/api/participant/token", {
-      method: "POST",
-      headers: { Authorization: `Bearer ${join.token}` },
-      cache: "no-store",
-      signal: AbortSignal.timeout(RENEW_TIMEOUT_MS),
-    });
-  } catch {
-    return "failed";
-  }
-  if (response.status === 401 || response.status === 403) return "refused";
-  const body = response.ok ? await response.json().catch(() => null) : null;
-  if (!body || typeof body.participant_token !== "string") return "failed";
-  stamp(join, body.participant_token, body.expires_in);
-  return "renewed";
 }
