@@ -15,6 +15,7 @@ import pytest
 
 from app.session_link import events as ev
 from app.session_link.cloud_api import CloudApi, Participant
+from media.send.output import OutputStats, SimulcastOutput
 from tests.app.live import Recorder, director_runtime, wait
 from tests.support.api import create_session, redeem, register
 from tests.support.cloud import RELAXED_RATES, CloudServer
@@ -137,3 +138,36 @@ def test_a_failing_phones_poll_is_restarted_and_shown_meanwhile(
         wait(lambda: calls["n"] >= 3 and down(seen, "phones") is None, 20, lambda: degraded(seen))
         polls = [e for e in seen.events if isinstance(e, ev.PhonesChanged)]
         assert len(polls) >= 2  # before and after the failure
+
+
+def test_a_failing_program_stream_is_rebuilt_and_shown_meanwhile(
+    server: CloudServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in the output's stats ends that output; the supervisor builds a new one."""
+    real = SimulcastOutput.stats
+    calls = {"n": 0}
+
+    def odd(self: SimulcastOutput) -> OutputStats:
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RuntimeError("a bug in the output's stats")
+        return real(self)
+
+    monkeypatch.setattr(SimulcastOutput, "stats", odd)
+    with server.client() as http:
+        director = register(http)
+        session = create_session(http, director, name="Encoders crash", cameras=1)
+    with director_runtime(server, director, session["id"]) as (rt, seen):
+        rt.call(lambda link: link.go_live()).result(20)
+        wait(lambda: down(seen, "program stream") is not None, 30, lambda: seen.events[-5:])
+        failure = down(seen, "program stream")
+        assert failure is not None and "a bug in the output" in failure.detail
+        failed_at = len(seen.events)
+        wait(lambda: down(seen, "program stream") is None, 20, lambda: degraded(seen))
+        wait(
+            lambda: seen.streaming() and len(seen.events) > failed_at,
+            30,
+            lambda: seen.events[-3:],
+        )
+        stopped = [e for e in seen.events if isinstance(e, ev.LiveChanged) and not e.live]
+        assert stopped == []
