@@ -32,7 +32,7 @@ from typing import Any, TextIO
 
 from app.keyframes import KeyframeLink, relay_url
 from app.session_link.cloud_api import CloudError
-from app.srt_renewal import RefusalWatch, fetch_credentials
+from app.srt_renewal import CredentialRenewal, fetch_credentials
 from app.srt_targets import TargetError, layer_targets, publish_streamid
 from media.audio.mixer import AudioMixer, ChannelSettings
 from media.audio.tone import ToneSource
@@ -216,7 +216,7 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
     stop = threading.Event()
     started = time.monotonic()
     connected: set[str] = set()
-    refusals = RefusalWatch()
+    renewal = CredentialRenewal()
     try:
         with _stop_on_sigterm(stop):
             for source in plan_.sources:
@@ -228,8 +228,8 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
             while not stop.wait(_next_wait(started, plan_.duration_s)):
                 stats = output.stats()
                 connected |= {s.name for s in stats.layers if s.frames_sent}
-                if plan_.renewal is not None and refusals.credentials_refused(stats):
-                    _renew(plan_.renewal, output, log)
+                if plan_.renewal is not None and renewal.due(stats):
+                    _renew(plan_.renewal, renewal, output, log)
                 for layer in stats.layers:
                     log.write(format_line(time.monotonic() - started, layer) + "\n")
                 log.flush()
@@ -258,17 +258,21 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
     return 1 if missing else 0
 
 
-def _renew(renewal: Renewal, output: SimulcastOutput, log: TextIO) -> None:
-    """A layer was refused for its credentials: fetch them again (the backend renews an
-    expiring token) and retry with them. Blocks this stats loop for the request only (the
-    encoder and senders run on their own threads)."""
+def _renew(renewal: Renewal, when: CredentialRenewal, output: SimulcastOutput, log: TextIO) -> None:
+    """A layer was refused for its credentials (or an earlier fetch failed): fetch them
+    again (the backend renews an expiring token) and retry with them. Blocks this stats
+    loop for the request only (the encoder and senders run on their own threads)."""
     try:
         srt = asyncio.run(fetch_credentials(renewal.cloud_url, renewal.token, renewal.session_id))
         targets = renewal.targets(srt.publish_token, srt.passphrase)
     except (CloudError, TargetError) as exc:
-        # An expired director token ends renewal too: the layer keeps retrying as it was.
-        log.write(f"returnfeed send: refused; credentials not fetched again: {exc}\n")
+        retry_in = when.failed(exc)
+        # The layers keep retrying meanwhile; an expired director token waits for the next
+        # refusal (retrying cannot cure it).
+        again = f"; again in {retry_in:.1f} s" if retry_in is not None else ""
+        log.write(f"returnfeed send: credentials not fetched again: {exc}{again}\n")
         return
+    when.renewed()
     log.write("returnfeed send: refused; fetched the session's SRT credentials again\n")
     output.retarget(targets)
 

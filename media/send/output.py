@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from media.clock import OutputFrame, ProgramClock
 from media.encode.config import EncoderConfig
@@ -59,6 +59,9 @@ class LayerStats:
     idrs: int
     frames_sent: int
     bytes_sent: int
+    # `rejects` by reject reason (e.g. {1403: 2}): every refusal since start, whatever the
+    # layer's state shows now (a layer woken by `retarget` leaves "rejected" at once).
+    refusals: Mapping[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +183,7 @@ class SimulcastOutput:
                     idrs=enc.idrs,
                     frames_sent=sent.frames_sent if sent else 0,
                     bytes_sent=sent.bytes_sent if sent else 0,
+                    refusals=sent.refusals if sent else {},
                 )
             )
         return OutputStats(self.encoder.encoder, encoded.ticks, tuple(layers))

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from media.encode.meter import RateMeter
@@ -58,6 +58,7 @@ class SenderStats:
     state: LinkState
     connects: int  # connections made
     rejects: int  # refusals by the listener
+    refusals: Mapping[int, int]  # the same refusals by reject reason (e.g. {1403: 2})
     fps: float  # video frames sent per second (last 2 s)
     kbps: float  # TS bytes sent (last 2 s)
     frames_sent: int
@@ -96,6 +97,9 @@ class LayerSender:
         self._meter = RateMeter()
         self._srt: SrtStats | None = None
         self._connects = self._rejects = self._send_errors = self._skipped = 0
+        # Counted by reason, not read off the state: the state moves on (a retarget wakes a
+        # refused layer at once), while whoever watches for a kind of refusal must see each.
+        self._refusals: dict[int, int] = {}
 
     # -- the encoder's side --------------------------------------------------------------
 
@@ -164,6 +168,7 @@ class LayerSender:
             state=self._state,
             connects=self._connects,
             rejects=self._rejects,
+            refusals=dict(self._refusals),  # a copy: the thread counts on
             fps=reading.fps,
             kbps=reading.kbps,
             frames_sent=self._meter.count,
@@ -210,6 +215,7 @@ class LayerSender:
         try:
             conn = self._connect(target.host, target.port, target.options())
         except SrtRejected as exc:
+            self._refusals[exc.reason_code] = self._refusals.get(exc.reason_code, 0) + 1
             self._rejects += 1
             words = describe_reject(exc.reason_code)
             transient = exc.reason_code in TRANSIENT_REJECTS

@@ -17,7 +17,10 @@ import av
 import numpy as np
 import pytest
 
+from app import send
 from app.cli import main
+from app.session_link.cloud_api import CloudError, CloudUnreachable, SrtCredentials
+from app.srt_renewal import CredentialRenewal
 from media.srt import (
     AcceptDecision,
     Address,
@@ -290,3 +293,44 @@ def test_an_encoder_that_is_not_here_is_refused(
     argv = ["send", "--srt-url", "srt://127.0.0.1:9", "--streamid-hi", "x", "--layers", "hi"]
     assert main([*argv, "--encoder", "h264_nonexistent", "--duration", "1"]) == 2
     assert "h264_nonexistent cannot be used here" in capsys.readouterr().out
+
+
+def test_send_cloud_fetches_again_soon_after_a_failed_fetch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--cloud` shares Go Live's renewal: a fetch that fails because the backend does not
+    answer yet is tried again on a short backoff, not at the layer's next refusal (5-60 s
+    away); a refusal that retrying cannot cure (404) waits for the next refusal."""
+    answers: list[Exception | SrtCredentials] = [
+        CloudUnreachable("cannot reach the backend", "unreachable"),
+        SrtCredentials("s1", "new-passphrase-0123", 32, "new-token"),
+        CloudError("no such session", "not_found", 404),
+    ]
+
+    async def fetch(cloud_url: str, access: str, session_id: str) -> SrtCredentials:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    class Output:
+        def __init__(self) -> None:
+            self.retargeted: list[dict[str, str]] = []
+
+        def retarget(self, targets: dict[str, str]) -> None:
+            self.retargeted.append(targets)
+
+    monkeypatch.setattr(send, "fetch_credentials", fetch)
+    plan = send.Renewal("http://cloud", "s1", "director-token", lambda t, p: {"hi": f"{t}/{p}"})
+    when, output, log = CredentialRenewal(), Output(), io.StringIO()
+
+    send._renew(plan, when, output, log)
+    assert when.retry_in is not None and when.retry_in <= 0.6, log.getvalue()
+    assert "again in" in log.getvalue() and output.retargeted == []
+
+    send._renew(plan, when, output, log)
+    assert output.retargeted == [{"hi": "new-token/new-passphrase-0123"}]
+    assert when.retry_in is None
+
+    send._renew(plan, when, output, log)
+    assert when.retry_in is None, "a 404 is not retried on a timer"

@@ -4,6 +4,7 @@ listeners that record what they receive."""
 from __future__ import annotations
 
 import io
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -107,3 +108,35 @@ class Receiver:
             raise self.error
         assert self.result is not None
         return self.result
+
+
+class HoldAtRefusal(logging.Handler):
+    """Holds a sender's thread at its "refused the connection" log line, the moment between
+    counting a refusal and showing it as the layer's state (a busy machine can preempt the
+    thread right there), so a test can look at the stats in that window.
+
+        with HoldAtRefusal() as hold:
+            ...start a sender that gets refused...
+            assert hold.reached.wait(5)
+            ...look at the stats...
+            hold.resume.set()
+    """
+
+    def __init__(self, logger: str = "media.send.sender") -> None:
+        super().__init__(logging.WARNING)
+        self.reached = threading.Event()
+        self.resume = threading.Event()
+        self._logger = logging.getLogger(logger)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "refused the connection" in record.getMessage() and not self.reached.is_set():
+            self.reached.set()
+            self.resume.wait(10)
+
+    def __enter__(self) -> HoldAtRefusal:
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.resume.set()
+        self._logger.removeHandler(self)
