@@ -31,7 +31,7 @@ from ..engine.tally import TallyOut
 from ..golive import OutputFactory, ProgramOutput, StreamLayer, session_targets, stream_layer
 from ..keyframes import answer_keyframe
 from ..relay_client import TAKEN_OVER, Connected, Disconnected, RelayClient, TokenRefused
-from ..srt_renewal import RefusalWatch
+from ..srt_renewal import CredentialRenewal
 from ..supervise import Failure, Nudge, Permanent, supervise
 from ..wake import WakeWatch
 from . import events as ev
@@ -229,7 +229,7 @@ class OnAir:
             raise Permanent(message) from exc
         self.output = output
         starting = asyncio.ensure_future(asyncio.to_thread(output.start))
-        refusals = RefusalWatch()
+        renewal = CredentialRenewal()
         try:
             await asyncio.shield(starting)
             self.health.up("program stream")
@@ -237,8 +237,8 @@ class OnAir:
                 layers = tuple(stream_layer(s) for s in output.stats().layers)
                 self._emit(ev.StreamChanged(True, layers))
                 self._layers_health(layers)
-                if refusals.credentials_refused(output.stats()):
-                    await self._renew_targets(output)
+                if renewal.due(output.stats()):
+                    await self._renew_targets(output, renewal)
                 if self._takeover and layers and all(layer.connected for layer in layers):
                     self._takeover = False  # ours now; a later reconnect must not kick anyone
                     self._retarget(output, self._srt)
@@ -286,18 +286,24 @@ class OnAir:
         except ValueError as exc:
             log.info("SRT targets not changed: %s", exc)
 
-    async def _renew_targets(self, output: ProgramOutput) -> None:
+    async def _renew_targets(self, output: ProgramOutput, renewal: CredentialRenewal) -> None:
         """A layer was refused for its credentials (1403 token, 10 passphrase): fetch them
-        again (which renews an expiring publish token) and hand them to the output. A
-        failure waits for the next refusal; the layers keep retrying meanwhile."""
+        again (which renews an expiring publish token) and hand them to the output. A fetch
+        that failed for the network or a 5xx is tried again soon (`renewal` says when); the
+        layers keep retrying meanwhile."""
         try:
             srt = await self._fetch_srt()
         except CloudError as exc:
-            log.info("SRT credentials not renewed after a refusal: %s", exc)
+            retry_in = renewal.failed(exc)
+            when = "at the next refusal" if retry_in is None else f"again in {retry_in:.1f} s"
+            log.info("SRT credentials not renewed after a refusal (%s): %s", when, exc)
+            self.health.down("credentials", f"SRT credentials not renewed, {when}: {exc}")
             return
         self._srt = srt
         log.info("SRT credentials fetched again after a refusal (token until %s)", srt.expires_at)
         self._retarget(output, srt)
+        renewal.renewed()
+        self.health.up("credentials")
 
     # --- phones and invites ---------------------------------------------------------------
 

@@ -85,14 +85,24 @@ def wait(check: Callable[[], bool], within: float, what: Callable[[], object]) -
     assert check(), what()
 
 
-def wait_status(server: CloudServer, show: Show, viewer: str, live: bool, within: float) -> Any:
-    """The gateway's /whep status once it says `live` (or whatever it says at `within`)."""
+def wait_status(
+    server: CloudServer,
+    show: Show,
+    viewer: str,
+    live: bool,
+    within: float,
+    layers: list[str] | None = None,
+) -> Any:
+    """The gateway's /whep status once it says `live` and, when given, has `layers` (or
+    whatever it says at `within`). The gateway is live from the first layer on; the second
+    may publish a moment later, so a test that needs both must say so here."""
     deadline = time.monotonic() + within
     with server.client() as http:
         while True:
             r = http.get(f"/whep/{show.session_id}/status", headers=bearer(viewer))
             assert r.status_code == 200, r.text
             status = r.json()
-            if status["live"] == live or time.monotonic() > deadline:
+            wanted = status["live"] == live and (layers is None or status["layers"] == layers)
+            if wanted or time.monotonic() > deadline:
                 return status
             time.sleep(0.2)

@@ -66,12 +66,9 @@ def test_go_live_reconnects_after_its_token_expired(server: CloudServer) -> None
         server.stop()
         server.start()
 
-        # Both layers: the gateway says live once the first one publishes, and the second
-        # may follow a moment later (reading "live" and then the layers was the flaky part).
-        def layers() -> list[str]:
-            return list(wait_status(server, show, viewer, True, 0)["layers"])
-
-        wait(lambda: layers() == ["hi", "lo"], 30, lambda: (layers(), seen.events[-3:]))
+        # Both layers: reading "live" and then the layers was the flaky part.
+        status = wait_status(server, show, viewer, True, 30, ["hi", "lo"])
+        assert status["layers"] == ["hi", "lo"], (status, seen.events[-3:])
         assert "publish token expired" in server.log_text()
         wait(seen.streaming, 10, lambda: "the panel to say connected again")
 

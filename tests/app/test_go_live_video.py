@@ -57,9 +57,9 @@ def test_go_live_sends_the_program_to_the_gateway(
         assert wait_status(server, show, viewer, False, 0)["live"] is False
 
         rt.call(lambda link: link.go_live()).result(20)
-        status = wait_status(server, show, viewer, True, 8)
+        status = wait_status(server, show, viewer, True, 8, ["hi", "lo"])
         assert status["live"] is True, (status, seen.events[-5:])
-        assert status["layers"] == ["hi", "lo"]
+        assert status["layers"] == ["hi", "lo"], status
 
         # The panel's stats: both layers connected, frames going out.
         wait(lambda: seen.streaming() and len(seen.streams()[-1].layers) == 2, 5, seen.streams)

@@ -76,7 +76,7 @@ def test_a_second_director_is_shown_and_can_take_over(server: CloudServer) -> No
         assert ended is not None and "took this session over" in ended.detail
         wait(seen_second.streaming, 30, lambda: (seen_second.events[-3:], degraded(seen_second)))
         wait(lambda: not degraded(seen_second), 20, lambda: degraded(seen_second))
-        status = wait_status(server, show, viewer, True, 20)
+        status = wait_status(server, show, viewer, True, 20, ["hi", "lo"])
         assert status["live"] is True and status["layers"] == ["hi", "lo"], status
         # The one that was taken over stays off: it does not fight its way back.
         assert not any(
