@@ -17,6 +17,7 @@ from .consts import (
     SRT_ECONNFAIL,
     SRT_ECONNLOST,
     SRT_ECONNREJ,
+    SRT_EINVSOCK,
     SRT_ENOCONN,
     SRT_ENOSERVER,
     SRT_ERROR,
@@ -29,7 +30,9 @@ from .errors import SrtConnectionLost, SrtError, SrtRejected, SrtTimeout
 from .lib import srt
 
 _TIMEOUTS = frozenset({SRT_ENOSERVER, SRT_EASYNCSND, SRT_EASYNCRCV, SRT_ETIMEOUT})
-_LOST = frozenset({SRT_ECONNFAIL, SRT_ECONNLOST, SRT_ENOCONN, SRT_ESCLOSED})
+# EINVSOCK too: once the peer is gone libsrt closes and frees the socket by itself, and the
+# next send on it says "invalid socket" rather than "connection lost".
+_LOST = frozenset({SRT_ECONNFAIL, SRT_ECONNLOST, SRT_ENOCONN, SRT_ESCLOSED, SRT_EINVSOCK})
 
 # Every socket this process opened and has not closed: tests assert it drains to empty.
 _open: set[int] = set()
