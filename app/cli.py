@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from app import send
+from app.director_token import EMAIL_ENV, PASSWORD_ENV
 from media import ndi_test_sender
 from media.inventory import Inventory, take_inventory
 from media.sources.ndi import NdiConfig
@@ -64,8 +65,9 @@ def _add_send(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
             f"{send.PASSPHRASE_ENV} and {send.TOKEN_ENV} (options show up in `ps`). "
             "With --cloud, viewers who join get their first frame at once: send joins the "
             "session's relay as its director and forces an IDR when the gateway asks for one "
-            f"(the director's access token goes in {send.DIRECTOR_TOKEN_ENV}; it is checked "
-            "when the link connects). Without it a viewer waits for the next scheduled IDR "
+            f"(the director's login goes in {EMAIL_ENV} and {PASSWORD_ENV} and is "
+            f"renewed for the whole show, or an access token in {send.DIRECTOR_TOKEN_ENV}, "
+            "good until it expires). Without it a viewer waits for the next scheduled IDR "
             "(every 2 s)."
         ),
     )
@@ -104,8 +106,7 @@ def _add_send(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="the backend (http(s)://host:port): answer viewers' keyframe requests from the "
         "session's relay, and fetch the session's SRT credentials again when a layer is "
         "refused for them (an expired or rotated publish token or passphrase); needs "
-        f"--session and "
-        f"{send.DIRECTOR_TOKEN_ENV}",
+        f"--session and {EMAIL_ENV}/{PASSWORD_ENV} (or {send.DIRECTOR_TOKEN_ENV})",
     )
     cmd.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     cmd.add_argument("--cycle", type=float, metavar="S", help="cut to the next source every S s")

@@ -28,6 +28,7 @@ import segno
 from tally import Camera
 
 from .demo import DemoAccountError, DemoStore, demo_login
+from .director_token import EMAIL_ENV, PASSWORD_ENV
 from .engine.commands import SetCameras
 from .runtime import AnyEvent, Runtime
 from .session_link import events as ev
@@ -37,8 +38,6 @@ from .session_link.vault import Vault
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-EMAIL_ENV = "RETURNFEED_EMAIL"
-PASSWORD_ENV = "RETURNFEED_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 DEMO_SESSION = "ReturnFeed demo"
 DEMO_CAMERAS = 4
 STEP_TIMEOUT_S = 30.0

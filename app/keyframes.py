@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from app.relay_client import Connected, Disconnected, RelayClient
+from app.relay_client import Connected, Disconnected, RelayClient, TokenSource
 from tally import KeyframeRequest
 
 log = logging.getLogger(__name__)
@@ -54,15 +54,16 @@ class KeyframeLink:
     keyframe requests and nothing else: it sends no tally (cameras and bus stay the desktop
     app's, if one is connected too) and reconnects with RelayClient's backoff.
 
-    The token is the session owner's access token, checked by the relay when the link
-    connects; once it has expired a reconnect is refused for good and sending goes on
-    without fast start (`note` says so).
+    The token is the session owner's: a fixed access token, checked by the relay when the
+    link connects (once it has expired a reconnect is refused for good and sending goes on
+    without fast start; `note` says so), or a source that renews it
+    (app/director_token.py), with which the link lasts the whole show.
     """
 
     def __init__(
         self,
         url: str,
-        token: str,
+        token: TokenSource,
         output: KeyframeTarget,
         note: Callable[[str], None] = log.info,
     ) -> None:

@@ -5,8 +5,10 @@ demos (`--cycle` cuts through the sources), and for tests against a real listene
 Secrets: prefer the environment (RETURNFEED_SRT_PASSPHRASE, RETURNFEED_PUBLISH_TOKEN) to
 options, because every user on the machine can read a process's arguments.
 
-With `--cloud URL` (the backend) and the session owner's access token in
-RETURNFEED_DIRECTOR_TOKEN (never an option), it also joins the session's relay as the
+With `--cloud URL` (the backend) and the session owner's login in RETURNFEED_EMAIL and
+RETURNFEED_PASSWORD (renewed for as long as it runs), or just an access token in
+RETURNFEED_DIRECTOR_TOKEN (good until it expires), never as options, it also joins the
+session's relay as the
 desktop app's Go Live does and answers viewers' keyframe requests (app/keyframes.py), so a
 viewer that joins gets its first frame at once instead of at the next scheduled IDR; and a
 layer refused for its credentials (1403: the publish token expired or was rotated; 10: the
@@ -30,6 +32,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from app.director_token import EMAIL_ENV, PASSWORD_ENV, DirectorToken
 from app.keyframes import KeyframeLink, relay_url
 from app.session_link.cloud_api import CloudError
 from app.srt_renewal import CredentialRenewal, fetch_credentials
@@ -62,7 +65,7 @@ class RelayPlan:
     """Where viewers' keyframe requests come from: the session's relay, as its director."""
 
     url: str
-    token: str = field(repr=False)
+    token: DirectorToken = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class Renewal:
 
     cloud_url: str
     session_id: str
-    token: str = field(repr=False)
+    token: DirectorToken = field(repr=False)
     targets: Callable[[str, str | None], dict[str, SrtTarget]]  # (token, passphrase)
 
 
@@ -167,11 +170,16 @@ def _renewal(
 def _relay_plan(args: Any, env: dict[str, str]) -> RelayPlan | None:
     if not args.cloud:
         return None
-    token = env.get(DIRECTOR_TOKEN_ENV)
-    if not token:
-        raise SendError(f"--cloud: put the director's access token in {DIRECTOR_TOKEN_ENV}")
+    email, password = env.get(EMAIL_ENV), env.get(PASSWORD_ENV)
+    access = env.get(DIRECTOR_TOKEN_ENV)
+    if not access and not (email and password):
+        raise SendError(
+            f"--cloud: put the director's login in {EMAIL_ENV} and {PASSWORD_ENV} "
+            f"(or an access token in {DIRECTOR_TOKEN_ENV})"
+        )
     if not args.session:
         raise SendError("--cloud: give --session, the session whose relay to join")
+    token = DirectorToken(args.cloud, access=access, email=email, password=password)
     try:
         return RelayPlan(relay_url(args.cloud, args.session), token)
     except ValueError as exc:
@@ -212,7 +220,7 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
         return 2
     link = None
     if plan_.relay is not None:
-        link = KeyframeLink(plan_.relay.url, plan_.relay.token, output, _noter(log))
+        link = KeyframeLink(plan_.relay.url, plan_.relay.token.source(), output, _noter(log))
     stop = threading.Event()
     started = time.monotonic()
     connected: set[str] = set()
@@ -263,12 +271,13 @@ def _renew(renewal: Renewal, when: CredentialRenewal, output: SimulcastOutput, l
     again (the backend renews an expiring token) and retry with them. Blocks this stats
     loop for the request only (the encoder and senders run on their own threads)."""
     try:
-        srt = asyncio.run(fetch_credentials(renewal.cloud_url, renewal.token, renewal.session_id))
+        access = renewal.token.get()
+        srt = asyncio.run(fetch_credentials(renewal.cloud_url, access, renewal.session_id))
         targets = renewal.targets(srt.publish_token, srt.passphrase)
     except (CloudError, TargetError) as exc:
         retry_in = when.failed(exc)
-        # The layers keep retrying meanwhile; an expired director token waits for the next
-        # refusal (retrying cannot cure it).
+        # The layers keep retrying meanwhile; a login that ended waits for the next refusal
+        # (retrying cannot cure it).
         again = f"; again in {retry_in:.1f} s" if retry_in is not None else ""
         log.write(f"returnfeed send: credentials not fetched again: {exc}{again}\n")
         return

@@ -19,6 +19,7 @@ import pytest
 
 from app import send
 from app.cli import main
+from app.director_token import DirectorToken
 from app.session_link.cloud_api import CloudError, CloudUnreachable, SrtCredentials
 from app.srt_renewal import CredentialRenewal
 from media.srt import (
@@ -280,7 +281,8 @@ def test_bad_settings_are_refused_before_anything_starts(
     monkeypatch.delenv("RETURNFEED_SRT_PASSPHRASE", raising=False)
     # A director token only where the case is not about its absence.
     if "RETURNFEED_DIRECTOR_TOKEN" in message:
-        monkeypatch.delenv("RETURNFEED_DIRECTOR_TOKEN", raising=False)
+        for name in ("RETURNFEED_DIRECTOR_TOKEN", "RETURNFEED_EMAIL", "RETURNFEED_PASSWORD"):
+            monkeypatch.delenv(name, raising=False)
     else:
         monkeypatch.setenv("RETURNFEED_DIRECTOR_TOKEN", "a-token")
     assert main(["send", *extra]) == 2
@@ -321,7 +323,8 @@ def test_send_cloud_fetches_again_soon_after_a_failed_fetch(
             self.retargeted.append(targets)
 
     monkeypatch.setattr(send, "fetch_credentials", fetch)
-    plan = send.Renewal("http://cloud", "s1", "director-token", lambda t, p: {"hi": f"{t}/{p}"})
+    token = DirectorToken("http://cloud", access="director-token")
+    plan = send.Renewal("http://cloud", "s1", token, lambda t, p: {"hi": f"{t}/{p}"})
     when, output, log = CredentialRenewal(), Output(), io.StringIO()
 
     send._renew(plan, when, output, log)

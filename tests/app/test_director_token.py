@@ -1,0 +1,107 @@
+"""`returnfeed send --cloud` keeps its director login for a whole show (app/director_token.py).
+
+Against the real backend with 4 s access tokens: the token is renewed as it goes stale, a
+login that ended is signed in again, a wrong password stops for good, and the sender's
+relay link (KeyframeLink) outlives many access tokens and a backend restart.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.director_token import DirectorToken
+from app.keyframes import KeyframeLink, relay_url
+from app.session_link.cloud_api import NotLoggedIn
+from tests.support.api import Director, bearer, create_session, register
+from tests.support.cloud import RELAXED_RATES, CloudServer
+
+ACCESS_TTL_S = 4
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[CloudServer]:
+    env = {"RETURNFEED_ACCESS_TTL_S": str(ACCESS_TTL_S)}
+    server = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'returnfeed.db'}", RELAXED_RATES, env)
+    yield server
+    assert server.alive(), server.log_text()[-3000:]
+    server.stop()
+
+
+def works(server: CloudServer, access: str) -> bool:
+    with server.client() as http:
+        return http.get("/api/auth/me", headers=bearer(access)).status_code == 200
+
+
+def test_the_token_is_renewed_and_a_login_that_ended_is_signed_in_again(
+    server: CloudServer,
+) -> None:
+    with server.client() as http:
+        director = register(http)
+    token = DirectorToken(server.base_url, email=director.email, password=director.password)
+    first = token.get()
+    assert works(server, first) and token.get() == first  # fresh: no new request
+    time.sleep(ACCESS_TTL_S)  # the first access token has expired by now
+    assert not works(server, first)
+    second = token.get()
+    assert second != first and works(server, second)
+
+    # The login ends elsewhere (logout revokes the whole chain): sign in again.
+    refresh = token._tokens.refresh if token._tokens else ""
+    with httpx.Client(base_url=server.base_url) as http:
+        assert http.post("/api/auth/logout", json={"refresh_token": refresh}).status_code == 204
+    time.sleep(ACCESS_TTL_S)
+    third = token.get()
+    assert works(server, third)
+
+
+def test_a_wrong_password_is_refused_for_good(server: CloudServer) -> None:
+    with server.client() as http:
+        director = register(http)
+    token = DirectorToken(server.base_url, email=director.email, password="not-the-password")
+    with pytest.raises(NotLoggedIn):
+        token.get()
+
+
+class Requests:
+    def __init__(self) -> None:
+        self.asked = threading.Event()
+
+    def request_keyframe(self, layer: str | None = None) -> None:
+        self.asked.set()
+
+
+def _wait(check: threading.Event, within: float) -> None:
+    assert check.wait(within)
+
+
+def test_the_senders_relay_link_outlives_its_access_tokens_and_a_restart(
+    server: CloudServer,
+) -> None:
+    with server.client() as http:
+        director: Director = register(http)
+        session = create_session(http, director, name="All day send", cameras=1)
+    token = DirectorToken(server.base_url, email=director.email, password=director.password)
+    notes: list[str] = []
+    link = KeyframeLink(
+        relay_url(server.base_url, session["id"]), token.source(), Requests(), notes.append
+    )
+    link.start()
+    try:
+        _wait(link.connected, 20)
+        time.sleep(ACCESS_TTL_S + 1)  # every token it held has expired
+        server.stop()
+        deadline = time.monotonic() + 20
+        while link.connected.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not link.connected.is_set()
+        server.start()
+        _wait(link.connected, 20)
+        assert not [n for n in notes if "refused" in n], notes
+    finally:
+        link.stop()
