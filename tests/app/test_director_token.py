@@ -18,8 +18,9 @@ import pytest
 from app.director_token import DirectorToken
 from app.keyframes import KeyframeLink, relay_url
 from app.session_link.cloud_api import NotLoggedIn
+from tests.app.conftest import sqlite_backend
 from tests.support.api import Director, bearer, create_session, register
-from tests.support.cloud import RELAXED_RATES, CloudServer
+from tests.support.cloud import CloudServer
 
 ACCESS_TTL_S = 4
 
@@ -27,10 +28,8 @@ ACCESS_TTL_S = 4
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[CloudServer]:
     env = {"RETURNFEED_ACCESS_TTL_S": str(ACCESS_TTL_S)}
-    server = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'returnfeed.db'}", RELAXED_RATES, env)
-    yield server
-    assert server.alive(), server.log_text()[-3000:]
-    server.stop()
+    with sqlite_backend(tmp_path, env) as server:
+        yield server
 
 
 def works(server: CloudServer, access: str) -> bool:

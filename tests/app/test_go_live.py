@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from app.engine.commands import Cut, MapCamera, SetPreview
 from app.session_link import events as ev
@@ -19,15 +15,7 @@ from tally import Delta, Lamp, Role, Snapshot
 from tests.app.live import director_runtime
 from tests.cloud.relay.peers import Peer, Show, connect_peer
 from tests.support.api import create_session, register
-from tests.support.cloud import RELAXED_RATES, CloudServer
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[CloudServer]:
-    server = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'returnfeed.db'}", RELAXED_RATES)
-    yield server
-    assert server.alive(), server.log_text()[-3000:]
-    server.stop()
+from tests.support.cloud import CloudServer
 
 
 async def lamp_becomes(phone: Peer, camera: int, lamp: Lamp, within: float = 10.0) -> None:

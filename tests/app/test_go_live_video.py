@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,15 +19,7 @@ from tally import KeyframeRequest, Role
 from tests.app.live import director_runtime, wait, wait_status
 from tests.cloud.relay.peers import Show, connect_peer
 from tests.support.api import bearer, create_session, register
-from tests.support.cloud import RELAXED_RATES, CloudServer
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[CloudServer]:
-    server = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'returnfeed.db'}", RELAXED_RATES)
-    yield server
-    assert server.alive(), server.log_text()[-3000:]
-    server.stop()
+from tests.support.cloud import CloudServer
 
 
 def test_go_live_sends_the_program_to_the_gateway(

@@ -16,9 +16,10 @@ import pytest
 from app.session_link import events as ev
 from app.session_link.cloud_api import CloudApi, Participant
 from media.send.output import OutputStats, SimulcastOutput
+from tests.app.conftest import sqlite_backend
 from tests.app.live import Recorder, director_runtime, wait
 from tests.support.api import create_session, redeem, register
-from tests.support.cloud import RELAXED_RATES, CloudServer
+from tests.support.cloud import CloudServer
 
 ACCESS_TTL_S = 4
 INVITE_TTL_S = 12
@@ -30,10 +31,8 @@ def server(tmp_path: Path) -> Iterator[CloudServer]:
         "RETURNFEED_ACCESS_TTL_S": str(ACCESS_TTL_S),
         "RETURNFEED_INVITE_TTL_S": str(INVITE_TTL_S),
     }
-    server = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'returnfeed.db'}", RELAXED_RATES, env)
-    yield server
-    assert server.alive(), server.log_text()[-3000:]
-    server.stop()
+    with sqlite_backend(tmp_path, env) as server:
+        yield server
 
 
 def relay_up(seen: Recorder) -> bool:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
-
-import pytest
 
 from app.relay_client import (
     Connected,
@@ -31,38 +28,15 @@ from tally import (
     TextMessage,
 )
 from tests.cloud.relay.peers import Show, connect_peer, new_show
-from tests.support.cloud import RELAXED_RATES, CloudServer
+from tests.support.cloud import CloudServer
 
 CAMERAS = (Camera(1, "Wide", "src1"), Camera(2, "Close", "src2"))
 E = TypeVar("E", bound=RelayEvent)
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[CloudServer]:
-    server = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'returnfeed.db'}", RELAXED_RATES)
-    yield server
-    assert server.alive(), server.log_text()[-3000:]
-    server.stop()
-
-
 def _run(scenario: Callable[[Show, RelayClient], Awaitable[None]], server: CloudServer) -> None:
-    """Run `scenario` with a started client, on an event loop of its own thread.
-
-    pytest-asyncio would use the main thread, where Playwright's sync API (tests/cloud/web)
-    keeps a loop running for the whole test session once its browser has started.
-    """
-    show = new_show(server, cameras=2)
-
-    async def main() -> None:
-        client = RelayClient(show.url, show.director.access, heartbeat_s=0.2, backoff_s=(0.1, 0.4))
-        await client.start()
-        try:
-            await scenario(show, client)
-        finally:
-            await client.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, main()).result()
+    """Run `scenario` with a started client holding the director's token."""
+    _run_with(server, lambda show: show.director.access, scenario)
 
 
 async def _event(client: RelayClient, kind: type[E], within: float = 10) -> E:
@@ -147,7 +121,12 @@ def _run_with(
     scenario: Callable[[Show, RelayClient], Awaitable[None]],
     backoff_s: tuple[float, float] = (0.1, 0.4),
 ) -> None:
-    """Like _run, with the client's token source and backoff chosen by the test."""
+    """Run `scenario` with a started client, on an event loop of its own thread, its token
+    source and backoff chosen by the test.
+
+    pytest-asyncio would use the main thread, where Playwright's sync API (tests/cloud/web)
+    keeps a loop running for the whole test session once its browser has started.
+    """
     show = new_show(server, cameras=2)
 
     async def main() -> None:

@@ -9,24 +9,11 @@ and the gateway hands the layers to the second (o=takeover).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from app.session_link import events as ev
 from tests.app.live import Recorder, director_runtime, wait, wait_status
 from tests.cloud.relay.peers import Show
 from tests.support.api import create_session, register
-from tests.support.cloud import RELAXED_RATES, CloudServer
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[CloudServer]:
-    server = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'returnfeed.db'}", RELAXED_RATES)
-    yield server
-    assert server.alive(), server.log_text()[-3000:]
-    server.stop()
+from tests.support.cloud import CloudServer
 
 
 def degraded(seen: Recorder) -> dict[str, ev.Degraded]:
