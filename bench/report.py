@@ -1,6 +1,6 @@
 """Run every benchmark, then write docs/BENCHMARKS.md from what they measured.
 
-Run from the repository root (outside CI: the whole run takes 10-15 minutes):
+Run from the repository root (outside CI: the whole run takes 15-25 minutes):
     bench/report [--only NAME,...] [--skip NAME,...] [--from-results]
 
 Each benchmark runs as its own process with --plot, one after another so they do not
@@ -43,6 +43,7 @@ BENCHES = (
     Bench("encode", ("--seconds", "5", "--rounds", "3", "--plot"), 600),
     Bench("program_clock", ("--seconds", "5", "--plot"), 300),
     Bench("ui_pacing", ("--seconds", "8", "--plot"), 300),
+    Bench("soak", ("--outages", "20", "--plot"), 1800),
 )
 
 

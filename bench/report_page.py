@@ -240,6 +240,15 @@ SECTIONS = {
         "python -m bench.ui_pacing --seconds 8 --plot",
         "Monitor repaint rates, UI-thread stalls and cut to program on screen (offscreen Qt).",
     ),
+    "soak": (
+        "Soak: recovery after outages",
+        "python -m bench.soak --outages 20 --plot",
+        "A compressed long show (tokens that live seconds) with outages at random moments: "
+        "kill -9 of the backend, the SRT path dropped, Redis down, PostgreSQL restarted, and "
+        "a kill -9 that outlasts the access token. Seconds from each outage's end until the "
+        "relay, the cut on a phone page, both SRT layers, the viewer's next frame and the "
+        "app's health board are back.",
+    ),
 }
 
 

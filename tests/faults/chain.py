@@ -12,7 +12,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -65,12 +65,22 @@ class Backend(CloudServer):
 
     srt_port: int
 
-    def __init__(self, workdir: Path, database_url: str) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        database_url: str,
+        extra_args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+        srt_port: int | None = None,
+    ) -> None:
+        """`extra_args` and `env` (RETURNFEED_* settings) are added to the usual ones;
+        `srt_port`, when given, is the SRT port to use instead of a free one."""
         super().__init__(
             workdir,
             database_url,
-            [*RELAXED_RATES, "--log-level", "info"],
-            srt_port=free_udp_port(),
+            [*RELAXED_RATES, "--log-level", "info", *extra_args],
+            env=env,
+            srt_port=free_udp_port() if srt_port is None else srt_port,
         )
 
     @property
