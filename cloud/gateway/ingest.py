@@ -55,6 +55,11 @@ log = logging.getLogger(__name__)
 # the encoder's author); 500 was too small for lo. Never `nobuffer` (drops the first IDR).
 DEMUX_OPTIONS = {**LOW_LATENCY_DEMUX, "probesize": "2048"}
 IDLE_TIMEOUT_S = 5.0  # a publisher that sends nothing this long is dropped
+# A publisher silent this long may be replaced by a new caller with the session's
+# credentials: a layer sends 30-60 frames and 50 audio packets a second, so this is a dead
+# link (the director's network dropped and it is reconnecting), and refusing its reconnect
+# with 1409 until the idle timeout would keep viewers dark for seconds more.
+STALE_S = 1.5
 TAKEOVER = "o=takeover"  # streamid item: replace this layer's current publisher
 OPUS_FRAME_90K = 1800  # 20 ms
 
@@ -135,6 +140,7 @@ class Ingest:
         self._metrics = metrics
         self._lock = threading.Lock()
         self._publishers: dict[str, SrtConnection] = {}  # "<session>/<layer>" -> connection
+        self._heard: dict[str, float] = {}  # resource -> monotonic time of its last packet
         self._threads: set[threading.Thread] = set()
         self._listener: SrtListener | None = None
         self._accepting: threading.Thread | None = None
@@ -205,9 +211,15 @@ class Ingest:
             return self._refuse(RejectReason.FORBIDDEN, why, counted_as="expired")
         with self._lock:
             busy = sid.resource in self._publishers
-        if busy and not wants_takeover(streamid):
+        if busy and not self._replaceable(sid.resource, streamid):
             return self._refuse(RejectReason.CONFLICT, f"{sid.resource} already has a publisher")
         return AcceptDecision.allow(passphrase=creds.passphrase)
+
+    def _replaceable(self, resource: str, streamid: str) -> bool:
+        """A new caller may replace the layer's publisher: asked to, or that one is silent."""
+        heard = self._heard.get(resource)
+        stale = heard is not None and time.monotonic() - heard >= STALE_S
+        return stale or wants_takeover(streamid)
 
     def _refuse(
         self, reason: RejectReason, why: str, counted_as: str | None = None
@@ -253,16 +265,17 @@ class Ingest:
             return
         with self._lock:
             old = self._publishers.get(sid.resource)
-            if old is not None and not wants_takeover(conn.streamid):
+            if old is not None and not self._replaceable(sid.resource, conn.streamid):
                 old = conn  # lost a race with another caller: the first one stays
             else:
                 self._publishers[sid.resource] = conn
+                self._heard[sid.resource] = time.monotonic()
         if old is conn:
             self._metrics.ingest_refused.labels("conflict").inc()
             conn.close()
             return
         if old is not None:
-            log.info("%s taken over by %s:%s", sid.resource, *conn.peer)
+            log.info("%s replaced by %s:%s", sid.resource, *conn.peer)
             old.close()
         peer = f"{conn.peer[0]}:{conn.peer[1]}"
         log.info("SRT publisher %s from %s", sid.resource, peer)
@@ -282,6 +295,7 @@ class Ingest:
                 mine = self._publishers.get(sid.resource) is conn
                 if mine:
                     del self._publishers[sid.resource]
+                    self._heard.pop(sid.resource, None)
             conn.close()
             self._metrics.publishers.dec()
             if mine:
@@ -299,6 +313,7 @@ class Ingest:
             if not container.streams.video:
                 raise ValueError("the stream has no video")
             for packet in container.demux():
+                self._heard[sid.resource] = time.monotonic()  # one writer: this thread
                 if packet.size == 0 or packet.pts is None:
                     continue
                 kind = packet.stream.type

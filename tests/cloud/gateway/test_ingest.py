@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cloud.gateway.ingest import STALE_S
 from tests.cloud.gateway.helpers import Show, live, metric, new_show, publisher
 from tests.support.api import Director, bearer, invite, redeem
 from tests.support.procs import wait_until
@@ -18,6 +19,7 @@ srt = pytest.importorskip("media.srt")
 from media.srt import (  # noqa: E402
     RejectReason,
     SrtConnection,
+    SrtError,
     SrtOptions,
     SrtRejected,
     StreamId,
@@ -91,6 +93,33 @@ def test_one_publisher_per_layer_unless_it_takes_over(
         # Taking over is allowed, and the old publisher is closed.
         taker = caller(srt_port, pp, sid(show, extra=",o=takeover"))
         taker.close()
+
+
+def test_a_silent_publisher_is_replaced_by_its_reconnect(
+    api: httpx.Client, show: Show, srt_port: int
+) -> None:
+    """The director's network drops: its old connection is still the layer's publisher on
+    the gateway (idle for up to 5 s), and its reconnect must not be refused with 1409."""
+    pp = show.srt["passphrase"]
+    before = metric(api, "gateway_srt_publishers")
+    gone = caller(srt_port, pp, sid(show))  # connects, then sends nothing: a dead link
+    wait_until(lambda: metric(api, "gateway_srt_publishers") == before + 1, 10, "the publisher")
+    time.sleep(STALE_S + 0.2)  # silent longer than any live layer ever is
+    back = caller(srt_port, pp, sid(show))  # no 1409
+    try:
+        wait_until(lambda: _closed(gone), 10, "the silent publisher to be closed")
+        assert metric(api, "gateway_srt_publishers") == before + 1
+    finally:
+        back.close()
+        gone.close()
+
+
+def _closed(conn: SrtConnection) -> bool:
+    try:
+        conn.send(b"\x47" + bytes(187))
+    except SrtError:
+        return True
+    return False
 
 
 def test_garbage_is_counted_and_the_listener_stays_up(
