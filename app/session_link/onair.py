@@ -160,6 +160,7 @@ class OnAir:
             if isinstance(event, Connected):
                 self._emit(ev.LiveChanged(True, True, "", self.relay.stats.rtt_ms))
                 self.health.up("relay", "login")
+                self._nudge.fire()  # the backend is back: poll phones now, not in 5 s
                 if self._stream is None:
                     self._stream = self._supervised("program stream", self._run_stream)
             elif isinstance(event, KeyframeRequest):
