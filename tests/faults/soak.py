@@ -305,8 +305,12 @@ RETRY_CAP_S = 2.4  # the app's relay client and SRT senders: 2 s cap, +20 % jitt
 PAGE_RETRY_CAP_S = 2.0  # the phone page's relay link: cap / 2 + random * cap / 2 (tally-link.js)
 VIEWER_POLL_S = 2.4  # the viewer page's look at /whep status while it recovers: 2 s, +20 %
 STATS_TICK_S = 1.0  # the app reads its layers, and sees a refusal, once a second (onair.py)
-PHONES_POLL_S = 5.0  # the app's phones poll, which alone clears its health entry (onair.py)
-GATEWAY_IDLE_S = 5.0  # the gateway keeps a silent publisher this long (gateway/ingest.py)
+# The app's phones poll, which alone clears its health entry (onair.py); a relay reconnect
+# runs it at once, so this counts only where the relay stayed up (the database restarted).
+PHONES_POLL_S = 5.0
+# A silent publisher may be replaced by the sender's reconnect after this long; before, a
+# reconnect gets 1409 (gateway/ingest.py STALE_S).
+GATEWAY_STALE_S = 1.5
 # On Redis a killed process's record of its directors stays valid for the relay's 10 s
 # timeout after its last 3 s heartbeat: the restarted one tells the director that "another
 # director is connected" (its own connection through the dead process) until then.
@@ -327,11 +331,12 @@ def bounds(kind: str, down_s: float, redis: bool = False) -> dict[str, float]:
     # stats tick, credentials fetched again (one more round trip), the layer woken at once.
     srt = RETRY_CAP_S + STATS_TICK_S + 2 * ROUND_TRIPS_S
     if kind == "srt":
-        # Until the gateway drops the publisher it no longer hears, a reconnect gets 1409.
-        srt += max(0.0, GATEWAY_IDLE_S - down_s)
+        # Until the publisher it no longer hears is stale, a reconnect gets 1409.
+        srt += max(0.0, GATEWAY_STALE_S - down_s)
     # A viewer whose stream stalled joins again: its next look at the status, then WHEP.
     viewer = srt + VIEWER_POLL_S + ROUND_TRIPS_S
-    health = max(relay, srt + STATS_TICK_S, PHONES_POLL_S + ROUND_TRIPS_S)
+    phones = relay + ROUND_TRIPS_S if kind in RESTARTS else PHONES_POLL_S + ROUND_TRIPS_S
+    health = max(relay, srt + STATS_TICK_S, phones)
     if redis and kind in RESTARTS:
         health = max(health, DEAD_PRESENCE_S - down_s + ROUND_TRIPS_S)
     return {"relay": relay, "phone": phone, "srt": srt, "viewer": viewer, "health": health}

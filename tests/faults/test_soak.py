@@ -10,9 +10,8 @@ runs on Redis and has Redis down, and PostgreSQL itself stopped and started.
 Asserted for every outage: no link is lost, each is back within its bound, the director's
 cuts while down changed program locally and the program clock kept ticking; and over the
 outages, a cut reaches the phone with p95 within the issue's 3 s. The SRT layers and the
-viewer are held to their derived bounds, not to 3 s: after an SRT path drop of 1.5-5 s the
-gateway keeps the silent publisher until its 5 s idle timeout and refuses the sender's
-reconnect with 1409 meanwhile, and a viewer whose stream stalled joins again only at its
+viewer are held to their derived bounds, not to 3 s: a 1403 for the short-lived publish
+token costs a credentials fetch, and a viewer whose stream stalled joins again only at its
 next look at the status (docs/BENCHMARKS.md, "Soak", has the measured figures).
 `pytest -s` prints each recovery.
 """
