@@ -3,9 +3,11 @@
 No Qt: it runs on the app's asyncio loop. The engine tells it the state it wants the phones to
 see (`set_cameras`, `set_bus`) and what to send (`send_message`, `flash`, `assign`); the client
 connects, says hello, compares the relay's snapshot with that state and sends what differs,
-then sends every change. It reconnects with backoff and does the same again, so after a drop
-or a backend restart the phones always end up with the director's state. Acks, keyframe
-requests and errors come out of `events()`.
+then sends every change. Any failure (a drop, a refused handshake, a token source that
+fails, say a refresh during an outage) is retried with capped, jittered backoff and the same
+again, so after a drop or a backend restart the phones always end up with the director's
+state; only a refusal for good (4403, 4404, 4409 taken over, a TokenRefused) stops it.
+Acks, keyframe requests, `directors` counts and errors come out of `events()`.
 
 Outgoing messages are paced by the relay's own limit (a burst of 20, then 10/s). Bus changes
 are coalesced: when the pace holds one back, the newest bus goes out, never a stale one.
@@ -31,6 +33,7 @@ from app.supervise import Nudge
 from tally import (
     MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
+    TAKEOVER_CAPABILITY,
     Ack,
     Assign,
     BusChange,
@@ -275,7 +278,7 @@ class RelayClient:
         return isinstance(self._token, str)
 
     async def _serve(self, ws: ClientConnection) -> None:
-        capabilities = ("tally", "messages") + (("takeover",) if self._takeover else ())
+        capabilities = ("tally", "messages") + ((TAKEOVER_CAPABILITY,) if self._takeover else ())
         await ws.send(encode(Hello(Role.DIRECTOR, PROTOCOL_VERSION, capabilities)))
         snapshot = await asyncio.wait_for(self._first_snapshot(ws), self._timeout_s)
         self._takeover = False  # the relay has closed the others; a reconnect is a plain one
