@@ -289,7 +289,10 @@ class GoLivePanel(QWidget):
         lines = []
         for item in m.degraded:
             since = time.strftime("%H:%M:%S", time.localtime(item.since))
-            name = names.get(item.link, item.link)
+            layer = item.link.removeprefix("stream ")
+            name = names.get(item.link) or (
+                f"{self.tr('Stream')} {layer}" if layer != item.link else item.link
+            )
             lines.append(self.tr("{0}: {1} (since {2})").format(name, item.detail, since))
         self.problems.setText("\n".join(lines))
         self.problems.setVisible(bool(lines))
