@@ -52,7 +52,7 @@ async def authenticate(
     session = await _live_session(db, session_id)
     if session.owner_id != access.user_id:
         raise Refused(CloseCode.FORBIDDEN, "only the session's director may connect as director")
-    return Identity(Role.DIRECTOR, session_id, None, None, None)
+    return Identity(Role.DIRECTOR, session_id, None, None, None, login=access.family_id)
 
 
 async def _participant(

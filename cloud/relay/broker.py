@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from tally import TallyState
 
@@ -42,16 +42,25 @@ class Forward:
     participant: str | None = None
 
 
+class Joined(NamedTuple):
+    """One director connection: whose login it is, and when it connected (wall time)."""
+
+    # A digest of the login (`roster.login_tag`), never the token family's id; None when a
+    # process from before per-login counting reported it: such a connection counts alone.
+    login: str | None
+    at: float
+
+
 @dataclass(frozen=True, slots=True)
 class Presence:
-    """The director connections of one room (one process's), by when each connected.
+    """The director connections of one room (one process's), with their logins.
 
     Soft state: a room republishes it every heartbeat while it has directors, and the others
     forget it at `until` (wall time), so a process that died stops counting by itself.
     """
 
     room: str
-    directors: tuple[float, ...]
+    directors: tuple[Joined, ...]
     until: float
 
 

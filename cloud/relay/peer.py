@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cloud.relay.codes import CloseCode, Ending
 from cloud.relay.frames import Outgoing
@@ -20,6 +20,9 @@ class Identity:
     participant_id: str | None  # None for the director, who connects with an account
     camera: int | None  # the participant's camera when it connected
     bound_camera: int | None  # the camera its invite link is bound to, if any
+    # A director's login: the token family of its sign-in, which refreshes keep. Kept out of
+    # repr so it never reaches a log; the roster counts directors by a digest of it.
+    login: str | None = field(default=None, repr=False)
 
 
 class Peer:

@@ -26,6 +26,7 @@ from cloud.relay.broker import (
     Audience,
     Deliver,
     Forward,
+    Joined,
     Presence,
     Published,
     Resync,
@@ -85,9 +86,16 @@ def encode_event(origin: str, event: Published) -> str:
         text = encode(Snapshot(event.seq, state, lamps))
         return json.dumps({"o": origin, "k": "state", "snapshot": event.snapshot, "m": text})
     if isinstance(event, Presence):
-        directors, until = list(event.directors), event.until
         return json.dumps(
-            {"o": origin, "k": "presence", "room": event.room, "at": directors, "until": until}
+            {
+                "o": origin,
+                "k": "presence",
+                "room": event.room,
+                "logins": [[joined.login, joined.at] for joined in event.directors],
+                # For processes from before per-login counting, which read only this.
+                "at": [joined.at for joined in event.directors],
+                "until": event.until,
+            }
         )
     if isinstance(event, Takeover):
         return json.dumps({"o": origin, "k": "takeover", "room": event.room})
@@ -119,7 +127,7 @@ def decode_event(payload: str) -> tuple[str, Published]:
                 raise BadEvent("bad forward target")
             return origin, Forward(Audience(obj["audience"]), obj["m"], camera, participant)
         elif kind == "presence":
-            return origin, Presence(_room(obj), _times(obj["at"]), _time(obj["until"]))
+            return origin, Presence(_room(obj), _directors(obj), _time(obj["until"]))
         elif kind == "takeover":
             return origin, Takeover(_room(obj))
     except (ValueError, KeyError, TypeError, ProtocolError) as exc:
@@ -140,10 +148,25 @@ def _time(value: object) -> float:
     return float(value)
 
 
-def _times(values: object) -> tuple[float, ...]:
-    if not isinstance(values, list):
-        raise BadEvent("bad list of times")
-    return tuple(_time(value) for value in values)
+def _directors(obj: dict[str, Any]) -> tuple[Joined, ...]:
+    if "logins" not in obj:  # from a process before per-login counting: logins unknown
+        times = obj["at"]
+        if not isinstance(times, list):
+            raise BadEvent("bad list of times")
+        return tuple(Joined(None, _time(at)) for at in times)
+    pairs = obj["logins"]
+    if not isinstance(pairs, list):
+        raise BadEvent("bad list of logins")
+    return tuple(_joined(pair) for pair in pairs)
+
+
+def _joined(pair: object) -> Joined:
+    if not isinstance(pair, list) or len(pair) != 2:
+        raise BadEvent("bad login entry")
+    login, at = pair
+    if login is not None and (not isinstance(login, str) or not login):
+        raise BadEvent("bad login")
+    return Joined(login, _time(at))
 
 
 def _channel(session_id: str) -> str:

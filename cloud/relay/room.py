@@ -45,7 +45,7 @@ from cloud.relay.commands import (
 from cloud.relay.frames import Outgoing
 from cloud.relay.metrics import RelayMetrics
 from cloud.relay.peer import Peer
-from cloud.relay.roster import Roster
+from cloud.relay.roster import Roster, login_tag
 from cloud.relay.saver import Saver
 from cloud.relay.state import EMPTY_BUS, Tally, merge_cameras, update
 from cloud.relay.store import TallyStore
@@ -238,7 +238,10 @@ class Room:
             self._roster.forget_remote()  # theirs are closing as well
             self._deps.broker.publish(self.session_id, Takeover(self._roster.room))
             log.info("a director took over session %s", self.session_id)
-        self._roster.join(peer, time.time())
+        family = peer.identity.login
+        # A director always has a login; one without would count as a login of its own.
+        login = secrets.token_hex(8) if family is None else login_tag(self.session_id, family)
+        self._roster.join(peer, login, time.time())
         self._directors_changed = True  # its `directors` goes right after its snapshot
 
     def _close_directors(self, but: Peer | None = None) -> None:

@@ -65,6 +65,14 @@ class Show:
     def token(self, role: str = "camera", camera: int | None = None) -> str:
         return str(self.join(role, camera)["participant_token"])
 
+    def sign_in(self) -> str:
+        """The director signs in once more (a second laptop): an access token of a new login."""
+        with self.http() as c:
+            body = {"email": self.director.email, "password": self.director.password}
+            r = c.post("/api/auth/login", json=body)
+            assert r.status_code == 200, r.text
+            return str(r.json()["access_token"])
+
 
 def new_show(server: CloudServer, cameras: int = 3) -> Show:
     with server.client() as c:

@@ -1,4 +1,8 @@
-"""A second director is shown to every director, and one can take the session over."""
+"""A second director is shown to every director, and one can take the session over.
+
+Directors are counted per login: a second laptop signs in on its own (`Show.sign_in`),
+while two connections with one access token are the same director.
+"""
 
 from __future__ import annotations
 
@@ -34,8 +38,9 @@ async def test_each_director_is_told_how_many_direct_and_since_when(show: Show) 
         async with connect_peer(show.url, show.director.access, Role.DIRECTOR) as first:
             first_until = time.time()
             assert first.directors == Directors(1, None)
+            laptop = show.sign_in()
             second_from = time.time()
-            async with connect_peer(show.url, show.director.access, Role.DIRECTOR) as second:
+            async with connect_peer(show.url, laptop, Role.DIRECTOR) as second:
                 second_until = time.time()
                 # Each is told of the other, with the other's join time.
                 assert second.directors is not None and second.directors.count == 2
@@ -53,17 +58,44 @@ async def test_each_director_is_told_how_many_direct_and_since_when(show: Show) 
 async def test_the_count_says_since_when_the_longest_connected_other_is_there(
     show: Show,
 ) -> None:
+    second_login, third_login = show.sign_in(), show.sign_in()
     async with (
         connect_peer(show.url, show.director.access, Role.DIRECTOR) as first,
-        connect_peer(show.url, show.director.access, Role.DIRECTOR) as second,
+        connect_peer(show.url, second_login, Role.DIRECTOR) as second,
     ):
         joined_second = (await first.expect(Directors)).since
         assert second.directors is not None
         joined_first = second.directors.since
-        async with connect_peer(show.url, show.director.access, Role.DIRECTOR) as third:
+        async with connect_peer(show.url, third_login, Role.DIRECTOR) as third:
             assert third.directors == Directors(3, joined_first)
             assert await second.expect(Directors) == Directors(3, joined_first)
             assert await first.expect(Directors) == Directors(3, joined_second)
+
+
+async def test_connections_of_one_login_are_one_director(show: Show) -> None:
+    """A director's own second connection (a reconnect whose old socket the relay has not yet
+    closed) is not "another director"; a second sign-in is, from its earliest connection."""
+    access = show.director.access
+    async with connect_peer(show.url, access, Role.DIRECTOR) as first:
+        async with connect_peer(show.url, access, Role.DIRECTOR) as again:
+            assert again.directors == Directors(1, None)
+            await _nothing_before_a_snapshot(first)  # still 1: nothing to tell
+            laptop = show.sign_in()
+            laptop_from = time.time()
+            async with (
+                connect_peer(show.url, laptop, Role.DIRECTOR) as other,
+                connect_peer(show.url, laptop, Role.DIRECTOR) as other_again,
+            ):
+                laptop_until = time.time()
+                for director in (first, again):
+                    told = await director.expect(Directors)
+                    assert told.count == 2  # the laptop's two connections count once
+                    assert laptop_from <= (told.since or 0) <= laptop_until
+                    await _nothing_before_a_snapshot(director)
+                assert other.directors is not None and other.directors.count == 2
+                assert other_again.directors == other.directors  # the first login's earliest
+        # The laptop and the second connection left.
+        assert await first.expect(Directors) == Directors(1, None)
 
 
 async def test_a_takeover_closes_the_other_directors_and_the_phones_keep_tally(
@@ -72,7 +104,8 @@ async def test_a_takeover_closes_the_other_directors_and_the_phones_keep_tally(
     closed_before = metric(show.server, "returnfeed_relay_closed_total", code="4409")
     async with (
         connect_peer(show.url, show.token("camera", 2), Role.CAMERA, assign=2) as phone,
-        connect_peer(show.url, show.director.access, Role.DIRECTOR) as old,
+        connect_peer(show.url, show.sign_in(), Role.DIRECTOR) as old,
+        # The taker's own login too: a takeover closes every other connection.
         connect_peer(show.url, show.director.access, Role.DIRECTOR) as older,
     ):
         await old.send(CamerasChange(CAMERAS, live_only=False))

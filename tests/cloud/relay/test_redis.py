@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -133,7 +136,7 @@ async def test_directors_on_two_processes_see_each_other_and_one_takes_over_both
 ) -> None:
     show = new_show(pair.a, cameras=2)
     url_a, url_b = _on(show, pair.a), _on(show, pair.b)
-    access = show.director.access
+    access, laptop = show.director.access, show.sign_in()  # two logins of one account
     stored = f"{PREFIX}{show.session_id}:directors"
     phone_token = show.token("camera", 1)
     with redis.Redis.from_url(pair.redis.url) as store:
@@ -147,7 +150,7 @@ async def test_directors_on_two_processes_see_each_other_and_one_takes_over_both
             # A's directors are in Redis before B's room opens and reads them.
             wait_until(lambda: store.hlen(stored) == 1, 10, "A's directors in Redis")
             second_from = time.time()
-            async with connect_peer(url_b, access, Role.DIRECTOR) as second:
+            async with connect_peer(url_b, laptop, Role.DIRECTOR) as second:
                 second_until = time.time()
                 assert second.directors is not None and second.directors.count == 2
                 assert first_from <= (second.directors.since or 0) <= first_until
@@ -155,7 +158,7 @@ async def test_directors_on_two_processes_see_each_other_and_one_takes_over_both
                 assert told.count == 2
                 assert second_from <= (told.since or 0) <= second_until
             assert await first.expect(Directors) == Directors(1, None)  # B's left
-            async with connect_peer(url_b, access, Role.DIRECTOR) as second:
+            async with connect_peer(url_b, laptop, Role.DIRECTOR) as second:
                 assert second.directors is not None and second.directors.count == 2
                 assert (await first.expect(Directors)).count == 2
                 # A takeover on B closes B's other director and, through Redis, A's.
@@ -169,3 +172,38 @@ async def test_directors_on_two_processes_see_each_other_and_one_takes_over_both
                     await phone.expect(Snapshot)
                     await new.send(BusChange(program=("src1",), preview=()))
                     assert CameraLamp(1, Lamp.PROGRAM) in (await phone.expect(Delta)).lamps
+
+
+def _kill_hard(server: CloudServer) -> None:
+    """kill -9, as tests/faults/chain.py does: no shutdown, so its directors stay in Redis."""
+    assert server.proc is not None
+    os.kill(server.proc.popen.pid, signal.SIGKILL)
+    server.proc.popen.wait(10)
+    server.proc.stop()  # only closes the log now
+
+
+async def test_a_director_back_on_a_restarted_process_is_not_its_own_second_director(
+    pair: Pair,
+) -> None:
+    """The soak's finding: the killed process's record of the director stays valid for the
+    relay's timeout after its last heartbeat, and used to count as "another director"."""
+    show = new_show(pair.a, cameras=2)
+    url_a, url_b = _on(show, pair.a), _on(show, pair.b)
+    access = show.director.access
+    stored = f"{PREFIX}{show.session_id}:directors"
+    with redis.Redis.from_url(pair.redis.url) as store:
+        async with connect_peer(url_a, access, Role.DIRECTOR) as director:
+            wait_until(lambda: store.hlen(stored) == 1, 10, "A's director in Redis")
+            _kill_hard(pair.a)
+            await director.closed()
+        pair.a.start()
+        (dead,) = store.hgetall(stored).values()
+        assert json.loads(dead)["until"] > time.time() + 1, "the test came too late"
+        # The same login reconnects to the restarted process: it is the only director.
+        async with connect_peer(url_a, access, Role.DIRECTOR) as back:
+            assert back.directors == Directors(1, None)
+            # Another sign-in still counts, and the dead record does not count twice.
+            async with connect_peer(url_b, show.sign_in(), Role.DIRECTOR) as laptop:
+                assert laptop.directors is not None and laptop.directors.count == 2
+                assert (await back.expect(Directors)).count == 2
+            assert await back.expect(Directors) == Directors(1, None)

@@ -3,15 +3,17 @@ the directors' roster and how its events cross Redis."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from cloud.relay.broker import Presence, Takeover
+from cloud.relay.broker import Joined, Presence, Takeover
 from cloud.relay.bucket import TokenBucket
 from cloud.relay.frames import Outgoing, text_frame
 from cloud.relay.redis_broker import BadEvent, decode_event, encode_event
-from cloud.relay.roster import Roster
+from cloud.relay.roster import Roster, login_tag
 from cloud.relay.state import CameraRow, Tally, merge_cameras, update
 from tally import (
     BusState,
@@ -93,29 +95,69 @@ def test_rest_edits_rename_and_add_cameras_and_keep_the_directors_mapping() -> N
 
 def test_the_roster_tells_each_director_of_the_others_once() -> None:
     roster: Roster[str] = Roster("room-a")
-    roster.join("x", 100.0)
+    roster.join("x", "login-x", 100.0)
     assert roster.untold() == [("x", Directors(1, None))]
-    roster.join("y", 105.0)
+    roster.join("y", "login-y", 105.0)
     assert roster.untold() == [("x", Directors(2, 105.0)), ("y", Directors(2, 100.0))]
     assert roster.untold() == []  # nothing changed
     # Another room's director, known until 200: counted, and the longest-connected for "x".
-    roster.heard(Presence("room-b", (90.0,), until=200.0), now=150.0)
+    roster.heard(Presence("room-b", (Joined("login-z", 90.0),), until=200.0), now=150.0)
     assert roster.untold() == [("x", Directors(3, 90.0)), ("y", Directors(3, 90.0))]
-    roster.heard(Presence("room-a", (1.0,), until=200.0), now=150.0)  # our own, read back
-    roster.heard(Presence("room-c", (2.0,), until=140.0), now=150.0)  # expired already
+    ours = Presence("room-a", (Joined("login-w", 1.0),), until=200.0)
+    roster.heard(ours, now=150.0)  # our own, read back
+    roster.heard(Presence("room-c", (Joined("login-v", 2.0),), until=140.0), now=150.0)  # expired
     assert roster.untold() == []
     roster.expire(now=200.0)  # room-b stopped reporting
     assert roster.untold() == [("x", Directors(2, 105.0)), ("y", Directors(2, 100.0))]
     assert roster.leave("y") and not roster.leave("y")
     assert roster.untold() == [("x", Directors(1, None))]
-    assert roster.presence(until=300.0) == Presence("room-a", (100.0,), 300.0)
+    assert roster.presence(until=300.0) == Presence("room-a", (Joined("login-x", 100.0),), 300.0)
+
+
+def test_a_directors_own_ghost_connection_is_not_another_director() -> None:
+    # The process it was connected through died; its record there is still valid.
+    roster: Roster[str] = Roster("room-new")
+    roster.heard(Presence("room-dead", (Joined("login-x", 50.0),), until=200.0), now=150.0)
+    roster.join("x", "login-x", 150.0)  # the same login reconnects
+    assert roster.untold() == [("x", Directors(1, None))]
+    # A second connection of the same login on this process (a half-open socket) neither.
+    roster.join("x-again", "login-x", 151.0)
+    assert roster.untold() == [("x-again", Directors(1, None))]
+
+
+def test_other_logins_count_once_each_from_their_earliest_connection() -> None:
+    roster: Roster[str] = Roster("room-a")
+    roster.join("x", "login-x", 100.0)
+    roster.join("y1", "login-y", 120.0)
+    remote = (Joined("login-y", 110.0), Joined("login-z", 130.0), Joined("login-x", 90.0))
+    roster.heard(Presence("room-b", remote, until=200.0), now=150.0)
+    # "y" counts once, from its earliest connection (on room-b); "z" once; "x" is the receiver.
+    assert roster.view("x") == Directors(3, 110.0)
+    # For "y": "x" (earliest 90 on room-b) and "z".
+    assert roster.view("y1") == Directors(3, 90.0)
+
+
+def test_directors_of_unknown_login_count_one_each() -> None:
+    # A process from before per-login counting reports bare times.
+    roster: Roster[str] = Roster("room-a")
+    roster.join("x", "login-x", 100.0)
+    old = (Joined(None, 80.0), Joined(None, 90.0))
+    roster.heard(Presence("room-old", old, until=200.0), now=150.0)
+    assert roster.view("x") == Directors(3, 80.0)
+
+
+def test_a_login_tag_hides_the_family_id_and_differs_per_session() -> None:
+    tag = login_tag("s1", "family-1")
+    assert len(tag) == 16 and "family" not in tag
+    assert tag == login_tag("s1", "family-1")
+    assert tag not in (login_tag("s2", "family-1"), login_tag("s1", "family-2"))
 
 
 def test_a_takeover_forgets_the_other_rooms_but_the_takers() -> None:
     roster: Roster[str] = Roster("room-a")
-    roster.join("x", 100.0)
+    roster.join("x", "login-x", 100.0)
     for room in ("room-b", "room-c"):
-        roster.heard(Presence(room, (50.0,), until=200.0), now=150.0)
+        roster.heard(Presence(room, (Joined(f"login-{room}", 50.0),), until=200.0), now=150.0)
     assert roster.view("x") == Directors(3, 50.0)
     roster.forget_remote(keep="room-c")
     assert roster.view("x") == Directors(2, 50.0)
@@ -126,8 +168,9 @@ def test_a_takeover_forgets_the_other_rooms_but_the_takers() -> None:
 @pytest.mark.parametrize(
     "event",
     [
-        Presence("r1", (1767258000.25, 1767258001.0), 1767258010.0),
+        Presence("r1", (Joined("ab12", 1767258000.25), Joined("cd34", 1767258001.0)), 1.8e9),
         Presence("r2", (), 5.0),
+        Presence("r3", (Joined(None, 1767258000.5),), 1.8e9),
         Takeover("r3"),
     ],
 )
@@ -141,9 +184,24 @@ def test_presence_and_takeover_cross_redis_unchanged(event: Presence | Takeover)
         '{"o":"p","k":"presence","room":"r","at":[1,"x"],"until":5}',
         '{"o":"p","k":"presence","room":"r","at":[true],"until":5}',
         '{"o":"p","k":"presence","room":"","at":[],"until":5}',
+        '{"o":"p","k":"presence","room":"r","logins":[["a"]],"until":5}',
+        '{"o":"p","k":"presence","room":"r","logins":[[7,1.0]],"until":5}',
+        '{"o":"p","k":"presence","room":"r","logins":[["",1.0]],"until":5}',
+        '{"o":"p","k":"presence","room":"r","logins":{"a":1.0},"until":5}',
         '{"o":"p","k":"takeover"}',
     ],
 )
 def test_unreadable_presence_is_a_bad_event(payload: str) -> None:
     with pytest.raises(BadEvent):
         decode_event(payload)
+
+
+def test_presence_from_a_process_before_per_login_counting_has_unknown_logins() -> None:
+    old = '{"o":"p","k":"presence","room":"r","at":[1.5,2.0],"until":5}'
+    presence = Presence("r", (Joined(None, 1.5), Joined(None, 2.0)), 5.0)
+    assert decode_event(old) == ("p", presence)
+
+
+def test_presence_still_tells_older_processes_the_join_times() -> None:
+    sent = json.loads(encode_event("p", Presence("r", (Joined("ab12", 1.5),), 5.0)))
+    assert (sent["at"], sent["logins"]) == ([1.5], [["ab12", 1.5]])
