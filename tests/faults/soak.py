@@ -311,19 +311,14 @@ PHONES_POLL_S = 5.0
 # A silent publisher may be replaced by the sender's reconnect after this long; before, a
 # reconnect gets 1409 (gateway/ingest.py STALE_S).
 GATEWAY_STALE_S = 1.5
-# On Redis a killed process's record of its directors stays valid for the relay's 10 s
-# timeout after its last 3 s heartbeat: the restarted one tells the director that "another
-# director is connected" (its own connection through the dead process) until then.
-DEAD_PRESENCE_S = 13.0
 # A token refresh, a WebSocket open and its snapshot, or a WHEP offer and ICE + DTLS, plus
 # this module's look at the pages, on a loaded two-core machine.
 ROUND_TRIPS_S = 0.6
 TARGET_P95_S = 3.0  # the issue's target for a cut on the phone, a backend restart included
 
 
-def bounds(kind: str, down_s: float, redis: bool = False) -> dict[str, float]:
-    """The most each link may take after an outage of `kind` that lasted `down_s` (on
-    Redis, with `redis`)."""
+def bounds(kind: str, down_s: float) -> dict[str, float]:
+    """The most each link may take after an outage of `kind` that lasted `down_s`."""
     relay = RETRY_CAP_S + ROUND_TRIPS_S
     # The lamp needs both the director's relay link and the phone's back.
     phone = max(RETRY_CAP_S, PAGE_RETRY_CAP_S) + ROUND_TRIPS_S
@@ -336,9 +331,9 @@ def bounds(kind: str, down_s: float, redis: bool = False) -> dict[str, float]:
     # A viewer whose stream stalled joins again: its next look at the status, then WHEP.
     viewer = srt + VIEWER_POLL_S + ROUND_TRIPS_S
     phones = relay + ROUND_TRIPS_S if kind in RESTARTS else PHONES_POLL_S + ROUND_TRIPS_S
+    # On Redis a killed process's record of the director's connection outlives it by up to
+    # 13 s; directors are counted per login, so it never reads as "another director".
     health = max(relay, srt + STATS_TICK_S, phones)
-    if redis and kind in RESTARTS:
-        health = max(health, DEAD_PRESENCE_S - down_s + ROUND_TRIPS_S)
     return {"relay": relay, "phone": phone, "srt": srt, "viewer": viewer, "health": health}
 
 
@@ -364,7 +359,7 @@ class Recovery:
 
     @property
     def bounds(self) -> dict[str, float]:
-        return bounds(self.outage.kind, self.down_s, self.redis)
+        return bounds(self.outage.kind, self.down_s)
 
     @property
     def late(self) -> tuple[str, ...]:
