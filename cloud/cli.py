@@ -317,8 +317,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         ws_max_size=RELAY_MAX_FRAME_BYTES,
         # The relay sends its own heartbeats (docs/relay.md); protocol pings would double them.
         ws_ping_interval=None,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     return 0
+
+
+# Idle HTTP connections are kept longer than clients keep theirs (httpx: 5 s, browsers about
+# a minute): with uvicorn's 5 s, a client reusing a pooled connection just as the server
+# closes it gets a reset (the director app's 5 s phones poll met that on a busy machine).
+KEEP_ALIVE_S = 75
 
 
 def _calm_garbage_collector() -> None:

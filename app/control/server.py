@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 EVENT_QUEUE = 256  # per WebSocket client; a client this far behind is closed, never waited for
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_SLOW = 4503
+KEEP_ALIVE_S = 75  # seconds an idle HTTP connection stays open
 
 
 class Switcher(Protocol):
@@ -222,7 +223,15 @@ class ControlServer:
         sock.setblocking(False)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self.api.app, lifespan="off", log_level="warning", access_log=False, ws_max_size=65536
+            self.api.app,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            ws_max_size=65536,
+            # Longer than clients keep idle connections (httpx 5 s, Companion and browsers
+            # about a minute): at uvicorn's 5 s a cut sent on a pooled connection just as the
+            # server closed it was lost to a reset.
+            timeout_keep_alive=KEEP_ALIVE_S,
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))

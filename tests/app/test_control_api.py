@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -106,3 +109,23 @@ def test_the_event_socket_refuses_a_wrong_token(core: Runtime) -> None:
     with connect(url, open_timeout=5) as ws, pytest.raises(ConnectionClosed) as closed:
         ws.recv(timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+def test_an_idle_connection_outlives_a_clients_keep_alive(core: Runtime) -> None:
+    """A client keeps idle connections for 5 s (httpx) to a minute: the server must keep
+    them longer, or a cut sent on a pooled connection as the server closes it is reset."""
+    assert core.control_url is not None
+    host, port = core.control_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        request = (
+            f"GET /api/state HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+        )
+        sock.sendall(request.encode())
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        time.sleep(6.0)  # past uvicorn's default 5 s, which closed it here
+        sock.settimeout(0.2)
+        with contextlib.suppress(TimeoutError):  # still open, nothing to read: as it should
+            assert sock.recv(1) != b"", "the server closed the idle connection"
+        sock.sendall(request.encode())
+        sock.settimeout(5)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
