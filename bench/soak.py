@@ -39,6 +39,7 @@ from tests.faults.soak import (
     SRT_TOKEN_TTL_S,
     TARGET_P95_S,
     Recovery,
+    databases,
     kinds_for,
     plan,
     run_outage,
@@ -46,8 +47,6 @@ from tests.faults.soak import (
     summary,
 )
 from tests.support.browser import webrtc_chromium
-from tests.support.postgres import PostgresServer
-from tests.support.redis import RedisServer
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -64,14 +63,7 @@ def soak(outages: int, seed: int, sqlite: bool) -> dict[str, Any]:
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rf-soak-")))
         browser = stack.enter_context(webrtc_chromium())
-        pg = redis = None
-        if not sqlite:
-            (work / "pg").mkdir()
-            pg = PostgresServer(work / "pg")
-            stack.callback(pg.stop)
-            (work / "redis").mkdir()
-            redis = RedisServer(work / "redis")
-            stack.callback(redis.stop)
+        pg, redis = databases(stack, work, sqlite=sqlite)
         (work / "show").mkdir()
         rig = stack.enter_context(soak_rig(work / "show", browser, pg, redis, seed))
         for outage in plan(seed, outages, kinds_for(redis is not None)):

@@ -42,6 +42,7 @@ from .login import Login
 log = logging.getLogger(__name__)
 
 PHONES_POLL_S = 5.0
+PHONES_RETRY_S = 1.0  # after a failed poll: the board should clear soon after the backend
 STREAM_STATS_S = 1.0
 RelayFactory = Callable[..., RelayClient]
 
@@ -310,6 +311,7 @@ class OnAir:
 
     async def _poll(self) -> None:
         while True:
+            wait = PHONES_POLL_S
             try:
                 access = await self._login.access()
                 participants = tuple(await self._login.api.participants(access, self._session.id))
@@ -321,10 +323,11 @@ class OnAir:
                 raise Permanent(exc.message) from exc
             except CloudError as exc:
                 self.health.down("phones", f"phone list not updated: {exc.message}")
+                wait = PHONES_RETRY_S
             relay = self.relay
             if relay.stats.connected:
                 self._emit(ev.LiveChanged(True, True, "", relay.stats.rtt_ms))
-            await self._nudge.wait(PHONES_POLL_S)
+            await self._nudge.wait(wait)
 
     async def _keep_invites(self, access: str) -> None:
         """Re-issue links before they expire, so a QR code shown today still lets a phone in."""

@@ -296,6 +296,21 @@ def start_postgres(pg: PostgresServer) -> None:
     wait_until(accepting, 30, "PostgreSQL to accept connections again")
 
 
+def databases(
+    stack: ExitStack, work: Path, *, sqlite: bool
+) -> tuple[PostgresServer | None, RedisServer | None]:
+    """PostgreSQL and Redis for the show in `work`, stopped with `stack`; none on SQLite."""
+    if sqlite:
+        return None, None
+    (work / "pg").mkdir()
+    pg = PostgresServer(work / "pg")
+    stack.callback(pg.stop)
+    (work / "redis").mkdir()
+    redis = RedisServer(work / "redis")
+    stack.callback(redis.stop)
+    return pg, redis
+
+
 # --- how soon each link must be back -----------------------------------------------------------
 
 # The links' own schedules, counted from the outage's end. Copied, not imported: a longer
@@ -305,9 +320,10 @@ RETRY_CAP_S = 2.4  # the app's relay client and SRT senders: 2 s cap, +20 % jitt
 PAGE_RETRY_CAP_S = 2.0  # the phone page's relay link: cap / 2 + random * cap / 2 (tally-link.js)
 VIEWER_POLL_S = 2.4  # the viewer page's look at /whep status while it recovers: 2 s, +20 %
 STATS_TICK_S = 1.0  # the app reads its layers, and sees a refusal, once a second (onair.py)
-# The app's phones poll, which alone clears its health entry (onair.py); a relay reconnect
-# runs it at once, so this counts only where the relay stayed up (the database restarted).
-PHONES_POLL_S = 5.0
+# The app's phones poll after a failed one, which alone clears its health entry (onair.py);
+# a relay reconnect runs it at once, so this counts only where the relay stayed up (the
+# database restarted).
+PHONES_RETRY_S = 1.0
 # A silent publisher may be replaced by the sender's reconnect after this long; before, a
 # reconnect gets 1409 (gateway/ingest.py STALE_S).
 GATEWAY_STALE_S = 1.5
@@ -330,7 +346,7 @@ def bounds(kind: str, down_s: float) -> dict[str, float]:
         srt += max(0.0, GATEWAY_STALE_S - down_s)
     # A viewer whose stream stalled joins again: its next look at the status, then WHEP.
     viewer = srt + VIEWER_POLL_S + ROUND_TRIPS_S
-    phones = relay + ROUND_TRIPS_S if kind in RESTARTS else PHONES_POLL_S + ROUND_TRIPS_S
+    phones = relay + ROUND_TRIPS_S if kind in RESTARTS else PHONES_RETRY_S + ROUND_TRIPS_S
     # On Redis a killed process's record of the director's connection outlives it by up to
     # 13 s; directors are counted per login, so it never reads as "another director".
     health = max(relay, srt + STATS_TICK_S, phones)

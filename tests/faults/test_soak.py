@@ -29,6 +29,7 @@ from playwright.sync_api import Browser
 from tests.faults.soak import (
     TARGET_P95_S,
     Recovery,
+    databases,
     kinds_for,
     percentile,
     plan,
@@ -37,8 +38,6 @@ from tests.faults.soak import (
     summary,
 )
 from tests.support.browser import webrtc_chromium
-from tests.support.postgres import PostgresServer
-from tests.support.redis import RedisServer
 
 SEED = 12
 
@@ -49,20 +48,6 @@ def browser() -> Iterator[Browser]:
         yield b
 
 
-def servers(
-    stack: ExitStack, database: str, tmp: Path
-) -> tuple[PostgresServer | None, RedisServer | None]:
-    if database == "sqlite":
-        return None, None
-    (tmp / "pg").mkdir()
-    pg = PostgresServer(tmp / "pg")
-    stack.callback(pg.stop)
-    (tmp / "redis").mkdir()
-    redis = RedisServer(tmp / "redis")
-    stack.callback(redis.stop)
-    return pg, redis
-
-
 @pytest.mark.parametrize(
     "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -70,7 +55,7 @@ def test_a_long_show_comes_back_from_every_outage(
     database: str, browser: Browser, tmp_path: Path
 ) -> None:
     with ExitStack() as stack:
-        pg, redis = servers(stack, database, tmp_path)
+        pg, redis = databases(stack, tmp_path, sqlite=database == "sqlite")
         kinds = kinds_for(redis is not None)
         (tmp_path / "show").mkdir()
         rig = stack.enter_context(soak_rig(tmp_path / "show", browser, pg, redis, SEED))
