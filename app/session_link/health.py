@@ -36,10 +36,9 @@ class HealthBoard:
         if removed:
             self._publish()
 
-    def up_prefix(self, prefix: str, keep: frozenset[str] = frozenset()) -> None:
-        """Everything under `prefix` is fine except `keep` (e.g. layers that went away)."""
-        gone = [k for k in self._down if k.startswith(prefix) and k not in keep]
-        self.up(*gone)
+    def up_prefix(self, prefix: str) -> None:
+        """Everything under `prefix` is fine (the stream's layers, when it stops)."""
+        self.up(*[link for link in self._down if link.startswith(prefix)])
 
     def clear(self) -> None:
         if self._down:

@@ -236,10 +236,11 @@ class OnAir:
             await asyncio.shield(starting)
             self.health.up("program stream")
             while True:
-                layers = tuple(stream_layer(s) for s in output.stats().layers)
+                stats = output.stats()
+                layers = tuple(stream_layer(s) for s in stats.layers)
                 self._emit(ev.StreamChanged(True, layers))
                 self._layers_health(layers)
-                if renewal.due(output.stats()):
+                if renewal.due(stats):
                     await self._renew_targets(output, renewal)
                 if self._takeover and layers and all(layer.connected for layer in layers):
                     self._takeover = False  # ours now; a later reconnect must not kick anyone
