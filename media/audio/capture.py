@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from media.audio.frames import CHANNELS, F32, SAMPLE_RATE
+from media.audio.source import AudioState, AudioStatus
 from media.errors import AudioDeviceError, NoAudioDevice
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,11 @@ class CaptureSource:
         self._stream: Any = None
         self.overflows = 0  # samples dropped because the mixer fell behind the device
         self.underflows = 0  # samples of silence because the device fell behind
+
+    @property
+    def status(self) -> AudioStatus:
+        state = AudioState.LIVE if self._stream is not None else AudioState.STOPPED
+        return AudioStatus(state, sample_rate=SAMPLE_RATE, channels=self.channels)
 
     @property
     def buffered(self) -> int:

@@ -9,25 +9,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
-from media.audio.frames import CHANNELS, F32, AudioFrame
+from media.audio.frames import CHANNELS, AudioFrame
 from media.audio.meter import LevelMeter, MeterReading, db_to_gain
+from media.audio.source import AudioSource
 
 PROGRAM = "program"
-
-
-class AudioSource(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def read(self, sample_pts: int, count: int) -> F32: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import numpy as np
 
 from media.audio.frames import CHANNELS, F32, SAMPLE_RATE
 from media.audio.meter import db_to_gain
+from media.audio.source import AudioState, AudioStatus
 
 
 class ToneSource:
@@ -21,6 +22,10 @@ class ToneSource:
         self.frequency = frequency
         self.amplitude = db_to_gain(level_dbfs)  # peak, so a full-scale sine reads 0 dBFS
         self.channels = channels
+
+    @property
+    def status(self) -> AudioStatus:
+        return AudioStatus(AudioState.LIVE, sample_rate=SAMPLE_RATE, channels=self.channels)
 
     def start(self) -> None:
         """Nothing to start; there for the AudioSource shape."""
