@@ -1,4 +1,4 @@
-"""Peak and RMS meters in dBFS over a sliding window (sine peak 0 dBFS = full scale)."""
+"""Peak and RMS in dBFS over 100 ms (sine peak 0 dBFS = full scale), and short-term loudness."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from media.audio.frames import F32, SAMPLE_RATE
+from media.audio.loudness import LoudnessMeter
 
 MIN_DBFS = -120.0
 
@@ -25,6 +26,7 @@ def db_to_gain(db: float) -> float:
 class MeterReading:
     peak_dbfs: tuple[float, ...]  # per channel
     rms_dbfs: tuple[float, ...]
+    loudness_lufs: float  # EBU R128 short-term (3 s), all channels together
 
 
 class LevelMeter:
@@ -35,6 +37,7 @@ class LevelMeter:
         self._ring = np.zeros((window, channels), np.float32)
         self._pos = 0
         self._lock = threading.Lock()
+        self._loudness = LoudnessMeter()
 
     def update(self, block: F32) -> None:
         window = self._ring.shape[0]
@@ -45,10 +48,15 @@ class LevelMeter:
             self._ring[self._pos : self._pos + first] = block[:first]
             self._ring[: n - first] = block[first:]
             self._pos = (self._pos + n) % window
+        self._loudness.update(block)
 
     def reading(self) -> MeterReading:
         with self._lock:
             ring = self._ring.astype(np.float64)
         peak = np.abs(ring).max(axis=0)
         rms = np.sqrt(np.mean(ring * ring, axis=0))
-        return MeterReading(tuple(dbfs(float(p)) for p in peak), tuple(dbfs(float(r)) for r in rms))
+        return MeterReading(
+            tuple(dbfs(float(p)) for p in peak),
+            tuple(dbfs(float(r)) for r in rms),
+            self._loudness.lufs(),
+        )
