@@ -37,6 +37,7 @@ from app.keyframes import KeyframeLink, relay_url
 from app.session_link.cloud_api import CloudError
 from app.srt_renewal import CredentialRenewal, fetch_credentials
 from app.srt_targets import TargetError, layer_targets, publish_streamid
+from media.audio.click import ClickSource
 from media.audio.mixer import AudioMixer, ChannelSettings
 from media.audio.tone import ToneSource
 from media.clock import ClockConfig, ProgramClock
@@ -48,6 +49,7 @@ from media.sources.base import ThreadedSource
 from media.sources.camera import CameraSource
 from media.sources.file import FileSource
 from media.sources.ndi import NdiConfig, NdiSource
+from media.sources.syncflash import SyncFlashSource
 from media.sources.testpattern import TestPatternSource
 from media.switcher import SwitcherState
 
@@ -92,7 +94,8 @@ class SendPlan:
 
 
 def make_source(spec: str, ndi: NdiConfig) -> ThreadedSource:
-    """test:NAME, ndi:NDI NAME, file:PATH, camera:DEVICE."""
+    """test:NAME, ndi:NDI NAME, file:PATH, camera:DEVICE; sync:NAME, the lip-sync test
+    (a white frame and a click together once a second, bench/av_sync.py)."""
     kind, _, rest = spec.partition(":")
     if not rest:
         raise SendError(f"--source {spec!r}: expected KIND:VALUE (test, ndi, file, camera)")
@@ -104,6 +107,8 @@ def make_source(spec: str, ndi: NdiConfig) -> ThreadedSource:
         return FileSource(Path(rest).stem or rest, rest)
     if kind == "camera":
         return CameraSource(Path(rest).name or rest, rest)
+    if kind == "sync":
+        return SyncFlashSource(rest)
     raise SendError(f"--source {spec!r}: unknown kind {kind!r} (test, ndi, file, camera)")
 
 
@@ -210,6 +215,9 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
         if isinstance(source, TestPatternSource):  # a tone per test source, audible on cuts
             tone = ToneSource(f"tone:{source.name}", frequency=440.0 * (i + 1), level_dbfs=-24)
             audio.add(tone, ChannelSettings(follow_video=source.name))
+        if isinstance(source, SyncFlashSource):  # its click, on the flash's own tick
+            click = ClickSource(f"click:{source.name}", flash=source)
+            audio.add(click, ChannelSettings(follow_video=source.name))
     clock = ProgramClock(Cycler(names, plan_.cycle_s), ClockConfig(), audio=audio)
     for source in plan_.sources:
         clock.add_source(source)
