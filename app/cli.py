@@ -78,6 +78,15 @@ def _add_send(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="test:NAME, ndi:NDI NAME, file:PATH or camera:DEVICE; repeat for more (default "
         "test:Test)",
     )
+    cmd.add_argument(
+        "--audio",
+        action="append",
+        default=[],
+        metavar="DEVICE",
+        help="an audio input on the program, always live: a device as `returnfeed sources` "
+        "lists it (part of its name, or its number), or tone:NAME; repeat for more. Sources "
+        "bring their own sound (NDI, files, test tones) and follow the cuts",
+    )
     cmd.add_argument("--srt-url", required=True, metavar="srt://HOST:PORT", help="the listener")
     cmd.add_argument("--passphrase", help=f"SRT passphrase (better: {send.PASSPHRASE_ENV})")
     cmd.add_argument("--session", help="session id for the streamid")

@@ -3,7 +3,7 @@
 The window itself lives in ui/ (ui.main:main), which parses the same options and hands
 `--headless` here before anything imports PySide6; app never imports ui.
 
-    returnfeed-desktop [--headless] [--source SPEC ...] [--test-sources N]
+    returnfeed-desktop [--headless] [--source SPEC ...] [--test-sources N] [--audio DEVICE ...]
                        [--control-port P | --no-control] [--control-token T]
                        [--ndi-extra-ips IP,IP] [--fps N] [--lang en|ko]
                        [--cloud URL (--session ID | --demo) [--no-qr]]
@@ -27,7 +27,7 @@ from media.sources.ndi import NdiConfig
 
 from .cloud_live import CloudLive, CloudOptions
 from .engine.media import MediaConfig
-from .engine.sources import BadSourceSpec, SourceSpec, default_specs
+from .engine.sources import AudioSpec, BadSourceSpec, SourceSpec, default_specs
 from .runtime import DEFAULT_CONTROL_PORT, CoreStartError, Runtime, RuntimeConfig
 from .session_link.vault import open_vault
 
@@ -40,6 +40,7 @@ DEMO_CLOUD = "http://127.0.0.1:8000"
 class DesktopOptions:
     headless: bool = False
     sources: tuple[SourceSpec, ...] = ()  # empty: the saved list, else test patterns
+    audio: tuple[AudioSpec, ...] | None = None  # None: the saved inputs
     control: bool = True
     control_port: int = DEFAULT_CONTROL_PORT
     control_token: str | None = None
@@ -67,6 +68,16 @@ def parser() -> argparse.ArgumentParser:
         help="a source: test:NAME, file:PATH, camera:DEVICE, ndi:NAME (=Label to name it)",
     )
     p.add_argument("--test-sources", type=int, metavar="N", help="N test patterns as sources")
+    p.add_argument(
+        "--audio",
+        action="append",
+        default=None,
+        metavar="DEVICE",
+        help="an audio input of its own on the program (a microphone, a line in), always live "
+        "until you set it to follow a source: a device as `returnfeed sources` lists it (part "
+        "of its name, or its number), input:DEVICE=Label to name it, or tone:NAME; repeat for "
+        "more. NDI, file and test sources bring their own sound, which follows the cuts",
+    )
     p.add_argument("--control-port", type=int, default=DEFAULT_CONTROL_PORT, metavar="P")
     p.add_argument("--no-control", action="store_true", help="no local control API")
     p.add_argument("--control-token", default=None, metavar="T", help="pin the control token")
@@ -98,6 +109,7 @@ def parse_args(argv: list[str]) -> DesktopOptions:
     args = p.parse_args(argv)
     try:
         sources = tuple(SourceSpec.parse(text) for text in args.source)
+        audio = None if args.audio is None else tuple(AudioSpec.parse(a) for a in args.audio)
     except BadSourceSpec as exc:
         p.error(str(exc))
     if args.test_sources is not None:
@@ -118,6 +130,7 @@ def parse_args(argv: list[str]) -> DesktopOptions:
     return DesktopOptions(
         headless=args.headless,
         sources=sources,
+        audio=audio,
         control=not args.no_control,
         control_port=args.control_port,
         control_token=args.control_token,
@@ -128,12 +141,17 @@ def parse_args(argv: list[str]) -> DesktopOptions:
     )
 
 
-def runtime_config(options: DesktopOptions, saved: tuple[SourceSpec, ...] = ()) -> RuntimeConfig:
+def runtime_config(
+    options: DesktopOptions,
+    saved: tuple[SourceSpec, ...] = (),
+    saved_audio: tuple[AudioSpec, ...] = (),
+) -> RuntimeConfig:
     base = RuntimeConfig()
     media = MediaConfig(fps=Fraction(options.fps), ndi=NdiConfig(extra_ips=options.ndi_extra_ips))
     config = replace(
         base,
         sources=options.sources or saved or default_specs(),
+        audio=saved_audio if options.audio is None else options.audio,
         media=media,
         control=options.control,
         control_port=options.control_port,

@@ -14,10 +14,12 @@ import concurrent.futures
 import logging
 import os
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from media.audio.meter import MeterReading
+from media.audio.source import AudioStatus
 from media.clock import ProgramClock
 from media.encode.config import EncoderConfig
 from media.send.output import SimulcastOutput
@@ -27,7 +29,7 @@ from media.switcher import SwitcherState
 
 from .control.server import ControlApi, ControlServer
 from .control.token import control_token
-from .engine.commands import Command, SetAudioChannels, SetSources
+from .engine.commands import Command, SetSources
 from .engine.engine import Engine
 from .engine.events import Event
 from .engine.media import MediaConfig, MediaShow
@@ -55,7 +57,8 @@ class CoreStartError(Exception):
 @dataclass(frozen=True, slots=True)
 class RuntimeConfig:
     sources: tuple[SourceSpec, ...] = field(default_factory=default_specs)
-    audio: tuple[AudioSpec, ...] = (AudioSpec("tone", "tone", "Tone"),)
+    # Inputs of their own (microphones, line ins); video sources bring their own sound.
+    audio: tuple[AudioSpec, ...] = ()
     media: MediaConfig = field(default_factory=MediaConfig)
     control: bool = True
     control_host: str = "127.0.0.1"
@@ -114,6 +117,9 @@ class _Core:
 
     def subscribe(self, subscriber: Callable[[Event], None]) -> Callable[[], None]:
         return self.engine.subscribe(subscriber)
+
+    def audio_levels(self) -> tuple[dict[str, MeterReading], dict[str, AudioStatus]]:
+        return self.show.mixer.meters(), self.show.mixer.statuses()
 
     def execute(self, command: Command) -> tuple[Event, ...]:
         try:
@@ -191,7 +197,7 @@ class Runtime:
         core.show.start()
         try:
             core.execute(SetSources(core.show.infos))
-            core.execute(SetAudioChannels(core.show.audio_channels()))
+            core.execute(core.show.audio_channels())
             if self.config.control:
                 self.control_token = control_token(self._vault, self.config.control_token)
                 self.control = ControlServer(
@@ -254,18 +260,33 @@ class Runtime:
         return asyncio.run_coroutine_threadsafe(run(), loop)
 
     def replace_sources(self, specs: tuple[SourceSpec, ...]) -> concurrent.futures.Future[None]:
+        async def run(core: _Core) -> None:
+            # Stopping a source joins its thread: off the loop, so tally and API stay live.
+            infos = await asyncio.to_thread(core.show.replace_sources, specs)
+            core.execute(SetSources(infos))
+            core.execute(core.show.audio_channels())
+
+        return self._on_loop(run)
+
+    def _on_loop(
+        self, work: Callable[[_Core], Coroutine[Any, Any, None]]
+    ) -> concurrent.futures.Future[None]:
         loop, core = self._loop, self._core
         if loop is None or core is None:
             future: concurrent.futures.Future[None] = concurrent.futures.Future()
             future.set_exception(CoreStartError("the core is not running"))
             return future
+        return asyncio.run_coroutine_threadsafe(work(core), loop)
 
-        async def run() -> None:
-            # Stopping a source joins its thread: off the loop, so tally and API stay live.
-            infos = await asyncio.to_thread(core.show.replace_sources, specs)
-            core.execute(SetSources(infos))
+    def replace_audio(self, specs: tuple[AudioSpec, ...]) -> concurrent.futures.Future[None]:
+        """Swap the audio inputs (microphones, line ins); the rest of the mix goes on."""
 
-        return asyncio.run_coroutine_threadsafe(run(), loop)
+        async def run(core: _Core) -> None:
+            # Opening or closing a device can take a while: off the loop.
+            await asyncio.to_thread(core.show.replace_audio, specs)
+            core.execute(core.show.audio_channels())
+
+        return self._on_loop(run)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Engine and link events, in order, on the loop thread; keep the listener quick."""
@@ -304,12 +325,20 @@ class Runtime:
         core = self._core
         return core.show.sources if core is not None else {}
 
-    def meters(self) -> dict[str, tuple[float, ...]]:
-        """Peak dBFS per channel and for the program (key "program"); any thread."""
+    def meters(self) -> dict[str, MeterReading]:
+        """Peak, RMS and loudness per channel and of the program (key "program"); any thread."""
         core = self._core
-        if core is None:
-            return {}
-        return {name: r.peak_dbfs for name, r in core.show.mixer.meters().items()}
+        return core.show.mixer.meters() if core is not None else {}
+
+    def audio_statuses(self) -> dict[str, AudioStatus]:
+        """Each channel's state (live, silent, lost, no audio ...); any thread."""
+        core = self._core
+        return core.show.mixer.statuses() if core is not None else {}
+
+    @property
+    def audio_specs(self) -> tuple[AudioSpec, ...]:
+        core = self._core
+        return core.show.audio_specs if core is not None else self.config.audio
 
     @property
     def control_url(self) -> str | None:

@@ -33,13 +33,14 @@ from types import FrameType
 from typing import Any, TextIO
 
 from app.director_token import EMAIL_ENV, PASSWORD_ENV, DirectorToken
+from app.engine.sources import AudioSpec, BadSourceSpec, build_audio, source_audio
 from app.keyframes import KeyframeLink, relay_url
 from app.session_link.cloud_api import CloudError
 from app.srt_renewal import CredentialRenewal, fetch_credentials
 from app.srt_targets import TargetError, layer_targets, publish_streamid
 from media.audio.click import ClickSource
 from media.audio.mixer import AudioMixer, ChannelSettings
-from media.audio.tone import ToneSource
+from media.audio.source import AudioSource
 from media.clock import ClockConfig, ProgramClock
 from media.encode.config import DEFAULT_LAYERS, EncoderConfig
 from media.encode.errors import EncoderUnavailable
@@ -91,16 +92,17 @@ class SendPlan:
     duration_s: float | None
     relay: RelayPlan | None = None
     renewal: Renewal | None = None
+    audio: tuple[AudioSource, ...] = ()  # inputs of their own, always live
 
 
-def make_source(spec: str, ndi: NdiConfig) -> ThreadedSource:
+def make_source(spec: str, ndi: NdiConfig, position: int = 1) -> ThreadedSource:
     """test:NAME, ndi:NDI NAME, file:PATH, camera:DEVICE; sync:NAME, the lip-sync test
     (a white frame and a click together once a second, bench/av_sync.py)."""
     kind, _, rest = spec.partition(":")
     if not rest:
         raise SendError(f"--source {spec!r}: expected KIND:VALUE (test, ndi, file, camera)")
     if kind == "test":
-        return TestPatternSource(rest)
+        return TestPatternSource(rest, tone_hz=440.0 * position)  # a pitch each, heard on cuts
     if kind == "ndi":
         return NdiSource(rest, rest, config=ndi)
     if kind == "file":
@@ -110,6 +112,21 @@ def make_source(spec: str, ndi: NdiConfig) -> ThreadedSource:
     if kind == "sync":
         return SyncFlashSource(rest)
     raise SendError(f"--source {spec!r}: unknown kind {kind!r} (test, ndi, file, camera)")
+
+
+def _audio_inputs(specs: list[str], taken: set[str]) -> tuple[AudioSource, ...]:
+    inputs: list[AudioSource] = []
+    for text in specs:
+        try:
+            spec = AudioSpec.parse(text)
+        except BadSourceSpec as exc:
+            raise SendError(f"--audio {text!r}: {exc}") from exc
+        name, n = spec.name, 2
+        while name in taken:
+            name, n = f"{spec.name}-{n}", n + 1
+        taken.add(name)
+        inputs.append(build_audio(spec, name))
+    return tuple(inputs)
 
 
 def plan(args: Any, env: dict[str, str]) -> SendPlan:
@@ -143,7 +160,10 @@ def plan(args: Any, env: dict[str, str]) -> SendPlan:
     relay = _relay_plan(args, env)
     renewal = _renewal(args, names, profile, relay)
     ndi = NdiConfig(extra_ips=tuple(ip.strip() for ip in args.ndi_extra_ips.split(",") if ip))
-    sources = tuple(make_source(spec, ndi) for spec in args.source or ["test:Test"])
+    sources = tuple(
+        make_source(spec, ndi, n) for n, spec in enumerate(args.source or ["test:Test"], start=1)
+    )
+    audio = _audio_inputs(args.audio, {s.name for s in sources})
     if len({s.name for s in sources}) != len(sources):
         raise SendError("two sources have the same name")
     if args.idr_interval is not None and not 0.1 <= args.idr_interval <= 60:
@@ -152,7 +172,7 @@ def plan(args: Any, env: dict[str, str]) -> SendPlan:
     if args.idr_interval is not None:
         layers = tuple(replace(layer, keyint_s=args.idr_interval) for layer in layers)
     config = EncoderConfig(layers=layers, encoder=args.encoder)
-    return SendPlan(sources, targets, config, args.cycle, args.duration, relay, renewal)
+    return SendPlan(sources, targets, config, args.cycle, args.duration, relay, renewal, audio)
 
 
 def _renewal(
@@ -211,13 +231,15 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
     """Run until the duration ends, SIGTERM or Ctrl+C; 0 if every layer got connected."""
     names = [s.name for s in plan_.sources]
     audio = AudioMixer()
-    for i, source in enumerate(plan_.sources):
-        if isinstance(source, TestPatternSource):  # a tone per test source, audible on cuts
-            tone = ToneSource(f"tone:{source.name}", frequency=440.0 * (i + 1), level_dbfs=-24)
-            audio.add(tone, ChannelSettings(follow_video=source.name))
+    for source in plan_.sources:
+        sound = source_audio(source)
+        if sound is not None:  # its own sound follows it, as in the switcher
+            audio.add(sound, ChannelSettings(follow_video=source.name))
         if isinstance(source, SyncFlashSource):  # its click, on the flash's own tick
             click = ClickSource(f"click:{source.name}", flash=source)
             audio.add(click, ChannelSettings(follow_video=source.name))
+    for sound in plan_.audio:
+        audio.add(sound)
     clock = ProgramClock(Cycler(names, plan_.cycle_s), ClockConfig(), audio=audio)
     for source in plan_.sources:
         clock.add_source(source)
@@ -237,6 +259,7 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
         with _stop_on_sigterm(stop):
             for source in plan_.sources:
                 source.start()
+            audio.start()
             clock.start()
             output.start()
             if link is not None:
@@ -259,6 +282,7 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
         final = output.stats()
         output.stop()
         clock.stop()
+        audio.stop()
         for source in plan_.sources:
             source.stop()
     connected |= {s.name for s in final.layers if s.frames_sent}

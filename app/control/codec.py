@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, fields, is_dataclass
 from typing import Any
 
+from media.audio.meter import MeterReading
+from media.audio.mixer import PROGRAM
+from media.audio.source import AudioStatus
 from media.switcher import TransitionKind
 
 from ..engine import commands as c
@@ -97,8 +100,10 @@ def tbar_command(body: Mapping[str, Any]) -> c.TBar:
     return c.TBar(_number(body, "position"))
 
 
-def audio_commands(channel: str, body: Mapping[str, Any]) -> list[c.Command]:
+def audio_commands(channel: str, body: Mapping[str, Any], state: ShowState) -> list[c.Command]:
     out: list[c.Command] = []
+    if "afv" in body:
+        out.append(c.SetAudioFollowVideo(channel, _follow(channel, body["afv"], state)))
     if "gain_db" in body:
         out.append(c.SetGain(channel, _number(body, "gain_db")))
     if "mute" in body:
@@ -106,8 +111,23 @@ def audio_commands(channel: str, body: Mapping[str, Any]) -> list[c.Command]:
             raise BadRequest("'mute' must be true or false")
         out.append(c.SetMute(channel, body["mute"]))
     if not out:
-        raise BadRequest("give 'gain_db' and/or 'mute'")
+        raise BadRequest("give 'gain_db', 'mute' and/or 'afv'")
     return out
+
+
+def _follow(channel: str, afv: Any, state: ShowState) -> str | None:
+    """`afv`: true (the channel's own source), a source (name or number), or false."""
+    if afv is False or afv is None:
+        return None
+    if afv is True:
+        if state.source(channel) is None:
+            raise BadRequest(
+                f"{channel!r} is not a video source's sound: give 'afv' as the source to follow"
+            )
+        return channel
+    if isinstance(afv, str) and afv:
+        return resolve_source(state, afv)
+    raise BadRequest("'afv' must be true, false, or the source to follow")
 
 
 def source_from(body: Mapping[str, Any], path_source: str | None) -> str:
@@ -130,6 +150,31 @@ def state_json(state: ShowState) -> dict[str, Any]:
         "cameras": [asdict(cam) for cam in state.cameras],
         "live_only": state.live_only,
     }
+
+
+def audio_json(
+    state: ShowState, meters: Mapping[str, MeterReading], statuses: Mapping[str, AudioStatus]
+) -> dict[str, Any]:
+    """Every channel's settings, state and levels, and the program's levels."""
+
+    def levels(name: str) -> dict[str, Any]:
+        reading = meters.get(name)
+        if reading is None:
+            return {"peak_dbfs": None, "loudness_lufs": None}
+        return {"peak_dbfs": list(reading.peak_dbfs), "loudness_lufs": reading.loudness_lufs}
+
+    channels = {}
+    for name, settings in state.audio.items():
+        status = statuses.get(name)
+        channels[name] = {
+            **asdict(settings),
+            "state": status.state.value if status else "starting",
+            "error": status.error if status else None,
+            "sample_rate": status.sample_rate if status else None,
+            "input_channels": status.channels if status else None,
+            **levels(name),
+        }
+    return {"channels": channels, "program": levels(PROGRAM)}
 
 
 def event_json(event: Event) -> dict[str, Any]:

@@ -24,6 +24,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from media.audio.meter import MeterReading
+from media.audio.source import AudioStatus
+
 from ..engine import commands as c
 from ..engine.errors import CommandRejected, UnknownCamera, UnknownChannel, UnknownSource
 from ..engine.events import Event
@@ -45,6 +48,8 @@ class Switcher(Protocol):
     def state(self) -> ShowState: ...
 
     def execute(self, command: c.Command) -> tuple[Event, ...]: ...
+
+    def audio_levels(self) -> tuple[dict[str, MeterReading], dict[str, AudioStatus]]: ...
 
     def subscribe(self, subscriber: Callable[[Event], None]) -> Callable[[], None]: ...
 
@@ -113,12 +118,13 @@ class ControlApi:
             "/api/transition": lambda b, r, s: [codec.transition_command(b, s)],
             "/api/tbar": lambda b, r, s: [codec.tbar_command(b)],
             "/api/audio/{channel}": lambda b, r, s: codec.audio_commands(
-                r.path_params["channel"], b
+                r.path_params["channel"], b, s
             ),
         }
         routes: list[Route | WebSocketRoute] = [
             Route("/api/health", self._health, methods=["GET"]),
             Route("/api/state", self._state, methods=["GET"]),
+            Route("/api/audio", self._audio, methods=["GET"]),
             WebSocketRoute("/api/events", self._events),
         ]
         routes += [Route(p, self._endpoint(b), methods=["POST"]) for p, b in commands.items()]
@@ -131,6 +137,12 @@ class ControlApi:
         if not self._authorized(_presented(request.headers, request.query_params)):
             return _error(401, "unauthorized", "missing or wrong token")
         return JSONResponse(codec.state_json(self._switcher.state))
+
+    async def _audio(self, request: Request) -> JSONResponse:
+        if not self._authorized(_presented(request.headers, request.query_params)):
+            return _error(401, "unauthorized", "missing or wrong token")
+        meters, statuses = self._switcher.audio_levels()
+        return JSONResponse(codec.audio_json(self._switcher.state, meters, statuses))
 
     def _endpoint(self, build: Build) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def endpoint(request: Request) -> JSONResponse:

@@ -70,9 +70,14 @@ class TBar:
 
 @dataclass(frozen=True, slots=True)
 class SetAudioChannels:
-    """The audio channels the mixer has (by name), replacing the list; settings are kept."""
+    """The audio channels the mixer has (by name), replacing the list; settings are kept.
+
+    A new channel named in `follow` starts following that video source (a camera's own
+    sound); any other new channel starts always live.
+    """
 
     channels: tuple[str, ...]
+    follow: tuple[tuple[str, str], ...] = ()  # (channel, source)
 
 
 @dataclass(frozen=True, slots=True)

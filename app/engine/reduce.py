@@ -228,7 +228,11 @@ def _(command: c.TBar, state: ShowState, pts: int) -> ShowState:
 def _(command: c.SetAudioChannels, state: ShowState, pts: int) -> ShowState:
     if len(set(command.channels)) != len(command.channels):
         raise InvalidValue("audio channel names must be unique")
-    audio = {name: state.audio.get(name, ChannelSettings()) for name in command.channels}
+    follow = dict(command.follow)
+    audio = {
+        name: state.audio.get(name) or ChannelSettings(follow_video=follow.get(name))
+        for name in command.channels
+    }
     return replace(state, audio=audio)
 
 

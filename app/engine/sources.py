@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from media.audio.capture import CaptureSource
-from media.audio.mixer import AudioSource
+from media.audio.source import AudioSource
 from media.audio.tone import ToneSource
 from media.frames import Size
 from media.sources.base import Source
@@ -55,21 +55,35 @@ class SourceSpec:
 
 @dataclass(frozen=True, slots=True)
 class AudioSpec:
-    kind: str  # "tone" or "input"
-    target: str  # tone: its name; input: a PortAudio device name or index ("" = default)
+    """An audio input of its own (the sound of video sources comes with them).
+
+    Text: `DEVICE` or `input:DEVICE` (a PortAudio device: part of its name, or its index;
+    empty for the default), `tone:NAME` (a 1 kHz line-up tone), each with `=Label`.
+    """
+
+    kind: str  # one of AUDIO_KINDS
+    target: str
     label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in AUDIO_KINDS:
+            raise BadSourceSpec(f"unknown audio kind {self.kind!r}; use one of {AUDIO_KINDS}")
 
     @classmethod
     def parse(cls, text: str) -> AudioSpec:
-        kind, _, rest = text.strip().partition(":")
-        if kind not in AUDIO_KINDS:
-            raise BadSourceSpec(f"unknown audio kind {kind!r}; use one of {AUDIO_KINDS}")
+        text = text.strip()
+        kind, sep, rest = text.partition(":")
+        if not sep or kind not in AUDIO_KINDS:
+            kind, rest = "input", text  # a device name may hold a colon ("hw:1,0")
         target, _, label = rest.rpartition("=") if "=" in rest else (rest, "", "")
         return cls(kind, target.strip(), label.strip())
 
     @property
     def name(self) -> str:
-        return self.label or (self.target if self.kind == "tone" and self.target else self.kind)
+        return _slug(self.label or self.target or self.kind) or self.kind
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.target}" + (f"={self.label}" if self.label else "")
 
 
 def default_specs(count: int = 4) -> tuple[SourceSpec, ...]:
@@ -92,10 +106,11 @@ def source_names(specs: tuple[SourceSpec, ...]) -> tuple[SourceInfo, ...]:
 
 
 def build_source(
-    info: SourceInfo, spec: SourceSpec, size: Size, ndi: NdiConfig, fps: Fraction
+    info: SourceInfo, spec: SourceSpec, size: Size, ndi: NdiConfig, fps: Fraction, position: int
 ) -> Source:
     if spec.kind == "test":
-        return TestPatternSource(info.name, size=size, fps=fps)
+        # A pitch per position (A4, A5, E6, ...): which test source is on air, by ear.
+        return TestPatternSource(info.name, size=size, fps=fps, tone_hz=440.0 * position)
     if spec.kind == "file":
         return FileSource(info.name, spec.target, size=size)
     if spec.kind == "camera":
@@ -103,13 +118,19 @@ def build_source(
     return NdiSource(info.name, spec.target, config=ndi, size=size)
 
 
-def build_audio(spec: AudioSpec) -> AudioSource:
+def source_audio(source: Source) -> AudioSource | None:
+    """The sound a video source carries (NDI, a file, a test tone), if any."""
+    audio = getattr(source, "audio", None)
+    return audio if isinstance(audio, AudioSource) else None
+
+
+def build_audio(spec: AudioSpec, name: str) -> AudioSource:
     if spec.kind == "tone":
-        return ToneSource(spec.name, level_dbfs=-20.0)
+        return ToneSource(name, level_dbfs=-20.0)
     device: int | str | None = spec.target or None
     if isinstance(device, str) and device.isdigit():
         device = int(device)
-    return CaptureSource(spec.name, device)
+    return CaptureSource(name, device)
 
 
 def _slug(text: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from media.audio.frames import F32
 
@@ -31,6 +31,7 @@ class AudioStatus:
     channels: int | None = None  # likewise
 
 
+@runtime_checkable
 class AudioSource(Protocol):
     @property
     def name(self) -> str: ...

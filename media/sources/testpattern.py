@@ -1,10 +1,16 @@
-"""The test / clock source: a moving pattern with its name and a capture stamp."""
+"""The test / clock source: a moving pattern with its name and a capture stamp, and tone.
+
+Bars and tone, as broadcast line-up has it: each test source carries a sine at -20 dBFS
+as its own sound, so a switcher of test sources has program audio that follows the cuts
+(each source at its own pitch, so a listener and a test can tell which one is on air).
+"""
 
 from __future__ import annotations
 
 import time
 from fractions import Fraction
 
+from media.audio.tone import ToneSource
 from media.frames import Frame, Size
 from media.pattern import PatternRenderer
 from media.sources.base import DEFAULT_SIZE, RetryPolicy, ThreadedSource
@@ -23,9 +29,12 @@ class TestPatternSource(ThreadedSource):
         size: Size = DEFAULT_SIZE,
         fps: Fraction | int = 60,
         stamp: bool = True,
+        tone_hz: float = 1000.0,
         retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(name, size=size, retry=retry)
+        # The source's sound (None: silent); a pure function of the program's sample clock.
+        self.audio = ToneSource(name, frequency=tone_hz, level_dbfs=-20.0) if tone_hz else None
         self.fps = Fraction(fps)
         self._stamp = stamp
         self._renderer: PatternRenderer | None = None
