@@ -1,4 +1,8 @@
-"""A lip-sync test picture: dark, with one full-white frame once a second.
+"""A lip-sync test picture: dark, with one full-white frame about once a second.
+
+The gaps between flashes cycle through 0.8, 1.1 and 1.4 s, so a measurement can pair each
+flash with its own click even when the sound is more than half a second off (with a
+steady 1 s beat, a click 800 ms late would look 200 ms early).
 
 It pairs with `media.audio.click.ClickSource`: the click goes into the audio of exactly the
 program tick whose picture was the white frame, so the two leave the program clock
@@ -24,14 +28,16 @@ from media.sources.base import DEFAULT_SIZE, SourceState, SourceStatus, Threaded
 
 DARK = (24, 24, 24)
 WHITE = (255, 255, 255)
+GAPS_S = (0.8, 1.1, 1.4)
 
 
 class _FlashSlot(FrameSlot):
     """A slot whose read is the picture for the tick being composed now."""
 
-    def __init__(self, size: Size, period_s: float) -> None:
+    def __init__(self, size: Size, gaps_s: tuple[float, ...]) -> None:
         super().__init__()
-        self._period = period_s
+        self._cycle = sum(gaps_s)
+        self._starts = [sum(gaps_s[:i]) for i in range(len(gaps_s))]
         self._dark = SlotFrame(solid(size, DARK), time.monotonic(), 1)
         self._white = SlotFrame(solid(size, WHITE), time.monotonic(), 2)
         self._latest = self._dark
@@ -40,10 +46,12 @@ class _FlashSlot(FrameSlot):
 
     def read(self) -> SlotFrame:
         local = self._local
-        second = int((time.monotonic() - self._t0) / self._period)
-        if getattr(local, "second", None) == second:
+        elapsed = time.monotonic() - self._t0
+        cycles, into = divmod(elapsed, self._cycle)
+        event = int(cycles) * len(self._starts) + sum(1 for s in self._starts if s <= into)
+        if getattr(local, "event", None) == event:
             return self._dark
-        local.second = second
+        local.event = event
         local.flashed = True
         return self._white
 
@@ -60,9 +68,11 @@ class SyncFlashSource(ThreadedSource):
     as the clock reads it. A `ThreadedSource` only to fit where sources are listed and
     started (`returnfeed send`'s plan); `start` and `stop` start no thread."""
 
-    def __init__(self, name: str, *, size: Size = DEFAULT_SIZE, period_s: float = 1.0) -> None:
+    def __init__(
+        self, name: str, *, size: Size = DEFAULT_SIZE, gaps_s: tuple[float, ...] = GAPS_S
+    ) -> None:
         super().__init__(name, size=size)
-        self._flash = _FlashSlot(size, period_s)
+        self._flash = _FlashSlot(size, gaps_s)
         self._slot = self._flash
 
     def start(self) -> None:

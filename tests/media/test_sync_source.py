@@ -26,7 +26,7 @@ def first_sound(samples: np.ndarray) -> int | None:
 
 
 def test_the_click_is_in_the_audio_of_exactly_the_flash_tick() -> None:
-    flash = SyncFlashSource("Sync", size=SIZE, period_s=0.25)
+    flash = SyncFlashSource("Sync", size=SIZE, gaps_s=(0.2, 0.3))
     click = ClickSource(flash=flash)
     mixer = AudioMixer()
     mixer.add(click)
