@@ -50,8 +50,9 @@ function lowLatency(receiver) {
 // leaves 20 ms after its first sample and NetEq buffers 40 ms or more, growing with any
 // jitter, so the picture would wait for it (measured: video's jitter-buffer target 55–200 ms
 // against its own minimum of 13–30 ms, rising with the audio buffer). A return feed wants
-// the picture now: put the audio in a stream of its own, so each plays as early as it can;
-// the sound then lags the picture by tens of milliseconds (EBU R37 allows 60).
+// the picture now: unless the viewer chose lip sync, put the audio in a stream of its own, so
+// each plays as early as it can, and the sound lags the picture by a few tens of ms
+// (bench/av_sync.py measures both; docs/BENCHMARKS.md, "Lip sync").
 function unsynced(sdp) {
   return sdp
     .split(/\r\n(?=m=)/)
@@ -72,7 +73,8 @@ export class WhepPlayer {
   // each look at getStats, onDenied() once the token is refused (the player has stopped),
   // freshToken() -> the token to use now, or a promise of it, asked before each look at the
   // server (a page that renews its participant token passes it; `token` may also be set at
-  // any time), participant: whose token it is (kept for the page).
+  // any time), participant: whose token it is (kept for the page), lipSync (default false:
+  // the picture never waits for the sound; true: Chromium plays them in sync, later).
   constructor(video, options) {
     this.video = video;
     this.session = options.session;
@@ -81,6 +83,7 @@ export class WhepPlayer {
     this.participant = options.participant || null;
     this.mode = options.mode || (() => "auto");
     this.audio = options.audio !== false;
+    this.lipSync = options.lipSync === true;
     this.onShow = options.onShow || (() => {});
     this.onStats = options.onStats || (() => {});
     this.onDenied = options.onDenied || (() => {});
@@ -107,6 +110,17 @@ export class WhepPlayer {
     const run = ++this.run;
     this._show("connecting");
     this._tick(run);
+  }
+
+  // Lip sync on or off. It is a property of the answer (one stream or two), so a playing
+  // player joins again with it.
+  setLipSync(on) {
+    if (this.lipSync === on) return;
+    this.lipSync = on;
+    if (this.running) {
+      this.stop();
+      this.start();
+    }
   }
 
   // Leaves the gateway (DELETE) and stops looking; start() joins again.
@@ -213,7 +227,8 @@ export class WhepPlayer {
       return false;
     }
     this.location = r.headers.get("Location");
-    await pc.setRemoteDescription({ type: "answer", sdp: unsynced(await r.text()) });
+    const answer = await r.text();
+    await pc.setRemoteDescription({ type: "answer", sdp: this.lipSync ? answer : unsynced(answer) });
     this.stalledSince = Date.now();
     this.lastFrames = 0;
     this.lastAt = 0;

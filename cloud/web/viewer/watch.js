@@ -31,6 +31,9 @@ const TEXT = {
     low: "Low",
     kbps: "kbps",
     latency: "latency",
+    lipSync: "Lip sync",
+    lipSyncOff: "Picture first: the sound may lag it a little",
+    lipSyncOn: "Sound and picture in step, the picture a little later",
   },
   ko: {
     connecting: "연결 중…",
@@ -48,6 +51,9 @@ const TEXT = {
     low: "저화질",
     kbps: "kbps",
     latency: "지연",
+    lipSync: "립싱크",
+    lipSyncOff: "화면 우선: 소리가 조금 늦을 수 있습니다",
+    lipSyncOn: "소리와 화면을 맞춥니다. 화면이 조금 늦어집니다",
   },
 };
 const T = TEXT[(navigator.language || "en").toLowerCase().startsWith("ko") ? "ko" : "en"];
@@ -60,8 +66,12 @@ const page = {
   refusedToken: null, // a token the backend would not renew: WHEP will refuse it too
   rejoined: false, // redeemed again after a refusal, and not yet let in with that token
   renewTimer: null,
+  lipSync: false, // the viewer's choice, kept on this device (LIP_SYNC_KEY)
 };
 let player = null; // the WhepPlayer, once the link is redeemed
+// Lip sync is off unless this viewer turned it on (kept on this device): a return feed is
+// for cueing, so the picture comes first and never waits for the sound.
+const LIP_SYNC_KEY = "returnfeed.lipSync";
 
 function show(name) {
   document.body.dataset.state = name;
@@ -112,6 +122,7 @@ function play() {
     },
     onStats: readout,
     onDenied: denied,
+    lipSync: page.lipSync,
   });
   player.start();
 }
@@ -141,6 +152,21 @@ function readout(stats) {
     `${T.quality}: ${layer} · ${v.kbps} ${T.kbps} · ${T.latency} ~${v.latencyMs} ms`;
 }
 
+function lipSyncChosen() {
+  try {
+    return localStorage.getItem(LIP_SYNC_KEY) === "on";
+  } catch {
+    return false; // storage blocked: the default
+  }
+}
+
+function showLipSync(on) {
+  const button = $("lipsync");
+  button.setAttribute("aria-pressed", String(on));
+  button.title = on ? T.lipSyncOn : T.lipSyncOff;
+  document.body.dataset.lipSync = on ? "on" : "off";
+}
+
 function setup() {
   $("unmute").textContent = T.unmute;
   $("unmute").setAttribute("aria-pressed", "false");
@@ -149,6 +175,20 @@ function setup() {
     if (!video.muted) video.play().catch(() => {});
     $("unmute").textContent = video.muted ? T.unmute : T.mute;
     $("unmute").setAttribute("aria-pressed", String(!video.muted));
+  });
+  $("lipsync").textContent = T.lipSync;
+  page.lipSync = lipSyncChosen();
+  showLipSync(page.lipSync);
+  $("lipsync").addEventListener("click", () => {
+    const on = !page.lipSync;
+    page.lipSync = on;
+    try {
+      localStorage.setItem(LIP_SYNC_KEY, on ? "on" : "off");
+    } catch {
+      // not kept past this page; it still applies now
+    }
+    showLipSync(on);
+    if (player) player.setLipSync(on);
   });
   $("quality-label").textContent = T.quality + " ";
   for (const option of $("quality").options) option.textContent = T[option.value];
