@@ -1,0 +1,135 @@
+"""Lip sync on the viewer page, in Chromium, with the real chain: `returnfeed send --source
+sync:Sync` (a white frame and a click on the same tick) -> SRT -> backend -> WHEP -> /watch.
+
+The choice: off by default (two streams, the picture never waits), on joins again with one
+stream (Chromium syncs them), kept on the device, in the viewer's language. The offset: in
+the default mode the sound must land within ITU-R BT.1359's detectability window of the
+picture (-45 ms ahead .. +125 ms late), as the median of many flashes."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from bench.av_sync import KEEP_PCS, PROBE, WINDOW_MS, pair
+from tests.cloud.gateway.helpers import RETURNFEED, Show, new_show
+from tests.support.api import register
+from tests.support.browser import webrtc_chromium
+from tests.support.cloud import CloudServer, gateway_server
+from tests.support.procs import Proc
+
+# The msid of each m-section of the answer the page applied: its stream, per kind.
+STREAMS = """() => {
+  const pc = window.__pcs.filter((p) => p.connectionState === "connected").pop();
+  const out = {};
+  for (const section of pc.remoteDescription.sdp.split(/\\r\\nm=/).slice(1)) {
+    const msid = section.match(/a=msid:(\\S+)/);
+    out[section.split(" ")[0]] = msid ? msid[1] : null;
+  }
+  return out;
+}"""
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
+    server = gateway_server(tmp_path_factory.mktemp("lip-sync-cloud"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def webrtc_browser() -> Iterator[Browser]:
+    with webrtc_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def show(cloud: CloudServer, tmp_path: Path) -> Iterator[Show]:
+    """A live session whose program is the sync source and its click."""
+    with cloud.client() as api:
+        show = new_show(api, register(api))
+    argv = [str(RETURNFEED), "send", "--source", "sync:Sync", "--encoder", "libx264"]
+    argv += ["--srt-url", f"srt://127.0.0.1:{cloud.srt_port}", f"--session={show.session_id}"]
+    env = {
+        "RETURNFEED_SRT_PASSPHRASE": show.srt["passphrase"],
+        "RETURNFEED_PUBLISH_TOKEN": show.srt["publish_token"],
+        "PATH": "/usr/bin:/bin",
+    }
+    proc = Proc(argv, tmp_path / "send.log", env=env)
+    try:
+        yield show
+    finally:
+        proc.stop()
+
+
+def open_watch(browser: Browser, cloud: CloudServer, show: Show, locale: str) -> Page:
+    context = browser.new_context(locale=locale, bypass_csp=True)
+    context.set_default_timeout(30_000)
+    context.add_init_script(KEEP_PCS)
+    page = context.new_page()
+    page.goto(f"{cloud.base_url}/watch#{show.viewer_invite}")
+    playing(page)
+    return page
+
+
+def playing(page: Page) -> None:
+    page.wait_for_selector("body[data-state='playing']", state="attached")
+
+
+def test_lip_sync_is_a_choice_kept_on_the_device(
+    webrtc_browser: Browser, cloud: CloudServer, show: Show
+) -> None:
+    page = open_watch(webrtc_browser, cloud, show, "ko-KR")
+    try:
+        button = page.locator("#lipsync")
+        assert button.inner_text() == "립싱크"
+        # Off by default: audio in a stream of its own, so the picture never waits.
+        assert button.get_attribute("aria-pressed") == "false"
+        streams = page.evaluate(STREAMS)
+        assert streams["audio"] and streams["video"]
+        assert streams["audio"].split()[0] != streams["video"].split()[0], streams
+
+        button.click()
+        assert button.get_attribute("aria-pressed") == "true"
+        time.sleep(0.5)
+        playing(page)
+        streams = page.evaluate(STREAMS)
+        assert streams["audio"].split()[0] == streams["video"].split()[0], streams
+
+        page.reload()  # kept on this device
+        playing(page)
+        assert page.locator("#lipsync").get_attribute("aria-pressed") == "true"
+        assert re.search("화면", page.locator("#lipsync").get_attribute("title") or "")
+        streams = page.evaluate(STREAMS)
+        assert streams["audio"].split()[0] == streams["video"].split()[0], streams
+    finally:
+        page.context.close()
+
+
+@pytest.mark.xfail(
+    reason="issue 13 item 6: on this loaded machine NetEq holds 0.4-1.2 s of audio and the "
+    "sound lands 0.3-0.8 s after the picture (bench/av_sync.py); not yet fixed",
+    strict=False,
+)
+def test_default_mode_plays_the_sound_within_bt1359_of_the_picture(
+    webrtc_browser: Browser, cloud: CloudServer, show: Show
+) -> None:
+    page = open_watch(webrtc_browser, cloud, show, "en-US")
+    try:
+        assert page.locator("#lipsync").inner_text() == "Lip sync"
+        page.evaluate(PROBE)
+        time.sleep(20)
+        seen = page.evaluate("({ flashes: window.__av.flashes, clicks: window.__av.clicks })")
+        events = pair(seen["flashes"], seen["clicks"])
+        offsets = [e["offset_ms"] for e in events]
+        assert len(offsets) >= 8, seen
+        median = statistics.median(offsets)
+        assert WINDOW_MS[0] <= median <= WINDOW_MS[1], offsets
+    finally:
+        page.context.close()
