@@ -8,6 +8,12 @@ The picture is a solid background (orange unless told otherwise: no colour of th
 pattern's bars, so a viewer tells this source from them at a glance, and so can a test),
 a white box that bounces, the source's name, and a capture stamp (media/stamp.py) in the
 top rows, so the same latency tools read it as they read the test pattern.
+
+With the picture goes sound: a 1 kHz sine at -20 dBFS (`--tone-hz`, 0 for none), one audio
+frame per video frame, sent just before it so both carry the same NDI timestamp. `--sync`
+is for lip-sync measurements: once a second the whole picture is white for one frame and
+the audio of that frame opens with a 2 ms burst at -2 dBFS, at the very same timestamp.
+`--audio-channels` and `--audio-rate` send odd formats (8 channels, 44.1 or 96 kHz).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from media.audio.meter import db_to_gain
 from media.errors import NdiUnavailable
 from media.font import GLYPH_H, draw_text, text_width
 from media.frames import C_ZERO, Y_BLACK, Y_WHITE, Size, fill, new_buffer, rgb_to_yuv
@@ -35,6 +42,27 @@ log = logging.getLogger(__name__)
 DEFAULT_NAME = "ReturnFeed Test"
 DEFAULT_COLOUR = (230, 110, 20)  # orange: far from every 75 % bar colour
 SIZE = Size(640, 360)
+TONE_HZ = 1000.0
+TONE_DBFS = -20.0  # peak, as media/audio/tone.py measures it
+TICKS = 10_000_000  # NDI time units per second
+CLICK_S = 0.002
+CLICK_HZ = 4000.0
+CLICK_LEVEL = db_to_gain(-2.0)  # far above the tone, so a threshold finds its first sample
+AUDIO_RATES = (32_000, 44_100, 48_000, 88_200, 96_000)
+F32 = npt.NDArray[np.float32]
+
+
+def sender_audio(
+    start: int, count: int, rate: int, channels: int, tone_hz: float, click: bool
+) -> F32:
+    """Planar (channels, count) float32 from sample `start`; `click` opens it with a burst."""
+    k = np.arange(start, start + count, dtype=np.float64)
+    # Phase from the absolute position reduced modulo a period: exact however long it runs.
+    mono = db_to_gain(TONE_DBFS) * np.sin(2 * np.pi * np.mod(k * tone_hz, rate) / rate)
+    if click:
+        burst = min(count, int(CLICK_S * rate))
+        mono[:burst] += CLICK_LEVEL * np.sin(2 * np.pi * CLICK_HZ * np.arange(burst) / rate)
+    return np.repeat(mono.astype(np.float32)[None, :], channels, axis=0)
 
 
 class SenderPicture:
@@ -81,6 +109,16 @@ class SenderPicture:
         u[y // 2 : (y + box) // 2, x // 2 : (x + box) // 2] = C_ZERO
         v[y // 2 : (y + box) // 2, x // 2 : (x + box) // 2] = C_ZERO
         draw_stamp(frame, self.size, stamp_value)
+        return self._to_uyvy(frame)
+
+    def flash(self) -> npt.NDArray[np.uint8]:
+        """The all-white frame of --sync."""
+        self.uyvy[:, :, 0], self.uyvy[:, :, 1] = C_ZERO, Y_WHITE
+        return self.uyvy
+
+    def _to_uyvy(self, frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        h = self.size.height
+        u, v = self._planes(frame)
         # I420 -> UYVY: each chroma row serves two picture rows.
         self.uyvy[:, :, 1] = frame[:h]
         self.uyvy[:, 0::2, 0] = np.repeat(u, 2, axis=0)
@@ -99,9 +137,17 @@ class NdiTestSender:
         colour: tuple[int, int, int] = DEFAULT_COLOUR,
         size: Size = SIZE,
         config: NdiConfig | None = None,
+        tone_hz: float = TONE_HZ,
+        sync: bool = False,
+        audio_channels: int = 2,
+        audio_rate: int = 48_000,
     ) -> None:
         self.name = name
         self.fps = fps
+        self.tone_hz = tone_hz
+        self.sync = sync  # a white frame and a click together, once a second
+        self.audio_channels = audio_channels
+        self.audio_rate = audio_rate
         self.frames_sent = 0
         self._picture = SenderPicture(name, size, colour)
         self._ndi: ModuleType = start_ndi(config)
@@ -112,7 +158,7 @@ class NdiTestSender:
     def start(self) -> None:
         if self._thread is not None:
             return
-        settings = self._ndi.SendCreate(p_ndi_name=self.name, clock_video=False)
+        settings = self._ndi.SendCreate(p_ndi_name=self.name, clock_video=False, clock_audio=False)
         self._sender = self._ndi.send_create(settings)
         if self._sender is None:
             raise NdiUnavailable(f"cannot create the NDI sender {self.name!r}")
@@ -124,10 +170,24 @@ class NdiTestSender:
         ndi = self._ndi
         size = self._picture.size
         frame = ndi.VideoFrameV2(size.width, size.height, ndi.FOURCC_VIDEO_TYPE_UYVY, self.fps, 1)
+        sound = ndi.AudioFrameV2(self.audio_rate, self.audio_channels)
+        with_audio = self.tone_hz > 0 or self.sync
+        epoch = time.time_ns() // 100  # NDI time: 100 ns since 1970
         t0 = time.monotonic()
         index = 0
         while not self._stop.is_set():
-            frame.data = self._picture.render(index, now_ms())
+            flash = self.sync and index % self.fps == 0
+            if with_audio:
+                start, end = (i * self.audio_rate // self.fps for i in (index, index + 1))
+                sound.data = sender_audio(
+                    start, end - start, self.audio_rate, self.audio_channels, self.tone_hz, flash
+                )
+                # The times are set, not left to NDI: it would stamp each frame with when it
+                # was handed over, and a late wake-up would move the sound against the picture.
+                sound.timestamp = epoch + start * TICKS // self.audio_rate
+                ndi.send_send_audio_v2(self._sender, sound)
+            frame.data = self._picture.flash() if flash else self._picture.render(index, now_ms())
+            frame.timestamp = epoch + index * TICKS // self.fps
             ndi.send_send_video_v2(self._sender, frame)
             self.frames_sent += 1
             # A deadline schedule; behind by more than a frame (a loaded machine): skip ahead.
@@ -169,6 +229,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--colour", default="#e66e14", metavar="#RRGGBB", help="background colour (orange)"
     )
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument(
+        "--tone-hz", type=float, default=TONE_HZ, metavar="HZ", help="sine at -20 dBFS (0: silent)"
+    )
+    p.add_argument(
+        "--sync", action="store_true", help="a white frame and a click together, once a second"
+    )
+    p.add_argument(
+        "--audio-channels",
+        type=int,
+        default=2,
+        choices=range(1, 17),
+        metavar="N",
+        help="audio channels, each the same tone (2)",
+    )
+    p.add_argument(
+        "--audio-rate",
+        type=int,
+        default=48_000,
+        choices=AUDIO_RATES,
+        metavar="HZ",
+        help="audio sample rate (48000); 44100 and 96000 test conversion",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -182,12 +264,27 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        sender = NdiTestSender(args.name, fps=args.fps, colour=colour)
+        sender = NdiTestSender(
+            args.name,
+            fps=args.fps,
+            colour=colour,
+            tone_hz=args.tone_hz,
+            sync=args.sync,
+            audio_channels=args.audio_channels,
+            audio_rate=args.audio_rate,
+        )
         sender.start()
     except NdiUnavailable as exc:
         print(f"returnfeed ndi-test: {exc}", file=sys.stderr)
         return 1
-    print(f"NDI test sender {args.name!r} is on air ({args.fps} fps, 640x360).", flush=True)
+    sound = f"{args.tone_hz:g} Hz tone" if args.tone_hz > 0 else "no tone"
+    if args.sync:
+        sound += ", flash and click each second"
+    print(
+        f"NDI test sender {args.name!r} is on air ({args.fps} fps, 640x360, {sound}, "
+        f"{args.audio_channels} ch at {args.audio_rate} Hz).",
+        flush=True,
+    )
     try:
         stop.wait(args.duration)
     finally:

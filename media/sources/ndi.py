@@ -1,4 +1,9 @@
-"""NDI sources via ndi-python: discovery, a receiver at proxy bandwidth, tally back.
+"""NDI sources via ndi-python: discovery, a receiver at proxy bandwidth, tally back, sound.
+
+The sound comes from the same capture loop as the pictures and goes to `source.audio`
+(media/audio/source_audio.py), which keeps it in step with the picture by the NDI
+timestamps both carry: the audio frame's work on this thread is one transpose, the
+conversion to 48 kHz stereo and a copy into a ring.
 
 NDI's runtime is process-wide and reads its configuration once, when it starts:
 a discovery server (or extra IPs) given by file must be set before the first
@@ -22,6 +27,7 @@ from typing import Any
 import av
 import numpy as np
 
+from media.audio.source_audio import SourceAudio
 from media.errors import NdiUnavailable
 from media.frames import Frame, Size, new_buffer, scale_to_fit
 from media.sources.base import DEFAULT_SIZE, RetryPolicy, ThreadedSource
@@ -30,6 +36,7 @@ log = logging.getLogger(__name__)
 
 _CAPTURE_TIMEOUT_MS = 100
 _FIND_TIMEOUT = 0.5
+_TIMESTAMP_UNDEFINED = 2**63 - 1  # NDIlib_recv_timestamp_undefined: an old sender
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +191,7 @@ class NdiSource(ThreadedSource):
         self._receiver_lock = threading.Lock()  # tally comes from another thread
         self._tally = (False, False)
         self._misses = 0
+        self.audio = SourceAudio(name, lambda: self.status)
 
     def set_tally(self, program: bool, preview: bool) -> None:
         """Light the sender's tally; kept and re-sent after every reconnect."""
@@ -222,18 +230,38 @@ class NdiSource(ThreadedSource):
         with self._receiver_lock:
             self._receiver = receiver
             self._send_tally()
+        self.audio.reset()
 
     def _read(self) -> Frame | None:
         ndi = start_ndi(self._config)
-        kind, video, _audio, _meta = ndi.recv_capture_v2(
-            self._receiver, _CAPTURE_TIMEOUT_MS, True, False, False
+        kind, video, audio, _meta = ndi.recv_capture_v2(
+            self._receiver, _CAPTURE_TIMEOUT_MS, True, True, False
         )
+        if kind == ndi.FRAME_TYPE_AUDIO:
+            self._take_audio(ndi, audio)
+            return None
         if kind != ndi.FRAME_TYPE_VIDEO:
             return None
         try:
-            return self._convert(ndi, video)
+            frame = self._convert(ndi, video)
+            self.audio.video_frame(_time(video.timestamp))
         finally:
             ndi.recv_free_video_v2(self._receiver, video)
+        # NDI may hand over a picture before the sound sent with it; take what sound is
+        # waiting now, so a tick that shows this picture finds its audio in the ring.
+        while True:
+            kind, _video, audio, _meta = ndi.recv_capture_v2(self._receiver, 0, False, True, False)
+            if kind != ndi.FRAME_TYPE_AUDIO:
+                return frame
+            self._take_audio(ndi, audio)
+
+    def _take_audio(self, ndi: ModuleType, audio: Any) -> None:
+        try:
+            # Planar (channels, samples) to interleaved is a view; the ring copies.
+            samples = np.asarray(audio.data, np.float32).T
+            self.audio.push(samples, int(audio.sample_rate), _time(audio.timestamp))
+        finally:
+            ndi.recv_free_audio_v2(self._receiver, audio)
 
     def _convert(self, ndi: ModuleType, video: Any) -> Frame:
         data = np.asarray(video.data)
@@ -250,12 +278,19 @@ class NdiSource(ThreadedSource):
             receiver, self._receiver = self._receiver, None
         if receiver is not None:
             start_ndi(self._config).recv_destroy(receiver)
+        self.audio.reset()
 
     def stop(self, timeout: float = 5.0) -> None:
         super().stop(timeout)
         if self._finder is not None:
             self._finder.close()
             self._finder = None
+
+
+def _time(timestamp: int) -> int | None:
+    """An NDI timestamp (100 ns), or None where the sender left it out."""
+    value = int(timestamp)
+    return None if value in (0, _TIMESTAMP_UNDEFINED) else value
 
 
 def uyvy_to_i420(uyvy: np.ndarray) -> np.ndarray:
