@@ -54,7 +54,7 @@ def run_window(options: DesktopOptions) -> int:
     settings = load(store)
     translator = install(app, pick_language(options.lang or settings.language))
     app.setStyleSheet(stylesheet())
-    runtime = Runtime(runtime_config(options, settings.sources))
+    runtime = Runtime(runtime_config(options, settings.sources, settings.audio))
     try:
         runtime.start()
     except CoreStartError as exc:

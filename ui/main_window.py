@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.commands import SetPreview, SetProgram
+from app.engine.sources import AudioSpec
 from app.runtime import Runtime
 
 from . import feeds
@@ -141,9 +142,11 @@ class MainWindow(QMainWindow):
         row.addWidget(transition, 2)
         audio, audio_layout = panel()
         audio_layout.addWidget(title(self.tr("Audio")))
-        self.audio_strip = AudioStrip(self.audio, self.bridge, self.runtime.meters)
+        self.audio_strip = AudioStrip(self.audio, self.bridge, self.runtime)
+        self.audio_strip.inputsChanged.connect(self._audio_inputs_changed)
+        self.audio_strip.failed.connect(self.show_error)
         audio_layout.addWidget(self.audio_strip, 1)
-        row.addWidget(audio, 1)
+        row.addWidget(audio, 2)
         return strip
 
     def _side_tabs(self) -> QWidget:
@@ -194,6 +197,10 @@ class MainWindow(QMainWindow):
         pgm = " + ".join(names.get(n, n) for n in self.switcher.on_air) or "—"
         self.preview_view.set_title(pvw, self.tr("PVW"))
         self.program_view.set_title(pgm, self.tr("PGM"))
+
+    def _audio_inputs_changed(self, specs: tuple[AudioSpec, ...]) -> None:
+        self.settings = replace(self.settings, audio=specs)
+        self._save()
 
     def _copy_token(self) -> None:
         QGuiApplication.clipboard().setText(self.runtime.control_token)

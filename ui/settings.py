@@ -1,4 +1,5 @@
-"""The director's settings, kept with QSettings: sources, NDI, encoder, SRT, backend, language.
+"""The director's settings, kept with QSettings: sources, audio inputs, NDI, encoder, SRT,
+backend, language.
 
 No secrets here (QSettings is a plain file): logins and the control token live in the
 keyring (app/session_link/vault.py).
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QSettings
 
-from app.engine.sources import BadSourceSpec, SourceSpec, default_specs
+from app.engine.sources import AudioSpec, BadSourceSpec, SourceSpec, default_specs
 
 ENCODERS = ("auto", "libx264", "nvenc", "qsv", "videotoolbox")
 
@@ -18,6 +19,7 @@ ENCODERS = ("auto", "libx264", "nvenc", "qsv", "videotoolbox")
 @dataclass(frozen=True, slots=True)
 class Settings:
     sources: tuple[SourceSpec, ...] = field(default_factory=default_specs)
+    audio: tuple[AudioSpec, ...] = ()  # inputs of their own; video sources bring their sound
     ndi_extra_ips: tuple[str, ...] = ()
     encoder: str = "auto"
     srt_latency_ms: int = 120
@@ -35,6 +37,17 @@ def parse_sources(lines: list[str]) -> tuple[SourceSpec, ...]:
                 specs.append(SourceSpec.parse(line))
             except BadSourceSpec as exc:
                 raise BadSourceSpec(f"line {number}: {exc}") from exc
+    return tuple(specs)
+
+
+def parse_audio(lines: list[str]) -> tuple[AudioSpec, ...]:
+    """Saved audio inputs; one that no longer reads is left out, not the whole list."""
+    specs = []
+    for line in lines:
+        try:
+            specs.append(AudioSpec.parse(line))
+        except BadSourceSpec:
+            continue
     return tuple(specs)
 
 
@@ -60,6 +73,7 @@ def load(store: QSettings) -> Settings:
     encoder = str(store.value("encoder/name", default.encoder))
     return Settings(
         sources=sources,
+        audio=parse_audio(_strings(store.value("audio/specs"))),
         ndi_extra_ips=tuple(_strings(store.value("ndi/extra_ips"))),
         encoder=encoder if encoder in ENCODERS else default.encoder,
         srt_latency_ms=min(2000, max(20, latency)),
@@ -71,6 +85,7 @@ def load(store: QSettings) -> Settings:
 
 def save(store: QSettings, settings: Settings) -> None:
     store.setValue("sources/specs", [str(s) for s in settings.sources])
+    store.setValue("audio/specs", [str(s) for s in settings.audio])
     store.setValue("ndi/extra_ips", list(settings.ndi_extra_ips))
     store.setValue("encoder/name", settings.encoder)
     store.setValue("srt/latency_ms", settings.srt_latency_ms)

@@ -1,4 +1,8 @@
-"""Audio channels and their settings, mirrored from the engine; meters are pulled, not pushed."""
+"""Audio channels and their settings, mirrored from the engine; meters are pulled, not pushed.
+
+A channel named like a video source is that source's own sound; any other channel is an
+input of its own (a microphone, a tone), whose spec the core keeps (`Runtime.audio_specs`).
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,37 @@ from collections.abc import Mapping
 from PySide6.QtCore import QObject, Signal
 
 from app.engine import events as ev
-from app.engine.state import ShowState
+from app.engine.sources import AudioSpec
+from app.engine.state import ShowState, SourceInfo
 from media.audio.mixer import ChannelSettings
 
 
 class AudioModel(QObject):
-    channelsChanged = Signal()  # the list of channels changed
+    channelsChanged = Signal()  # the list of channels, or the sources they follow, changed
     settingsChanged = Signal(str)  # one channel's gain, mute or follow changed
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.channels: dict[str, ChannelSettings] = {}
+        self.sources: tuple[SourceInfo, ...] = ()
 
     def reset(self, state: ShowState) -> None:
-        self._set(state.audio)
+        self.sources = state.sources
+        self.channels = dict(state.audio)
+        self.channelsChanged.emit()
 
     def apply(self, event: object) -> None:
         if isinstance(event, ev.AudioChanged):
             self._set(event.channels)
+        elif isinstance(event, ev.SourcesChanged):
+            self.sources = event.sources
+            self.channelsChanged.emit()
+
+    def is_source(self, channel: str) -> bool:
+        return any(s.name == channel for s in self.sources)
+
+    def source_title(self, name: str) -> str:
+        return next((s.title for s in self.sources if s.name == name), name)
 
     def _set(self, channels: Mapping[str, ChannelSettings]) -> None:
         new = dict(channels)
@@ -36,3 +53,15 @@ class AudioModel(QObject):
         self.channels = new
         for name in changed:
             self.settingsChanged.emit(name)
+
+
+def input_channels(specs: tuple[AudioSpec, ...], source_names: set[str]) -> dict[str, AudioSpec]:
+    """Each input's channel name, as the core names it (app/engine/media.py `_set_inputs`):
+    the spec's name, with -2, -3 ... after one already taken by an input or a source."""
+    named: dict[str, AudioSpec] = {}
+    for spec in specs:
+        name, n = spec.name, 2
+        while name in named or name in source_names:
+            name, n = f"{spec.name}-{n}", n + 1
+        named[name] = spec
+    return named
