@@ -1,26 +1,48 @@
-"""Audio capture from PortAudio devices (sounddevice), and the device list.
+"""Audio capture from PortAudio devices (sounddevice), supervised, and the device list.
 
-PortAudio calls back on its own thread; the callback only copies into a ring
-buffer. The mixer pulls one tick's worth of samples at a time. The device clock
-and the program clock drift apart slowly, so the ring is bounded: on overflow
-the oldest samples go, on underflow the gap is silence (no resampling yet).
+PortAudio calls back on its own thread; the callback converts the block to 48 kHz stereo
+(`ToProgram`, a fraction of a millisecond) and pushes it into an `AudioRing`, from which
+the mixer reads one tick at a time without ever blocking. A device is opened at 48 kHz
+when it can do that, else at its own rate.
+
+A microphone gets unplugged, a sound server restarts, a driver stops calling back. A
+watcher thread per source notices (the stream finished, or no block for `STALL_S`), says so
+in the status (LOST, with the reason in words) and reopens the device with a capped
+backoff until samples flow again. Meanwhile the ring runs dry and the mix hears silence.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
+from media.audio.convert import ToProgram, pick_channels
 from media.audio.frames import CHANNELS, F32, SAMPLE_RATE
+from media.audio.ring import AudioRing
 from media.audio.source import AudioState, AudioStatus
 from media.errors import AudioDeviceError, NoAudioDevice
 
 log = logging.getLogger(__name__)
+
+STALL_S = 0.5  # blocks come every few ms; half a second without one is a dead device
+# A PulseAudio monitor of an idle sink sends its first block only after the sink's
+# 2 s idle render period, so the first block gets longer than a stall.
+FIRST_BLOCK_S = 3.0
+RETRY_MIN_S, RETRY_MAX_S = 0.25, 2.0
+WATCH_S = 0.02
+RATE_WINDOW_S = 2.0
+RATE_TOLERANCE = 0.05
+
+# PortAudio is process-global: Pa_Terminate closes every open stream of the process, so
+# re-enumerating devices (`_refresh_devices`) must not happen while one is open, nor while
+# another thread opens or lists. Every PortAudio call here holds this lock.
+_PA_LOCK = threading.RLock()
+_OPEN_STREAMS: set[int] = set()  # id() of each stream this module has open
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,20 +66,20 @@ def _sounddevice() -> ModuleType:
 def list_audio_devices() -> list[AudioDevice]:
     """Every PortAudio device that can record; an empty list when there is none."""
     sd = _sounddevice()
-    apis = [api["name"] for api in sd.query_hostapis()]
-    devices: list[AudioDevice] = []
-    for index, info in enumerate(sd.query_devices()):
-        if int(info["max_input_channels"]) > 0:
-            devices.append(
-                AudioDevice(
-                    index=index,
-                    name=str(info["name"]),
-                    host_api=apis[int(info["hostapi"])] if int(info["hostapi"]) < len(apis) else "",
-                    max_input_channels=int(info["max_input_channels"]),
-                    default_samplerate=float(info["default_samplerate"]),
-                )
-            )
-    return devices
+    with _PA_LOCK:
+        apis = [api["name"] for api in sd.query_hostapis()]
+        infos = list(sd.query_devices())
+    return [
+        AudioDevice(
+            index=index,
+            name=str(info["name"]),
+            host_api=apis[int(info["hostapi"])] if int(info["hostapi"]) < len(apis) else "",
+            max_input_channels=int(info["max_input_channels"]),
+            default_samplerate=float(info["default_samplerate"]),
+        )
+        for index, info in enumerate(infos)
+        if int(info["max_input_channels"]) > 0
+    ]
 
 
 def find_input_device(device: int | str | None = None) -> AudioDevice:
@@ -76,8 +98,46 @@ def find_input_device(device: int | str | None = None) -> AudioDevice:
     raise NoAudioDevice(f"no audio input device matches {device!r} (have {names})")
 
 
+def _refresh_devices(sd: ModuleType) -> bool:
+    """Make PortAudio list devices anew; False when it cannot now.
+
+    PortAudio enumerates devices once, in Pa_Initialize, so a microphone plugged in (or a
+    sound server started) later stays invisible until PortAudio starts over. Starting over
+    closes every stream of the process, hence only while this module has none open.
+    """
+    with _PA_LOCK:
+        if _OPEN_STREAMS:
+            return False
+        try:
+            if sd._initialized:  # 0 after a failed _initialize, and terminating then fails
+                sd._terminate()
+            sd._initialize()
+        except sd.PortAudioError as exc:
+            raise AudioDeviceError(f"PortAudio cannot start: {exc}") from exc
+        return True
+
+
+@dataclass(slots=True)
+class _Stream:
+    """One opened PortAudio stream and what its callback saw; a reopen makes a new one."""
+
+    device: AudioDevice
+    rate: int
+    channels: int
+    convert: ToProgram
+    opened_at: float
+    handle: Any = None
+    frames: int = 0
+    first_at: float | None = None
+    last_at: float = 0.0
+    finished: bool = False
+    fault: str | None = None
+    window: tuple[float, int] | None = None  # (since, frames then) for the rate check
+    rate_note: str | None = None
+
+
 class CaptureSource:
-    """A PortAudio input, read by the mixer one tick at a time."""
+    """A PortAudio input, read by the mixer one tick at a time; reopens itself when lost."""
 
     def __init__(
         self,
@@ -88,81 +148,200 @@ class CaptureSource:
         max_buffer: float = 0.2,
     ) -> None:
         self.name = name
-        self.channels = channels
+        self.channels = channels  # at most this many are opened; the program is stereo
         self._device = device
-        self._ring = np.zeros((int(max_buffer * SAMPLE_RATE), channels), np.float32)
-        self._fill = 0
-        self._lock = threading.Lock()
-        self._stream: Any = None
-        self.overflows = 0  # samples dropped because the mixer fell behind the device
-        self.underflows = 0  # samples of silence because the device fell behind
+        self._ring = AudioRing(max_s=max_buffer, prime_s=min(0.02, max_buffer / 2))
+        self._lock = threading.Lock()  # _stream and _error change together
+        self._stream: _Stream | None = None
+        self._error: str | None = None
+        self._started = False
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     @property
     def status(self) -> AudioStatus:
-        state = AudioState.LIVE if self._stream is not None else AudioState.STOPPED
-        return AudioStatus(state, sample_rate=SAMPLE_RATE, channels=self.channels)
+        with self._lock:
+            stream, error = self._stream, self._error
+        if not self._started:
+            return AudioStatus(AudioState.STOPPED)
+        if stream is None:
+            return AudioStatus(AudioState.LOST, error)
+        if stream.first_at is not None:
+            return AudioStatus(AudioState.LIVE, stream.rate_note, stream.rate, stream.channels)
+        state = AudioState.STARTING if error is None else AudioState.LOST
+        return AudioStatus(state, error, stream.rate, stream.channels)
 
     @property
     def buffered(self) -> int:
         """Samples captured and not yet mixed."""
-        return self._fill
+        return self._ring.buffered
+
+    @property
+    def overflows(self) -> int:
+        return self._ring.overflows
+
+    @property
+    def underflows(self) -> int:
+        return self._ring.underflows
 
     def start(self) -> None:
-        sd = _sounddevice()
-        info = find_input_device(self._device)
-        in_channels = min(self.channels, info.max_input_channels)
-        try:
-            self._stream = sd.InputStream(
-                device=info.index,
-                samplerate=SAMPLE_RATE,
-                channels=in_channels,
-                dtype="float32",
-                callback=self._callback,
-            )
-            self._stream.start()
-        except sd.PortAudioError as exc:
-            self._stream = None
-            raise AudioDeviceError(f"cannot open audio device {info.name!r}: {exc}") from exc
+        """Open the device, or go LOST and keep trying: the show starts without a mic."""
+        if self._started:
+            return
+        self._started = True
+        self._stopping.clear()
+        self._try_open(refresh=False)
+        self._watcher = threading.Thread(
+            target=self._watch, name=f"source:audio:{self.name}", daemon=True
+        )
+        self._watcher.start()
 
     def stop(self) -> None:
-        stream, self._stream = self._stream, None
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join()
+            self._watcher = None
+        with self._lock:
+            stream, self._stream, self._error = self._stream, None, None
         if stream is not None:
-            stream.stop()
-            stream.close()
-
-    def _callback(self, indata: F32, frames: int, _time: Any, status: Any) -> None:
-        if status:
-            log.debug("audio %s: %s", self.name, status)
-        block = indata if indata.shape[1] == self.channels else _to_channels(indata, self.channels)
-        self.push(block)
+            _close(stream)
+        self._ring.clear()
+        self._started = False
 
     def push(self, block: F32) -> None:
-        """Append captured samples (the PortAudio callback; tests call it directly)."""
-        size = self._ring.shape[0]
-        block = block[-size:]
-        n = block.shape[0]
-        with self._lock:
-            excess = self._fill + n - size
-            if excess > 0:
-                self._ring[: self._fill - excess] = self._ring[excess : self._fill]
-                self._fill -= excess
-                self.overflows += excess
-            self._ring[self._fill : self._fill + n] = block
-            self._fill += n
+        """Samples at 48 kHz, any channel count (the callback after conversion; tests too)."""
+        self._ring.push(pick_channels(block))
 
     def read(self, sample_pts: int, count: int) -> F32:
         del sample_pts  # a live input has no position to seek to
-        out = np.zeros((count, self.channels), np.float32)
+        return self._ring.read(count)
+
+    def _watch(self) -> None:
+        delay = RETRY_MIN_S
+        while not self._stopping.is_set():
+            stream = self._stream
+            if stream is None:
+                if self._try_open(refresh=True):
+                    delay = RETRY_MIN_S
+                    continue
+                self._stopping.wait(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+                continue
+            problem = _check(stream, time.monotonic())
+            if problem is not None:
+                self._lose(stream, problem)
+                continue
+            if stream.first_at is not None and self._error is not None:
+                with self._lock:
+                    self._error = None
+            self._stopping.wait(WATCH_S)
+
+    def _try_open(self, *, refresh: bool) -> bool:
+        try:
+            stream = self._open(refresh=refresh)
+        except (NoAudioDevice, AudioDeviceError) as exc:
+            with self._lock:
+                changed = self._error != str(exc)
+                self._error = str(exc)
+            if changed:
+                log.warning("audio %s: %s", self.name, exc)
+            return False
         with self._lock:
-            n = min(count, self._fill)
-            out[:n] = self._ring[:n]
-            self._ring[: self._fill - n] = self._ring[n : self._fill]
-            self._fill -= n
-        self.underflows += count - n
-        return out
+            self._stream = stream
+        return True
+
+    def _open(self, *, refresh: bool) -> _Stream:
+        sd = _sounddevice()
+        with _PA_LOCK:
+            if refresh:
+                _refresh_devices(sd)
+            info = find_input_device(self._device)
+            channels = min(self.channels, info.max_input_channels)
+            rates = [SAMPLE_RATE, round(info.default_samplerate)]
+            failure: Exception | None = None
+            for rate in dict.fromkeys(rates):  # 48 kHz first, then the device's own
+                stream = _Stream(info, rate, channels, ToProgram(rate), time.monotonic())
+                try:
+                    sd.check_input_settings(
+                        device=info.index, samplerate=rate, channels=channels, dtype="float32"
+                    )
+                    stream.handle = sd.InputStream(
+                        device=info.index,
+                        samplerate=rate,
+                        channels=channels,
+                        dtype="float32",
+                        callback=functools.partial(self._callback, stream),
+                        finished_callback=functools.partial(_finished, stream),
+                    )
+                    _OPEN_STREAMS.add(id(stream.handle))
+                    stream.handle.start()
+                except sd.PortAudioError as exc:
+                    failure = exc
+                    if stream.handle is not None:
+                        _close(stream)
+                    continue
+                stream.opened_at = time.monotonic()
+                log.info("audio %s: %r open at %d Hz, %d ch", self.name, info.name, rate, channels)
+                return stream
+        raise AudioDeviceError(f"audio device {info.name!r} cannot be opened: {failure}")
+
+    def _lose(self, stream: _Stream, problem: str) -> None:
+        log.warning("audio %s: %s", self.name, problem)
+        with self._lock:
+            self._stream, self._error = None, problem
+        _close(stream)
+
+    def _callback(self, stream: _Stream, indata: F32, frames: int, _time: Any, _flags: Any) -> None:
+        # An input overflow (a late callback) loses samples but the device is fine:
+        # the ring's underflow count shows the gap, so the flags are not acted on.
+        now = time.monotonic()
+        if stream.first_at is None:
+            stream.first_at = now
+        stream.last_at = now
+        stream.frames += frames
+        try:
+            self._ring.push(stream.convert(indata))
+        except Exception as exc:  # a failing callback would otherwise be silent
+            stream.fault = str(exc)
+            raise _sounddevice().CallbackAbort from exc
 
 
-def _to_channels(block: F32, channels: int) -> F32:
-    if block.shape[1] == 1:
-        return np.repeat(block, channels, axis=1)
-    return np.ascontiguousarray(block[:, :channels])
+def _finished(stream: _Stream) -> None:
+    stream.finished = True
+
+
+def _close(stream: _Stream) -> None:
+    with _PA_LOCK:
+        try:
+            stream.handle.abort()  # not stop(): a dead device has nothing left to drain
+            stream.handle.close()
+        except Exception as exc:  # a vanished device may fail to close; it is gone anyway
+            log.debug("closing %r: %s", stream.device.name, exc)
+        _OPEN_STREAMS.discard(id(stream.handle))
+
+
+def _check(stream: _Stream, now: float) -> str | None:
+    """Why `stream` is lost, or None; notes a wrong delivery rate on the stream."""
+    name = stream.device.name
+    if stream.fault is not None:
+        return f"audio device {name!r} failed: {stream.fault}"
+    if stream.finished:
+        return f"audio device {name!r} is gone"
+    if stream.first_at is None:
+        if now - stream.opened_at > FIRST_BLOCK_S:
+            return f"audio device {name!r} opened but delivers nothing"
+        return None
+    if now - stream.last_at > STALL_S:
+        return f"audio device {name!r} stopped delivering"
+    if stream.window is None:
+        stream.window = (now, stream.frames)
+    elif now - stream.window[0] >= RATE_WINDOW_S:
+        since, frames = stream.window
+        measured = (stream.frames - frames) / (now - since)
+        stream.rate_note = (
+            f"audio device {name!r} delivers {measured:.0f} samples/s, not {stream.rate}"
+            if abs(measured / stream.rate - 1) > RATE_TOLERANCE
+            else None
+        )
+        stream.window = (now, stream.frames)
+    return None

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from fractions import Fraction
-from types import SimpleNamespace
-from typing import Any
 
 import numpy as np
 import pytest
 
-from media.audio.capture import CaptureSource, find_input_device, list_audio_devices
 from media.audio.frames import AudioFrame, audio_pts, samples_for_tick
 from media.audio.meter import MIN_DBFS, LevelMeter
 from media.audio.mixer import PROGRAM, AudioMixer, ChannelSettings
 from media.audio.tone import ToneSource
 from media.clock import ClockConfig, ProgramClock
-from media.errors import NoAudioDevice
 from media.frames import Size
 from media.switcher import Fade, SwitcherState, Transition, TransitionKind
 
@@ -117,93 +112,3 @@ def test_fade_to_black_fades_program_audio() -> None:
     for n in range(8):
         mixer.render(n * 800, 800, state.on_air(n), state.black_level(n))
     assert mixer.meters()[PROGRAM].peak_dbfs[0] == MIN_DBFS
-
-
-def test_capture_ring_drops_oldest_and_pads_silence() -> None:
-    source = CaptureSource("line in", max_buffer=0.01)  # 480 samples
-    source.push(np.full((400, 2), 0.1, np.float32))
-    source.push(np.full((200, 2), 0.2, np.float32))
-    assert source.overflows == 120
-    block = source.read(0, 800)
-    assert np.allclose(block[:280], 0.1) and np.allclose(block[280:480], 0.2)
-    assert np.all(block[480:] == 0) and source.underflows == 320
-
-
-def _devices() -> list[object]:
-    try:
-        return list(list_audio_devices())
-    except NoAudioDevice:
-        return []
-
-
-def test_no_device_is_a_named_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    # PortAudio as it is on a machine whose only device plays and cannot record.
-    speakers_only = SimpleNamespace(
-        query_hostapis=lambda: [{"name": "ALSA"}],
-        query_devices=lambda: [
-            {"name": "Speakers", "hostapi": 0, "max_input_channels": 0, "default_samplerate": 48e3}
-        ],
-        PortAudioError=RuntimeError,
-    )
-    monkeypatch.setattr("media.audio.capture._sounddevice", lambda: speakers_only)
-    with pytest.raises(NoAudioDevice, match="no audio input device"):
-        find_input_device()
-    with pytest.raises(NoAudioDevice):
-        CaptureSource("mic").start()
-    # The tone needs no device at all.
-    assert ToneSource().read(0, 800).shape == (800, 2)
-
-
-class _FakeStream:
-    """Stands in for sounddevice.InputStream: calls back once, from a 'device' with one channel."""
-
-    def __init__(self, *, callback: Any, channels: int, **_: Any) -> None:
-        self._callback, self._channels = callback, channels
-
-    def start(self) -> None:
-        mono = np.full((480, self._channels), 0.25, np.float32)
-        self._callback(mono, 480, None, None)
-
-    def stop(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def test_capture_wiring_with_a_stand_in_portaudio(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The code path around PortAudio, on machines with no audio hardware."""
-    fake = SimpleNamespace(
-        query_hostapis=lambda: [{"name": "ALSA"}],
-        query_devices=lambda: [
-            {"name": "Speakers", "hostapi": 0, "max_input_channels": 0, "default_samplerate": 48e3},
-            {"name": "USB Mic", "hostapi": 0, "max_input_channels": 1, "default_samplerate": 48e3},
-        ],
-        InputStream=_FakeStream,
-        PortAudioError=RuntimeError,
-    )
-    monkeypatch.setattr("media.audio.capture._sounddevice", lambda: fake)
-    assert [(d.index, d.name, d.host_api) for d in list_audio_devices()] == [(1, "USB Mic", "ALSA")]
-    with pytest.raises(NoAudioDevice, match="matches 'webcam'"):
-        find_input_device("webcam")
-    source = CaptureSource("mic", "usb")
-    source.start()
-    assert source.buffered == 480
-    block = source.read(0, 480)
-    assert block.shape == (480, 2) and np.allclose(block, 0.25)  # mono copied to both sides
-    source.stop()
-
-
-@pytest.mark.skipif(not _devices(), reason="PortAudio found no audio input device here")
-def test_capture_from_a_real_device() -> None:
-    source = CaptureSource("default input")
-    source.start()
-    try:
-        deadline = time.monotonic() + 3
-        while source.buffered < 4800 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert source.buffered >= 4800, "the device delivered no samples in 3 s"
-        block = source.read(0, 4800)
-        assert block.shape == (4800, 2) and block.dtype == np.float32
-    finally:
-        source.stop()
