@@ -85,6 +85,7 @@ class SourceAudio:
         self._lock = threading.Lock()  # the ring and the head's time change together
         self._convert: ToProgram | None = None
         self._format: tuple[int, int] | None = None  # (rate, channels) the source sends
+        self._held = 0.0  # samples (at 48 kHz) the resampler holds back for its filter
         self._end: int | None = None  # time just after the last pushed sample
         self._video: int | None = None  # time of the latest picture
         self._shown: tuple[int, int] | None = None  # (picture time, sample_pts it first showed)
@@ -143,9 +144,10 @@ class SourceAudio:
         """Interleaved (n, channels) float32 at `rate`, first sample at time `at` (or unknown)."""
         n, channels = samples.shape
         if self._format != (rate, channels):
-            self._convert, self._format = ToProgram(rate), (rate, channels)
+            self._convert, self._format, self._held = ToProgram(rate), (rate, channels), 0.0
         assert self._convert is not None
         block = self._convert(samples)
+        self._held += n * SAMPLE_RATE / rate - block.shape[0]
         self._last_audio = time.monotonic()
         with self._lock:
             if at is None:
@@ -153,7 +155,8 @@ class SourceAudio:
             else:
                 if self._end is not None and at - self._end > GAP:
                     self._fill_gap(ticks_to_samples(at - self._end))
-                self._end = at + n * TICKS // rate
+                # The ring ends where the resampler's output does, a little before the input.
+                self._end = at + n * TICKS // rate - samples_to_ticks(round(self._held))
             self._ring.push(block)
 
     def _fill_gap(self, samples: int) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from media.audio.frames import F32, SAMPLE_RATE
 from media.audio.source import AudioState
-from media.audio.source_audio import TICKS, SourceAudio
+from media.audio.source_audio import BIG, TICKS, SourceAudio
 from media.ndi_test_sender import CLICK_LEVEL, NdiTestSender
 from media.sources.base import RetryPolicy, SourceState, SourceStatus, ThreadedSource
 from media.sources.ndi import NdiSource
@@ -122,10 +122,10 @@ def test_click_lands_with_the_flash(sender: Sender, running: Start) -> None:
         f"click - flash, ms: {[round(e, 1) for e in errors_ms]}; skip/pad/underflow {audio_stats}"
     )
     # One tick, plus the sample or two the onset detection can be late on a burst's slope.
-    # A starved machine (2 cores, other suites) may show one flash a tick later still.
     tick_ms = 1000 / FPS + 0.1
     assert float(np.median(np.abs(errors_ms))) <= tick_ms, errors_ms
-    assert all(abs(e) <= 2 * tick_ms for e in errors_ms), errors_ms
+    # A starved tick can leave one flash further out, never beyond what is corrected at once.
+    assert all(abs(e) <= BIG * 1000 / TICKS + tick_ms for e in errors_ms), errors_ms
 
 
 def test_video_without_sound_is_no_audio(sender: Sender, running: Start) -> None:
