@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from app.relay_client import RelayClient, TokenSource
@@ -57,12 +58,14 @@ def fast_relay(url: str, token: TokenSource) -> RelayClient:
 
 @contextmanager
 def director_runtime(
-    server: CloudServer, director: Director, session_id: str | None = None
+    server: CloudServer, director: Director, session_id: str | None = None, **config: Any
 ) -> Iterator[tuple[Runtime, Recorder]]:
     """The app's core, signed in as `director` (and on `session_id` when given); on the
-    way out it stops any stream it started and the runtime itself."""
+    way out it stops any stream it started and the runtime itself. `config` overrides
+    RuntimeConfig fields (sources, audio ...)."""
     seen = Recorder()
-    rt = Runtime(light_config(control=False, relay_factory=fast_relay), vault=MemoryVault())
+    base = light_config(control=False, relay_factory=fast_relay)
+    rt = Runtime(replace(base, **config), vault=MemoryVault())
     rt.start()
     rt.subscribe(seen)
     try:
