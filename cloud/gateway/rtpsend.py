@@ -37,7 +37,13 @@ from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import HeaderExtensions
 
-from cloud.gateway.packetize import AbsSendTimeBlock, PayloadCache, RtpStream, extension_block
+from cloud.gateway.packetize import (
+    UNIT_CLOCK,
+    AbsSendTimeBlock,
+    PayloadCache,
+    RtpStream,
+    extension_block,
+)
 from cloud.gateway.units import Ring, Unit
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,30 @@ def ntp_now() -> int:
     """The wall clock as a 64-bit NTP timestamp: aiortc's `current_ntp_time` without the
     datetime arithmetic (it ran once per unit per viewer)."""
     return ((time.time_ns() + _NTP_UNIX_NS) << 32) // 1_000_000_000
+
+
+class ReportClock:
+    """The NTP time each sender report pairs with its RTP timestamp: one PTS-to-wall-clock
+    line per viewer, shared by its audio and video.
+
+    aiortc pairs the last RTP timestamp with the time it was sent. An Opus packet leaves a
+    frame (20 ms) after its first sample and a picture at once, so those reports told the
+    browser the sound was captured 20-30 ms later than the picture of the same instant, and
+    Chromium's A/V sync played it that much late. On one line, a timestamp of either kind
+    means the same instant. The line starts at the first unit sent (real time then) and
+    runs with the PTS, so it is exactly linear in RTP time, as the browser's estimator
+    wants. RTT does not read this time (linkreports.py keys reports by it and times them
+    itself); abs-send-time keeps the real send time for bandwidth estimation.
+    """
+
+    def __init__(self) -> None:
+        self._anchor: tuple[int, int] | None = None  # (pts, ntp)
+
+    def ntp(self, pts: int) -> int:
+        if self._anchor is None:
+            self._anchor = (pts, ntp_now())
+        pts0, ntp0 = self._anchor
+        return ntp0 + ((pts - pts0) << 32) // UNIT_CLOCK
 
 
 class IncompatibleAiortc(RuntimeError):
@@ -86,7 +116,13 @@ class SharedPayloadSender:
     """Drives one aiortc `RTCRtpSender` from a ring of units. Create it after
     `addTransceiver` and before the connection starts the sender."""
 
-    def __init__(self, sender: RTCRtpSender, ring: Ring[Unit], payloads: PayloadCache) -> None:
+    def __init__(
+        self,
+        sender: RTCRtpSender,
+        ring: Ring[Unit],
+        payloads: PayloadCache,
+        reports: ReportClock | None = None,
+    ) -> None:
         state = vars(sender)
         missing = [n for n in (*SENDER_STATE, *SENDER_COUNTERS) if _SENDER + n not in state]
         if missing or not callable(getattr(sender, "_retransmit", None)):
@@ -95,6 +131,7 @@ class SharedPayloadSender:
         self._state = state
         self._ring = ring
         self._payloads = payloads
+        self._reports = reports or ReportClock()
         self._stream: RtpStream | None = None
         self._extensions: Any = state[_SENDER + "rtp_header_extensions_map"]
         self._block: AbsSendTimeBlock | None = None
@@ -203,7 +240,7 @@ class SharedPayloadSender:
         self, dtls: RTCDtlsTransport, route: _Route, stream: RtpStream, unit: Unit
     ) -> None:
         """Every packet of `unit`, SRTP-protected, to the UDP socket: no await in between."""
-        ntp, packets = self._packets(stream, unit)
+        packets = self._packets(stream, unit)
         protect = dtls._tx_srtp.protect
         sendto = route.sendto
         address = route.address
@@ -215,23 +252,23 @@ class SharedPayloadSender:
         counters = vars(dtls)  # its getStats "transport" numbers
         counters[_DTLS + "tx_packets"] = counters.get(_DTLS + "tx_packets", 0) + len(packets)
         counters[_DTLS + "tx_bytes"] = counters.get(_DTLS + "tx_bytes", 0) + sent
-        self._sent(stream, ntp)
+        self._sent(stream, unit)
 
     async def _send_via_aiortc(self, dtls: RTCDtlsTransport, stream: RtpStream, unit: Unit) -> None:
-        ntp, packets = self._packets(stream, unit)
+        packets = self._packets(stream, unit)
         for packet in packets:
             await dtls._send_rtp(packet)
-        self._sent(stream, ntp)
+        self._sent(stream, unit)
 
-    def _packets(self, stream: RtpStream, unit: Unit) -> tuple[int, list[bytes]]:
-        """`unit`'s RTP packets for this viewer, and the NTP time they carry."""
-        ntp = ntp_now()
-        return ntp, stream.packets_for(unit, self._payloads.payloads(unit), self._extension(ntp))
+    def _packets(self, stream: RtpStream, unit: Unit) -> list[bytes]:
+        """`unit`'s RTP packets for this viewer, stamped with the real send time."""
+        extension = self._extension(ntp_now())
+        return stream.packets_for(unit, self._payloads.payloads(unit), extension)
 
-    def _sent(self, stream: RtpStream, ntp: int) -> None:
+    def _sent(self, stream: RtpStream, unit: Unit) -> None:
         # What aiortc's sender reports (RTCP SR, getStats) read.
         state = self._state
-        state[_SENDER + "ntp_timestamp"] = ntp
+        state[_SENDER + "ntp_timestamp"] = self._reports.ntp(unit.pts)
         state[_SENDER + "rtp_timestamp"] = stream.last_timestamp
         state[_SENDER + "packet_count"] = stream.packets
         state[_SENDER + "octet_count"] = stream.octets

@@ -35,7 +35,7 @@ from cloud.gateway.feed import Tap
 from cloud.gateway.linkreports import LinkReports
 from cloud.gateway.packetize import PayloadCache
 from cloud.gateway.quality import LinkSample, Mode, QualityPolicy
-from cloud.gateway.rtpsend import SharedPayloadSender
+from cloud.gateway.rtpsend import ReportClock, SharedPayloadSender
 from cloud.gateway.tracks import PacketTrack
 
 log = logging.getLogger(__name__)
@@ -117,14 +117,18 @@ class Viewer:
             [c for c in codecs if c.mimeType.lower() in ("video/h264", "video/rtx")]
         )
         # The rings are read by our send loop, not through aiortc's track.recv() (rtpsend.py).
-        self._senders = [SharedPayloadSender(video.sender, self.tap.video, self._payloads)]
+        # One report clock for both, so the browser lines sound and picture up by PTS.
+        reports = ReportClock()
+        self._senders = [SharedPayloadSender(video.sender, self.tap.video, self._payloads, reports)]
         self.tap.video_sink = self._senders[0].send_now
         # An offer without audio (a phone that only shows the picture) gets none: on a
         # cellular link Opus is a third of what the lo layer costs.
         self.tap.audio_wanted = offers_audio(offer_sdp)
         if self.tap.audio_wanted:
             audio = pc.addTransceiver(self._audio, direction="sendonly")
-            self._senders.append(SharedPayloadSender(audio.sender, self.tap.audio, self._payloads))
+            self._senders.append(
+                SharedPayloadSender(audio.sender, self.tap.audio, self._payloads, reports)
+            )
             self.tap.audio_sink = self._senders[1].send_now
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
