@@ -34,6 +34,7 @@ STALL_S = 0.5  # blocks come every few ms; half a second without one is a dead d
 # 2 s idle render period, so the first block gets longer than a stall.
 FIRST_BLOCK_S = 3.0
 RETRY_MIN_S, RETRY_MAX_S = 0.25, 2.0
+STOP_WAIT_S = 1.0
 WATCH_S = 0.02
 RATE_WINDOW_S = 2.0
 RATE_TOLERANCE = 0.05
@@ -154,6 +155,7 @@ class CaptureSource:
         self._lock = threading.Lock()  # _stream and _error change together
         self._stream: _Stream | None = None
         self._error: str | None = None
+        self._lost = False  # _error is why a stream was lost, not why an open failed
         self._started = False
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -164,11 +166,11 @@ class CaptureSource:
             stream, error = self._stream, self._error
         if not self._started:
             return AudioStatus(AudioState.STOPPED)
-        if stream is None:
-            return AudioStatus(AudioState.LOST, error)
-        if stream.first_at is not None:
+        if stream is not None and stream.first_at is not None:
             return AudioStatus(AudioState.LIVE, stream.rate_note, stream.rate, stream.channels)
         state = AudioState.STARTING if error is None else AudioState.LOST
+        if stream is None:
+            return AudioStatus(state, error)
         return AudioStatus(state, error, stream.rate, stream.channels)
 
     @property
@@ -189,17 +191,23 @@ class CaptureSource:
         if self._started:
             return
         self._started = True
-        self._stopping.clear()
-        self._try_open(refresh=False)
+        self._error, self._lost = None, False
+        # The watcher opens the device too: a PortAudio open can hang for a minute on a
+        # frozen sound server (libpulse's timeout), and start() must not.
+        self._stopping = threading.Event()
         self._watcher = threading.Thread(
-            target=self._watch, name=f"source:audio:{self.name}", daemon=True
+            target=self._watch, args=(self._stopping,), name=f"source:audio:{self.name}"
         )
+        self._watcher.daemon = True
         self._watcher.start()
 
     def stop(self) -> None:
         self._stopping.set()
         if self._watcher is not None:
-            self._watcher.join()
+            # A watcher stuck in such an open closes what it opened when it returns.
+            self._watcher.join(STOP_WAIT_S)
+            if self._watcher.is_alive():
+                log.warning("audio %s: PortAudio is stuck opening; not waiting", self.name)
             self._watcher = None
         with self._lock:
             stream, self._stream, self._error = self._stream, None, None
@@ -216,15 +224,16 @@ class CaptureSource:
         del sample_pts  # a live input has no position to seek to
         return self._ring.read(count)
 
-    def _watch(self) -> None:
-        delay = RETRY_MIN_S
-        while not self._stopping.is_set():
+    def _watch(self, stopping: threading.Event) -> None:
+        delay, refresh = RETRY_MIN_S, False
+        while not stopping.is_set():
             stream = self._stream
             if stream is None:
-                if self._try_open(refresh=True):
+                if self._try_open(stopping, refresh=refresh):
                     delay = RETRY_MIN_S
                     continue
-                self._stopping.wait(delay)
+                refresh = True  # the device may have appeared since PortAudio listed
+                stopping.wait(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
                 continue
             problem = _check(stream, time.monotonic())
@@ -233,22 +242,27 @@ class CaptureSource:
                 continue
             if stream.first_at is not None and self._error is not None:
                 with self._lock:
-                    self._error = None
-            self._stopping.wait(WATCH_S)
+                    self._error, self._lost = None, False
+            stopping.wait(WATCH_S)
 
-    def _try_open(self, *, refresh: bool) -> bool:
+    def _try_open(self, stopping: threading.Event, *, refresh: bool) -> bool:
         try:
             stream = self._open(refresh=refresh)
         except (NoAudioDevice, AudioDeviceError) as exc:
+            # After a loss its reason stays what the director reads ("is gone"); PortAudio's
+            # words for the failed reopens ("Illegal combination of I/O devices") go to the log.
             with self._lock:
-                changed = self._error != str(exc)
-                self._error = str(exc)
-            if changed:
-                log.warning("audio %s: %s", self.name, exc)
+                news = not self._lost and self._error != str(exc) and not stopping.is_set()
+                if news:
+                    self._error = str(exc)
+            log.log(logging.WARNING if news else logging.DEBUG, "audio %s: %s", self.name, exc)
             return False
         with self._lock:
-            self._stream = stream
-        return True
+            if not stopping.is_set():  # stop() sets it before it takes the stream
+                self._stream = stream
+                return True
+        _close(stream)
+        return False
 
     def _open(self, *, refresh: bool) -> _Stream:
         sd = _sounddevice()
@@ -288,7 +302,7 @@ class CaptureSource:
     def _lose(self, stream: _Stream, problem: str) -> None:
         log.warning("audio %s: %s", self.name, problem)
         with self._lock:
-            self._stream, self._error = None, problem
+            self._stream, self._error, self._lost = None, problem, True
         _close(stream)
 
     def _callback(self, stream: _Stream, indata: F32, frames: int, _time: Any, _flags: Any) -> None:

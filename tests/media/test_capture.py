@@ -186,7 +186,7 @@ def test_a_device_that_vanishes_is_lost_and_comes_back_by_itself(
     server.kill()
     lost, _ = _wait_for(source, lambda s: s.state is AudioState.LOST)
     to_lost = time.monotonic() - killed
-    assert lost.error is not None and "'pulse'" in lost.error
+    assert lost.error in ("audio device 'pulse' is gone", "audio device 'pulse' stopped delivering")
     assert to_lost < 2.0  # mostly the kill itself; the stream ends at once
     source.read(0, source.buffered)
     assert not source.read(0, 800).any()  # the mix goes on, in silence
