@@ -10,7 +10,8 @@ purpose=${1:-run}
 apt_run=(python3-venv libsrt1.5-openssl ffmpeg libportaudio2 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
          fonts-noto-cjk)
 apt_test=(libsrt-openssl-dev srt-tools chromium xvfb
-          postgresql redis-server gcc pulseaudio libasound2-plugins)
+          postgresql redis-server gcc pulseaudio libasound2-plugins caddy coturn iproute2
+          libnss3-tools)
 want=("${apt_run[@]}")
 [ "$purpose" != run ] && want+=("${apt_test[@]}")
 
