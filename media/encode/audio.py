@@ -1,20 +1,26 @@
-"""Program audio to Opus, once for all layers, with pts kept on the program clock.
+"""Program audio to Opus, one encoder per layer, with pts kept on the program clock.
 
 The clock hands over exactly one tick of samples (800 at 60 fps); Opus wants 20 ms frames
 (960). We cut the frames ourselves and stamp each with its first sample's pts, rather than
 leave it to PyAV's resampler, which re-times its output and drifts from the video after the
 clock skips a tick. A gap in the input (skipped ticks) is filled with silence so audio stays
 in step with the pictures; a jump of more than a second restarts the framing.
+
+Every layer's encoder frames the same program samples the same way (frame k starts at
+program sample 960 k after the first, and the lowdelay pre-skip does not depend on the rate
+or the channel count), so hi's stereo and lo's mono packets carry the same pts: a viewer
+moved between layers changes audio at a packet boundary with nothing lost or repeated.
 """
 
 from __future__ import annotations
 
+import time
 from fractions import Fraction
 
 import av
 import numpy as np
 
-from media.audio.frames import CHANNELS, F32, SAMPLE_RATE, AudioFrame
+from media.audio.frames import F32, SAMPLE_RATE, AudioFrame
 from media.encode.config import PTS_HZ, AudioConfig
 from media.encode.units import EncodedAudio
 
@@ -28,9 +34,9 @@ def to_pts90(samples: int) -> int:
 class OpusEncoder:
     """Not thread-safe: one encode thread."""
 
-    def __init__(self, config: AudioConfig | None = None, channels: int = CHANNELS) -> None:
+    def __init__(self, config: AudioConfig | None = None) -> None:
         self.config = config or AudioConfig()
-        self.channels = channels
+        self.channels = channels = self.config.channels
         ctx = av.CodecContext.create("libopus", "w")
         if not isinstance(ctx, av.AudioCodecContext):
             raise TypeError("libopus is not an audio encoder")
@@ -40,7 +46,11 @@ class OpusEncoder:
         ctx.time_base = Fraction(1, SAMPLE_RATE)
         ctx.bit_rate = self.config.bitrate
         # lowdelay: 2.5 ms of look-ahead instead of 6.5 ms, and no speech/music switching.
-        ctx.options = {"application": "lowdelay", "frame_duration": str(self.config.frame_ms)}
+        ctx.options = {
+            "application": "lowdelay",
+            "frame_duration": str(self.config.frame_ms),
+            "vbr": self.config.vbr,
+        }
         ctx.open()
         self._ctx = ctx
         self.frame_size = ctx.frame_size or SAMPLE_RATE * self.config.frame_ms // 1000
@@ -48,9 +58,17 @@ class OpusEncoder:
         self._pending_pts: int | None = None  # pts of the first pending sample
         self.gaps_filled = 0
         self.restarts = 0
+        self.cpu_s = 0.0  # thread CPU spent encoding, for the stats and the benchmark
 
     def encode(self, audio: AudioFrame) -> list[EncodedAudio]:
         """Opus packets completed by this block of samples (zero, one or two)."""
+        started = time.thread_time()
+        try:
+            return self._encode(audio)
+        finally:
+            self.cpu_s += time.thread_time() - started
+
+    def _encode(self, audio: AudioFrame) -> list[EncodedAudio]:
         samples = audio.samples
         if samples.shape[1] != self.channels:
             samples = _match_channels(samples, self.channels)

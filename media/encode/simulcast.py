@@ -1,10 +1,15 @@
-"""The simulcast encoder: every program frame into each layer, plus Opus once, off the clock.
+"""The simulcast encoder: every program frame into each layer, with its own Opus, off the clock.
 
 One encode thread reads the program clock's bounded queue (the clock never waits: when the
 encoder falls behind, the queue drops the oldest frame and counts it). Per tick it encodes
-the audio once, then each layer in order (hi first, so the layer most sensitive to latency
-never waits for another), and hands each layer's unit to that layer's sink at once. Sinks
-must not block (a sender puts the unit on its own bounded queue).
+each layer in order (hi first, so the layer most sensitive to latency never waits for
+another): that layer's Opus, then its picture, and hands the layer's unit to its sink at
+once. Sinks must not block (a sender puts the unit on its own bounded queue).
+
+Each layer has its own Opus encoder (hi 64 kbps stereo, lo 24 kbps mono: config.py says
+why) fed the same program samples, so the packets differ in bytes but not in pts. An Opus
+encode of 20 ms costs a fraction of a millisecond (bench/layer_rates.py measures it), far
+less than a second thread's hand-off would.
 
 One thread rather than one per layer: PyAV releases the GIL while x264 encodes and x264
 splits each frame across its own slice threads, so a second Python thread buys no
@@ -42,6 +47,8 @@ class LayerEncodeStats:
     height: int
     fps: float  # frames encoded per second, over the last 2 s
     kbps: float  # video + audio bytes handed to the sender, over the last 2 s
+    audio_packets: int  # this layer's Opus packets
+    audio_cpu_s: float  # thread CPU its Opus encoder has used
     encode_ms_p50: float  # scale + encode per frame, over the last 600 frames
     encode_ms_p99: float
     frames: int
@@ -54,7 +61,7 @@ class EncoderStats:
     encoder: str
     ticks: int  # program frames taken from the queue
     queue_drops: int  # program frames the clock dropped because the encoder was behind
-    audio_packets: int
+    audio_packets: int  # Opus packets per layer (each layer encodes the same 20 ms frames)
     layers: dict[str, LayerEncodeStats]
 
 
@@ -68,13 +75,17 @@ class SimulcastEncoder:
             )
             for layer in self.config.layers
         }
-        self._audio = OpusEncoder(self.config.audio) if self.config.audio else None
+        self._audio: dict[str, OpusEncoder] = {}
+        for layer in self.config.layers:
+            audio = self.config.layer_audio(layer.name)
+            if audio is not None:
+                self._audio[layer.name] = OpusEncoder(audio)
         self._sinks: dict[str, Sink] = {}
         self._meters = {name: RateMeter() for name in self._layers}
         self._idrs = dict.fromkeys(self._layers, 0)
         self._errors = dict.fromkeys(self._layers, 0)
         self._ticks = 0
-        self._audio_packets = 0
+        self._audio_packets = dict.fromkeys(self._layers, 0)
         self._queue: DropOldestQueue[OutputFrame] | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -146,15 +157,9 @@ class SimulcastEncoder:
         """
         self._ticks += 1
         pts90 = to_pts90(item.pts, item.time_base)
-        audio: tuple[EncodedAudio, ...] = ()
-        if self._audio is not None and item.audio is not None:
-            try:
-                audio = tuple(self._audio.encode(item.audio))
-            except (av.FFmpegError, ValueError):
-                log.exception("audio encode failed at pts %d", item.pts)
-            self._audio_packets += len(audio)
         last: dict[str, LayerUnit] = {}
         for name, encoder in self._layers.items():
+            audio = self._encode_audio(name, item)
             units = self._encode_layer(name, encoder, item, pts90, audio)
             last[name] = units[-1]
             sink = self._sinks.get(name)
@@ -165,6 +170,18 @@ class SimulcastEncoder:
                     except Exception:  # a sink's bug must not stop the other layers
                         log.exception("layer %s: sink failed", name)
         return last
+
+    def _encode_audio(self, name: str, item: OutputFrame) -> tuple[EncodedAudio, ...]:
+        opus = self._audio.get(name)
+        if opus is None or item.audio is None:
+            return ()
+        try:
+            audio = tuple(opus.encode(item.audio))
+        except (av.FFmpegError, ValueError):
+            log.exception("layer %s: audio encode failed at pts %d", name, item.pts)
+            return ()
+        self._audio_packets[name] += len(audio)
+        return audio
 
     def _encode_layer(
         self,
@@ -209,6 +226,8 @@ class SimulcastEncoder:
                 height=size.height,
                 fps=reading.fps,
                 kbps=reading.kbps,
+                audio_packets=self._audio_packets[name],
+                audio_cpu_s=opus.cpu_s if (opus := self._audio.get(name)) else 0.0,
                 encode_ms_p50=reading.p50_ms,
                 encode_ms_p99=reading.p99_ms,
                 frames=meter.count,
@@ -216,4 +235,5 @@ class SimulcastEncoder:
                 errors=self._errors[name],
             )
         drops = self._queue.dropped if self._queue is not None else 0
-        return EncoderStats(self.encoder, self._ticks, drops, self._audio_packets, layers)
+        packets = max(self._audio_packets.values(), default=0)
+        return EncoderStats(self.encoder, self._ticks, drops, packets, layers)

@@ -19,7 +19,7 @@ class EncodedVideo:
 
 @dataclass(frozen=True, slots=True)
 class EncodedAudio:
-    """One Opus packet; shared, unchanged, by every layer."""
+    """One Opus packet of one layer; every layer's packet of the same 20 ms has this pts."""
 
     pts90: int
     data: bytes

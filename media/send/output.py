@@ -93,13 +93,12 @@ class SimulcastOutput:
             raise ValueError(f"targets for layers that are not encoded: {sorted(unknown)}")
         self._clock = clock
         self.encoder = SimulcastEncoder(config)
-        channels = 2 if config.audio is not None else None
         self.senders = {
             name: LayerSender(
                 name,
                 target,
                 request_keyframe=functools.partial(self.encoder.request_keyframe, name),
-                audio_channels=channels,
+                audio_channels=config.audio_channels(name),
                 backoff=backoff,
                 connect_fn=connect_fn,
             )

@@ -12,7 +12,9 @@ What it writes (ISO/IEC 13818-1, and ETSI TS 102 366 / ffmpeg's mapping for Opus
   it fits (so a demuxer emits the frame without waiting for the next one: ffmpeg's
   `omit_video_pes_length=0`), PCR on every video PES, random_access_indicator on IDRs;
 - Opus (stream type 0x06 with the 'Opus' registration and DVB extension descriptors,
-  PID 0x101), one packet per PES behind the Opus control header.
+  PID 0x101), one packet per PES behind the Opus control header. The extension descriptor
+  carries the layer's channel count (1 for lo's mono, 2 for hi's stereo; channel mapping
+  family 0), which is what ffmpeg's demuxer reports.
 PTS = the encoder's 90 kHz pts + PTS_OFFSET; PCR = that pts without the offset, so a
 player buffers PTS_OFFSET (100 ms) and a receiver that ignores the PCR loses nothing.
 """
@@ -148,6 +150,8 @@ class TsMuxer:
     """
 
     def __init__(self, *, audio_channels: int | None = 2, psi_interval90: int = 45_000) -> None:
+        if audio_channels not in (None, 1, 2):
+            raise ValueError(f"Opus here is mono or stereo, not {audio_channels} channels")
         self.audio = audio_channels is not None
         self._psi_interval = psi_interval90
         self._pat = _pat()

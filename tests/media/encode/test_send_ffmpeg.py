@@ -72,6 +72,7 @@ def test_ffmpeg_receives_both_layers_as_specified(
     )
     output.stop()
     expected = {"hi": (640, 360, "60/1"), "lo": (320, 180, "30/1")}
+    channels = {"hi": 2, "lo": 1}  # each layer's own Opus: hi stereo, lo mono
     for name, listener in ffmpeg.items():
         listener.finish()
         found = {s["codec_type"]: s for s in ffprobe_streams(listener.out)}
@@ -81,7 +82,7 @@ def test_ffmpeg_receives_both_layers_as_specified(
         assert (audio["codec_name"], audio["sample_rate"], audio["channels"]) == (
             "opus",
             "48000",
-            2,
+            channels[name],
         )
         with av.open(str(listener.out)) as container:
             frames = list(container.decode(video=0))

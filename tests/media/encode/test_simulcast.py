@@ -63,7 +63,11 @@ def test_both_layers_follow_the_clock_on_one_timeline(clock: ProgramClock) -> No
     assert all(v.pts90 == v.program_pts * 1500 for v in hi_video + lo_video)
     assert hi_video[0].idr and lo_video[0].idr
     assert all(v.program_pts % 2 == 0 for v in lo_video) or encoder.stats().queue_drops
-    assert [u.audio for u in hi.units] == [u.audio for u in lo.units]  # encoded once, shared
+    # Each layer's own Opus (hi stereo, lo mono), on the same pts tick by tick.
+    assert [[a.pts90 for a in u.audio] for u in hi.units] == [
+        [a.pts90 for a in u.audio] for u in lo.units
+    ]
+    assert any(u.audio for u in hi.units)
     stats = encoder.stats()
     assert stats.encoder == "libx264" and stats.ticks == len(hi.units)
     assert stats.layers["hi"].frames == len(hi_video) and stats.layers["lo"].idrs >= 1

@@ -30,7 +30,8 @@ def ticks(count: int, *, keyframe_at: int | None = None) -> Iterator[dict[str, L
 @pytest.fixture(scope="module")
 def streams() -> dict[str, list[bytes]]:
     """Per layer, the TS bytes of each of 150 ticks (an IDR requested at tick 70)."""
-    muxers = {"hi": TsMuxer(), "lo": TsMuxer()}
+    config = EncoderConfig()  # as the senders make them: each layer's channel count
+    muxers = {name: TsMuxer(audio_channels=config.audio_channels(name)) for name in ("hi", "lo")}
     out: dict[str, list[bytes]] = {"hi": [], "lo": []}
     for units in ticks(150, keyframe_at=70):
         for name, unit in units.items():
@@ -74,8 +75,9 @@ def test_idrs_carry_psi_pcr_and_random_access(streams: dict[str, list[bytes]]) -
 
 
 def test_ffprobe_sees_both_layers_as_sent(streams: dict[str, list[bytes]], tmp_path: Path) -> None:
-    expected = {"hi": (640, 360, "60/1", 150), "lo": (320, 180, "30/1", 75)}
-    for name, (width, height, rate, frames) in expected.items():
+    # ffprobe, the independent peer, reads hi's Opus as stereo and lo's as mono.
+    expected = {"hi": (640, 360, "60/1", 150, 2), "lo": (320, 180, "30/1", 75, 1)}
+    for name, (width, height, rate, frames, channels) in expected.items():
         path = tmp_path / f"{name}.ts"
         path.write_bytes(b"".join(streams[name]))
         found = {s["codec_type"]: s for s in ffprobe_streams(path)}
@@ -86,8 +88,9 @@ def test_ffprobe_sees_both_layers_as_sent(streams: dict[str, list[bytes]], tmp_p
         assert (audio["codec_name"], audio["sample_rate"], audio["channels"]) == (
             "opus",
             "48000",
-            2,
+            channels,
         )
+        assert int(audio["nb_read_packets"]) == 124  # 2.5 s of 20 ms, less the first
 
 
 def test_layers_share_one_timeline(streams: dict[str, list[bytes]]) -> None:
@@ -95,7 +98,7 @@ def test_layers_share_one_timeline(streams: dict[str, list[bytes]]) -> None:
     lo = demux_bytes(b"".join(streams["lo"]))
     assert [pts for pts, _ in hi.video] == [PTS_OFFSET + 1500 * n for n in range(150)]
     assert [pts for pts, _ in lo.video] == [PTS_OFFSET + 1500 * n for n in range(0, 150, 2)]
-    assert hi.audio == lo.audio  # the same Opus packets in both
+    assert hi.audio == lo.audio  # each layer's own Opus, on the same pts
     assert hi.idr_pts == [PTS_OFFSET + 1500 * n for n in (0, 70)]
     assert all(b - a == 1800 for a, b in zip(hi.audio, hi.audio[1:], strict=False))
 
