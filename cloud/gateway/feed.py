@@ -7,11 +7,28 @@ that viewer resumes at the next IDR.
 
 A tap sees both layers and delivers one: video only from its active layer, starting at an
 IDR; a switch happens at the wanted layer's next IDR whose PTS is past the last one sent
-(both layers share one 90 kHz timeline, so PTS keep increasing across switches). Opus is
-the same bytes with the same PTS in both layers: the tap takes whichever copy comes first.
-An IDR whose PTS was already passed (lo's IDR arrives a frame after hi's frame of the same
-instant; a restarted publisher starts its timeline again) moves the tap's PTS offset on, for
-video and audio alike: by one tick for a switch, by a frame after a restart.
+(both layers share one 90 kHz timeline, so PTS keep increasing across switches). An IDR
+whose PTS was already passed (lo's IDR arrives a frame after hi's frame of the same instant;
+a restarted publisher starts its timeline again) moves the tap's PTS offset on: by one tick
+for a switch, by a frame after a restart.
+
+Audio comes from the active layer too: each layer carries its own Opus (hi stereo, lo mono
+at a third of the rate), cut into the same 20 ms frames, so both layers' packets of an
+instant have the same PTS. At a switch the audio changes layer at the next packet boundary:
+the new layer's packets are taken from the first PTS past the last one sent, including any
+that arrived just before the switch (the tap keeps the other layer's last few,
+`AUDIO_AHEAD`), so nothing is lost or sent twice. Opus packets are independent and WebRTC's
+Opus is always "opus/48000/2", so the browser's one decoder plays mono and stereo alike.
+
+The audio's PTS offset is the video's, set when a timeline starts (the first IDR, a
+restart); a switch does not move it, because the browser plays audio by RTP timestamp and
+the tick a switch adds to the video is not a whole 48 kHz sample: moving the audio with it
+would put a hole (or a 1-sample step) in the sound at every switch. A switch therefore
+leaves the sound that tick (11 us) ahead of the picture, as the browser's lip sync sees it
+(both tracks' sender reports sit on one PTS line: rtpsend.ReportClock). A switch whose IDR
+came a frame or more late moves the picture on that much; once the video has moved a whole
+Opus frame past the audio, the audio follows by exactly one frame (one 20 ms packet's
+timestamps skipped, which the browser conceals), so the sound never leads by 20 ms or more.
 
 Chromium plays by RTP timestamp, not by arrival: its receiver maps timestamps to its clock
 from the frames it has seen, and a frame whose timestamp runs ahead of that mapping waits.
@@ -31,6 +48,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -45,6 +63,12 @@ MAX_SWITCH_STEP_BACK = 9000  # 100 ms: a switch IDR further behind waits for the
 # the replay reaches the browser as a burst, and an old one would only add latency.
 FRESH_IDR_S = 0.3
 MAX_GOP_UNITS = 24  # 0.4 s of hi; a longer GOP is past FRESH_IDR_S anyway
+OPUS_FRAME = 1800  # 20 ms at 90 kHz: every layer's Opus packets are this far apart
+# The other layer's latest audio packets: the two layers come over two SRT links, so the new
+# layer's packet for the instant after the last one sent may arrive before the IDR that
+# switches (even before the switch is asked for). 200 ms: far more than two links of the
+# same latency drift apart.
+AUDIO_AHEAD = 10
 KeyframeAsk = Callable[[str, str], None]  # (layer, reason)
 SwitchSeen = Callable[[str | None, str], None]  # (from, to)
 # Takes a unit straight to the viewer's socket when it can (True), else the ring queues it.
@@ -74,6 +98,8 @@ class Tap:
         self._last_audio_src = -1  # the publisher's PTS of the last audio packet taken
         self._resync = False  # after an overflow: skip video until the next IDR
         self._offset = 0  # added to PTS: moved on at a layer switch or a publisher restart
+        self._audio_offset = 0  # the audio's: the video's, in whole Opus frames at a switch
+        self._audio_ahead: deque[Unit] = deque(maxlen=AUDIO_AHEAD)
         # The viewer's send path, called while a ring is empty: a unit it takes never wakes
         # the ring's reader (a task per viewer and track), which with a few hundred viewers
         # cost more than the sending. Units it refuses queue in the ring as before.
@@ -96,15 +122,12 @@ class Tap:
 
     def offer(self, unit: Unit) -> None:
         if unit.kind == "audio":
-            # Same bytes and PTS in both layers: dedupe on the publisher's PTS.
-            if self.audio_wanted and self.active is not None and unit.pts > self._last_audio_src:
-                shifted = self._shifted(unit)
-                if shifted.pts > self._last_audio_pts:
-                    self._last_audio_src = unit.pts
-                    self._last_audio_pts = shifted.pts
-                    if self.audio.full:
-                        self._lost(1)  # the ring drops (and counts) its oldest
-                    self._put(self.audio, self.audio_sink, shifted)
+            if not self.audio_wanted or self.active is None:
+                return
+            if unit.layer == self.active:
+                self._take_audio(unit)
+            else:  # kept even before a switch is wanted: its IDR may come at once
+                self._audio_ahead.append(unit)
             return
         if unit.layer == self.wanted and self.wanted != self.active:
             if unit.idr:
@@ -136,12 +159,23 @@ class Tap:
             if self.active is None:
                 self._last_audio_src = -1  # a new timeline: its audio PTS start over too
         old, self.active = self.active, unit.layer
-        if old is not None:
+        if old is None:
+            self._audio_offset = self._offset
+        else:
             self.switches += 1
+            # Follow the video only in whole Opus frames (see the module's docstring).
+            behind = self._offset - self._audio_offset
+            self._audio_offset += behind - behind % OPUS_FRAME
         if self._on_switch is not None:
             self._on_switch(old, unit.layer)
         self._resync = False
         self._deliver(unit)
+        # The audio changes layer here: the new layer's packets that came early go first.
+        ahead, self._audio_ahead = self._audio_ahead, deque(maxlen=AUDIO_AHEAD)
+        if old is not None:
+            for audio in ahead:
+                if audio.layer == unit.layer:
+                    self._take_audio(audio)
 
     def layer_gone(self, layer: str, remaining: set[str]) -> None:
         """The publisher of `layer` left: go on with another live layer if there is one,
@@ -154,8 +188,22 @@ class Tap:
             self.wanted = other
             self._ask(other, "layer_gone")
 
-    def _shifted(self, unit: Unit) -> Unit:
-        return unit if not self._offset else replace(unit, pts=unit.pts + self._offset)
+    def _shifted(self, unit: Unit, offset: int) -> Unit:
+        return unit if not offset else replace(unit, pts=unit.pts + offset)
+
+    def _take_audio(self, unit: Unit) -> None:
+        """Send the active layer's audio packet unless its instant went out already (from
+        the layer before a switch) or it would not move the viewer's timeline on."""
+        if unit.pts <= self._last_audio_src:
+            return
+        shifted = self._shifted(unit, self._audio_offset)
+        if shifted.pts <= self._last_audio_pts:
+            return
+        self._last_audio_src = unit.pts
+        self._last_audio_pts = shifted.pts
+        if self.audio.full:
+            self._lost(1)  # the ring drops (and counts) its oldest
+        self._put(self.audio, self.audio_sink, shifted)
 
     def _deliver(self, unit: Unit) -> None:
         if self.video.full:
@@ -170,7 +218,7 @@ class Tap:
                 return
             self._lost(lost)
             self._resync = False
-        shifted = self._shifted(unit)
+        shifted = self._shifted(unit, self._offset)
         self._last_video_pts = shifted.pts
         self._put(self.video, self.video_sink, shifted)
 

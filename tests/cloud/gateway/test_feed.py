@@ -4,6 +4,7 @@ increasing, drops (and counts) when it falls behind, and never blocks the publis
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from cloud.gateway.feed import SessionFeed, Tap
 from cloud.gateway.opus import OpusFramingError, split_opus
@@ -65,8 +66,9 @@ def test_switch_waits_for_the_wanted_layers_idr_and_pts_keep_increasing() -> Non
     # lo's IDR for the instant hi already sent: switch, moved on one tick past it (a whole
     # frame would make the browser hold every later frame that much longer).
     tap.offer(v("lo", 3000, idr=True))
-    tap.offer(a("lo", 3000))  # the copy of audio already taken: dropped
+    tap.offer(a("lo", 3000))  # lo's packet of the instant hi's already covered: dropped
     tap.offer(v("hi", 4500))  # the old layer is ignored now
+    tap.offer(a("hi", 4800))  # its audio too
     tap.offer(v("lo", 6000))
     tap.offer(a("lo", 4800))
     got = [(u.layer, u.pts) for u in drained(tap)]
@@ -78,7 +80,9 @@ def test_switch_waits_for_the_wanted_layers_idr_and_pts_keep_increasing() -> Non
         unit = asyncio.run(tap.audio.get())
         assert unit is not None
         audio.append(unit.pts)
-    assert audio == [3000, 4800 + 1], "audio moves on with video (A/V sync kept)"
+    # The audio keeps its own offset through a switch: the video's one tick is not a whole
+    # 48 kHz sample, and moving the audio by it would step its RTP timestamps.
+    assert audio == [3000, 4800]
 
 
 def test_a_switch_idr_far_behind_waits_for_the_next() -> None:
@@ -93,15 +97,87 @@ def test_a_switch_idr_far_behind_waits_for_the_next() -> None:
     assert tap.active == "lo"
 
 
-def test_audio_is_taken_once_from_either_layer() -> None:
+def audio_of(tap: Tap) -> list[tuple[str, int]]:
+    return [(u.layer, u.pts) for u in asyncio.run(_all(tap.audio))]
+
+
+def test_audio_comes_from_the_active_layer_only() -> None:
     tap = Tap("hi", Asks())
     tap.offer(v("hi", 0, idr=True))
     for pts in (1800, 3600):
         tap.offer(a("hi", pts))
         tap.offer(a("lo", pts))
-    tap.offer(a("lo", 5400))  # hi's copy is late: lo's is as good
+    tap.offer(a("lo", 5400))  # lo's sound is not hi's (mono, a third of the rate): never
     tap.offer(a("hi", 5400))
-    assert len(tap.audio) == 3
+    assert audio_of(tap) == [("hi", 1800), ("hi", 3600), ("hi", 5400)]
+
+
+def test_a_switch_changes_the_audio_at_the_next_packet_with_no_gap_or_repeat() -> None:
+    """Whichever link is ahead, the viewer hears every 20 ms once: lo's packets that came
+    before lo's IDR are taken at the switch, hi's that come after it are not."""
+    for lo_ahead in (False, True):
+        tap = Tap("hi", Asks())
+        tap.offer(v("hi", 0, idr=True))
+        tap.offer(a("hi", 1800))
+        tap.want("lo", "quality")
+        if lo_ahead:  # lo's link delivers its packets of the next 40 ms before its IDR
+            tap.offer(a("lo", 1800))
+            tap.offer(a("lo", 3600))
+            tap.offer(a("lo", 5400))
+        tap.offer(a("hi", 3600))
+        tap.offer(v("hi", 1500))
+        tap.offer(v("hi", 3000))
+        tap.offer(v("lo", 3000, idr=True))  # the switch
+        tap.offer(a("hi", 5400))  # late hi audio: lo's sound now
+        tap.offer(a("hi", 7200))
+        if not lo_ahead:
+            tap.offer(a("lo", 3600))  # went out from hi already: not again
+            tap.offer(a("lo", 5400))
+        tap.offer(a("lo", 7200))
+        got = audio_of(tap)
+        assert [pts for _, pts in got] == [1800, 3600, 5400, 7200], lo_ahead
+        assert [layer for layer, _ in got] == ["hi", "hi", "lo", "lo"], lo_ahead
+
+
+def test_the_new_layers_audio_that_came_before_the_switch_was_asked_for_is_kept() -> None:
+    """lo's link ahead of hi's, and lo's IDR right after the viewer asks for lo: lo's packet
+    of the next instant came before anyone wanted lo, and hi's copy comes after the switch."""
+    tap = Tap("hi", Asks())
+    tap.offer(v("hi", 0, idr=True))
+    tap.offer(a("hi", 1800))
+    tap.offer(a("lo", 3600))  # early: hi's 3600 is still on its way
+    tap.want("lo", "quality")
+    tap.offer(v("hi", 1500))
+    tap.offer(v("lo", 3000, idr=True))  # the switch
+    tap.offer(a("hi", 3600))  # too late: lo's went out
+    tap.offer(a("lo", 5400))
+    assert audio_of(tap) == [("hi", 1800), ("lo", 3600), ("lo", 5400)]
+
+
+def test_the_audio_follows_the_videos_offset_in_whole_opus_frames() -> None:
+    """A switch whose IDR is a whole frame behind moves the video on by that much; the audio
+    stays continuous until the video is a whole Opus frame (20 ms) ahead of it, then steps
+    by exactly one frame, so the sound never leads the picture by more than 20 ms."""
+    tap = Tap("hi", Asks())
+    tap.offer(v("hi", 0, idr=True))
+    sent: list[int] = []
+    audio_pts = 0
+    for switch, layer in enumerate(["lo", "hi", "lo"]):
+        tap.want(layer, "quality")
+        base = 30_000 * (switch + 1)
+        tap.offer(v(tap.active or "", base))
+        tap.offer(v(tap.active or "", base + HI_STEP))
+        tap.offer(v(layer, base, idr=True))  # a frame behind what went out: offset + 1501
+        while audio_pts + 1800 < base + 9000:
+            audio_pts += 1800
+            tap.offer(a(layer, audio_pts))
+        sent += [u.pts for u in asyncio.run(_all(tap.audio))]
+    steps = [b - a for a, b in itertools.pairwise(sent)]
+    # Three switches a frame behind: the video moved on 3 x 1501 = 4503 ticks, the audio
+    # twice by one Opus frame (after the second and the third), never in between.
+    assert set(steps) == {1800, 3600}
+    assert steps.count(3600) == 2
+    assert tap._offset - tap._audio_offset == 4503 - 3600
 
 
 def test_overflow_drops_counts_and_resumes_at_the_next_idr() -> None:
@@ -186,10 +262,11 @@ def test_a_replayed_gop_is_squashed_up_to_the_newest_frame_and_audio_follows_liv
     cached = {layer: len(feed.gops[layer].units) for layer in taps}
     assert all(feed.join(tap) for tap in taps.values())
     feed.publish(a("hi", newest + 600))
-    feed.publish(a("lo", newest + 600))  # the other copy: taken once
+    feed.publish(a("lo", newest + 600))  # each tap takes its own layer's
     feed.publish(v("hi", newest + HI_STEP))
     feed.publish(v("lo", newest + HI_STEP))
     feed.publish(a("lo", newest + 2400))
+    feed.publish(a("hi", newest + 2400))
     for layer, tap in taps.items():
         got = drained(tap)
         assert [u.layer for u in got] == [layer] * (cached[layer] + 1)
@@ -199,7 +276,9 @@ def test_a_replayed_gop_is_squashed_up_to_the_newest_frame_and_audio_follows_liv
         # One tick apart, ending at the newest cached frame's own PTS; then live spacing.
         assert [u.pts for u in replayed] == list(range(last - len(replayed) + 1, last + 1))
         assert live.pts == newest + HI_STEP
-        audio = [u.pts for u in asyncio.run(_all(tap.audio))]
+        got_audio = asyncio.run(_all(tap.audio))
+        assert {u.layer for u in got_audio} == {layer}
+        audio = [u.pts for u in got_audio]
         # Audio is not replayed: it starts live, on the same (unshifted) timeline as video.
         assert audio == [newest + 600, newest + 2400]
         assert replayed[-1].pts < audio[0] < live.pts
