@@ -336,9 +336,20 @@ class Runtime:
         return core.show.mixer.statuses() if core is not None else {}
 
     @property
+    def audio_inputs(self) -> dict[str, AudioSpec]:
+        """Each audio input's channel name and spec, as the mixer runs them; any thread."""
+        core = self._core
+        return dict(core.show.audio_inputs) if core is not None else {}
+
+    @property
     def audio_specs(self) -> tuple[AudioSpec, ...]:
         core = self._core
-        return core.show.audio_specs if core is not None else self.config.audio
+        return tuple(core.show.audio_inputs.values()) if core is not None else self.config.audio
+
+    def limiter_reduction_db(self) -> float:
+        """How far the program limiter is pulling the mix down now (0: not at all)."""
+        core = self._core
+        return core.show.mixer.limiter.reduction_db if core is not None else 0.0
 
     @property
     def control_url(self) -> str | None:

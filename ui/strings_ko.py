@@ -40,6 +40,8 @@ KO: dict[str, str] = {
     "{0} Hz · {1} ch": "{0} Hz · {1}채널",
     "LOST": "끊김",
     "SILENT": "무음",
+    "LIMIT": "리미터",
+    "The limiter holds the mix {0:.1f} dB down": "리미터가 믹스를 {0:.1f} dB 낮추고 있습니다",
     "NO AUDIO": "오디오 없음",
     "STOPPED": "정지됨",
     "STARTING": "시작 중",

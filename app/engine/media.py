@@ -73,8 +73,9 @@ class MediaShow:
         return self._sources
 
     @property
-    def audio_specs(self) -> tuple[AudioSpec, ...]:
-        return tuple(self._inputs.values())
+    def audio_inputs(self) -> dict[str, AudioSpec]:
+        """Each input's channel name and spec, in order; replaced whole on a change."""
+        return self._inputs
 
     def audio_channels(self) -> SetAudioChannels:
         """The command that tells the engine which channels there are, and their defaults."""

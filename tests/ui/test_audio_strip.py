@@ -192,3 +192,18 @@ def test_the_audio_strip_speaks_korean(qtbot: QtBot, runtime: Runtime) -> None:
     finally:
         assert translator is not None
         app.removeTranslator(translator)
+
+
+def test_the_program_strip_shows_when_the_limiter_works(
+    qtbot: QtBot, window: MainWindow, runtime: Runtime
+) -> None:
+    badge = window.audio_strip.program.badge
+    qtbot.waitUntil(lambda: peak(window.audio_strip.program) > LOUD, timeout=WAIT_MS)
+    assert not badge.isVisible()  # one -20 dBFS tone: nowhere near the ceiling
+    # Three sources always live at +12 dB: -8 dBFS each, their sum over 0 dBFS.
+    for name in ("test-1", "test-2", "test-3"):
+        strip(window, name).afv.click()
+        strip(window, name).fader.setValue(12)
+    qtbot.waitUntil(badge.isVisible, timeout=WAIT_MS)
+    assert badge.text() == "LIMIT" and "dB" in badge.toolTip()
+    assert peak(window.audio_strip.program) < 0.0  # limited: the mix never clips

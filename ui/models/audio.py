@@ -1,7 +1,7 @@
 """Audio channels and their settings, mirrored from the engine; meters are pulled, not pushed.
 
 A channel named like a video source is that source's own sound; any other channel is an
-input of its own (a microphone, a tone), whose spec the core keeps (`Runtime.audio_specs`).
+input of its own (a microphone, a tone), whose spec the core keeps (`Runtime.audio_inputs`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from PySide6.QtCore import QObject, Signal
 
 from app.engine import events as ev
-from app.engine.sources import AudioSpec
 from app.engine.state import ShowState, SourceInfo
 from media.audio.mixer import ChannelSettings
 
@@ -53,15 +52,3 @@ class AudioModel(QObject):
         self.channels = new
         for name in changed:
             self.settingsChanged.emit(name)
-
-
-def input_channels(specs: tuple[AudioSpec, ...], source_names: set[str]) -> dict[str, AudioSpec]:
-    """Each input's channel name, as the core names it (app/engine/media.py `_set_inputs`):
-    the spec's name, with -2, -3 ... after one already taken by an input or a source."""
-    named: dict[str, AudioSpec] = {}
-    for spec in specs:
-        name, n = spec.name, 2
-        while name in named or name in source_names:
-            name, n = f"{spec.name}-{n}", n + 1
-        named[name] = spec
-    return named

@@ -19,7 +19,7 @@ from media.audio.mixer import PROGRAM
 from media.audio.source import AudioStatus
 
 from ..bridge import Bridge
-from ..models.audio import AudioModel, input_channels
+from ..models.audio import AudioModel
 from .audio_channel import ChannelStrip
 from .audio_inputs import AddInputButton, AudioInputs, InputsCore
 
@@ -33,6 +33,8 @@ class AudioCore(InputsCore, Protocol):
     def meters(self) -> dict[str, MeterReading]: ...
 
     def audio_statuses(self) -> dict[str, AudioStatus]: ...
+
+    def limiter_reduction_db(self) -> float: ...
 
 
 class AudioStrip(QWidget):
@@ -94,7 +96,7 @@ class AudioStrip(QWidget):
             if widget is not None and widget is not self.add_input:
                 widget.deleteLater()
         sources = {s.name for s in self._model.sources}
-        self._inputs_by_channel = input_channels(self._core.audio_specs, sources)
+        self._inputs_by_channel = self._core.audio_inputs
         # A source's own sound first, in the sources' order, then the inputs.
         names = [s.name for s in self._model.sources if s.name in self._model.channels]
         names += [n for n in self._model.channels if n not in sources]
@@ -136,6 +138,7 @@ class AudioStrip(QWidget):
         for name, strip in self.strips.items():
             strip.show_reading(levels.get(name))
         self.program.show_reading(levels.get(PROGRAM))
+        self.program.show_limiting(self._core.limiter_reduction_db())
 
     def refresh_statuses(self) -> None:
         statuses = self._core.audio_statuses()

@@ -195,6 +195,20 @@ class ChannelStrip(QWidget):
             rate = self.tr("{0} Hz · {1} ch").format(status.sample_rate, status.channels)
             self.label.setToolTip(f"{self.title}\n{rate}")
 
+    def show_limiting(self, reduction_db: float) -> None:
+        """The program's limiter at work: a LIMIT badge while it pulls more than 0.5 dB."""
+        limiting = reduction_db > 0.5
+        if limiting and self.badge.property("state") != "limit":
+            self.badge.setText(self.tr("LIMIT"))
+            self.badge.setProperty("state", "limit")
+            self.badge.style().unpolish(self.badge)
+            self.badge.style().polish(self.badge)
+        if limiting:
+            self.badge.setToolTip(
+                self.tr("The limiter holds the mix {0:.1f} dB down").format(reduction_db)
+            )
+        self.badge.setVisible(limiting)
+
     def _badge_text(self, state: AudioState) -> str:
         # Literal tr() calls, so the Korean table test finds every one.
         match state:

@@ -23,6 +23,9 @@ class InputsCore(Protocol):
     @property
     def audio_specs(self) -> tuple[AudioSpec, ...]: ...
 
+    @property
+    def audio_inputs(self) -> dict[str, AudioSpec]: ...
+
     def replace_audio(self, specs: tuple[AudioSpec, ...]) -> concurrent.futures.Future[None]: ...
 
 
