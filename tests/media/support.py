@@ -1,15 +1,19 @@
-"""Helpers for the media tests: polling with a deadline, sources holding a fixed picture."""
+"""Helpers for the media tests: polling with a deadline, sources holding a fixed picture,
+and a source's picture and sound read tick by tick as the program clock reads them."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 import pytest
 
+from media.audio.frames import F32, SAMPLE_RATE
+from media.audio.source import AudioSource
 from media.frames import Frame, Size, solid
 from media.slot import FrameSlot
 from media.sources.base import SourceState, SourceStatus
@@ -28,6 +32,32 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 5.0, what: str = "c
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(0.005)
+
+
+CLOCK_FPS = 60
+TICK = SAMPLE_RATE // CLOCK_FPS
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    white: bool  # the picture shown at this tick is a (sync) flash
+    audio: F32  # the samples read with it
+
+
+def drive(slot: FrameSlot, audio: AudioSource, seconds: float) -> list[Tick]:
+    """Slot, then audio, on a 60 fps deadline; late ticks are skipped, as the clock does."""
+    ticks: list[Tick] = []
+    seq, white = -1, False
+    t0, pts = time.monotonic(), 0
+    while pts < seconds * CLOCK_FPS:
+        time.sleep(max(0.0, t0 + pts / CLOCK_FPS - time.monotonic()))
+        pts = max(pts, int((time.monotonic() - t0) * CLOCK_FPS))
+        latest = slot.read()
+        if latest is not None and latest.seq != seq:
+            seq, white = latest.seq, float(latest.frame.y[::16, ::16].mean()) > 200
+        ticks.append(Tick(white, audio.read(pts * TICK, TICK)))
+        pts += 1
+    return ticks
 
 
 class StillSource:

@@ -6,7 +6,6 @@ click at that same instant. Played in a loop, every white picture comes with its
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -15,12 +14,12 @@ import av
 import numpy as np
 import pytest
 
-from media.audio.frames import F32, SAMPLE_RATE
+from media.audio.frames import SAMPLE_RATE
 from media.audio.source import AudioState
 from media.audio.source_audio import BIG, TICKS
 from media.sources.base import ThreadedSource
 from media.sources.file import FileSource
-from tests.media.support import wait_for
+from tests.media.support import drive, wait_for
 
 FPS = 60
 TICK = SAMPLE_RATE // FPS
@@ -61,22 +60,6 @@ def write_media(path: Path, *, rate: int | None, layout: str = "stereo") -> None
         out.mux(audio.encode(None))
 
 
-def drive(source: FileSource, seconds: float) -> list[tuple[bool, F32]]:
-    """Slot, then audio, on a 60 fps deadline; late ticks are skipped, as the clock does."""
-    ticks: list[tuple[bool, F32]] = []
-    seq, white = -1, False
-    t0, pts = time.monotonic(), 0
-    while pts < seconds * FPS:
-        time.sleep(max(0.0, t0 + pts / FPS - time.monotonic()))
-        pts = max(pts, int((time.monotonic() - t0) * FPS))
-        latest = source.slot.read()
-        if latest is not None and latest.seq != seq:
-            seq, white = latest.seq, float(latest.frame.y[::16, ::16].mean()) > 200
-        ticks.append((white, source.audio.read(pts * TICK, TICK)))
-        pts += 1
-    return ticks
-
-
 def start(running: Start, path: Path) -> FileSource:
     source = running(FileSource("Clip", path))
     assert isinstance(source, FileSource)
@@ -91,13 +74,13 @@ def test_sound_follows_the_picture_across_loops(
     path = tmp_path / "clip.mp4"
     write_media(path, rate=rate, layout=layout)
     source = start(running, path)
-    ticks = drive(source, 5.5)[30:-15]
+    ticks = drive(source.slot, source.audio, 5.5)[30:-15]
     status = source.audio.status
     assert status.state is AudioState.LIVE
     assert (status.sample_rate, status.channels) == (rate, 1 if layout == "mono" else 2)
     assert source.loops >= 2
 
-    audio = np.vstack([a for _, a in ticks])
+    audio = np.vstack([t.audio for t in ticks])
     left = audio[:, 0]
     spectrum = np.abs(np.fft.rfft(left * np.hanning(len(left))))
     assert abs(np.argmax(spectrum) * SAMPLE_RATE / len(left) - TONE_HZ) <= 2
@@ -107,7 +90,9 @@ def test_sound_follows_the_picture_across_loops(
 
     clicks = np.flatnonzero(np.abs(left) > CLICK / 2)
     onsets = [int(c) for i, c in enumerate(clicks) if i == 0 or c - clicks[i - 1] > SAMPLE_RATE]
-    flashes = [i * TICK for i, (w, _) in enumerate(ticks) if w and (i == 0 or not ticks[i - 1][0])]
+    flashes = [
+        i * TICK for i, t in enumerate(ticks) if t.white and (i == 0 or not ticks[i - 1].white)
+    ]
     # A loaded machine can miss showing the one white frame; its click still plays.
     assert len(flashes) >= 2 and len(onsets) >= len(flashes), (flashes, onsets)
     nearest = [min(onsets, key=lambda c: abs(c - f)) for f in flashes]

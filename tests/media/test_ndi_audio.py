@@ -6,10 +6,8 @@ first, then 800 samples of audio.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -20,36 +18,13 @@ from media.audio.source_audio import BIG, TICKS, SourceAudio
 from media.ndi_test_sender import CLICK_LEVEL, NdiTestSender
 from media.sources.base import RetryPolicy, SourceState, SourceStatus, ThreadedSource
 from media.sources.ndi import NdiSource
-from tests.media.support import LOOPBACK, wait_for
+from tests.media.support import LOOPBACK, Tick, drive, wait_for
 
 FAST = RetryPolicy(signal_timeout=0.5, first_delay=0.05, max_delay=0.3)
 FPS = 60
 TICK = SAMPLE_RATE // FPS
 Start = Callable[[ThreadedSource], ThreadedSource]
 Sender = Callable[..., NdiTestSender]
-
-
-@dataclass(frozen=True, slots=True)
-class Tick:
-    white: bool  # the picture shown is the sync flash
-    audio: F32  # the samples read with it
-
-
-def drive(source: NdiSource, seconds: float) -> list[Tick]:
-    """Slot, then audio, on a 60 fps deadline; late ticks are skipped, as the clock does."""
-    ticks: list[Tick] = []
-    seq, white = -1, False
-    t0 = time.monotonic()
-    pts = 0
-    while pts < seconds * FPS:
-        time.sleep(max(0.0, t0 + pts / FPS - time.monotonic()))
-        pts = max(pts, int((time.monotonic() - t0) * FPS))
-        latest = source.slot.read()
-        if latest is not None and latest.seq != seq:
-            seq, white = latest.seq, float(latest.frame.y[::16, ::16].mean()) > 200
-        ticks.append(Tick(white, source.audio.read(pts * TICK, TICK)))
-        pts += 1
-    return ticks
 
 
 @pytest.fixture
@@ -91,7 +66,9 @@ def test_tone_survives_any_format(sender: Sender, running: Start, channels: int,
     source = receive(running, sender(audio_channels=channels, audio_rate=rate))
     status = source.audio.status
     assert (status.sample_rate, status.channels) == (rate, channels)
-    block = steady(drive(source, 1.5)[15:], 30)  # 0.5 s, after the resampler settles
+    block = steady(
+        drive(source.slot, source.audio, 1.5)[15:], 30
+    )  # 0.5 s, after the resampler settles
     assert np.allclose(block[:, 0], block[:, 1])  # mono doubled; channels 1-2 of eight
     spectrum = np.abs(np.fft.rfft(block[:, 0] * np.hanning(len(block))))
     peak_hz = np.argmax(spectrum) * SAMPLE_RATE / len(block)
@@ -103,7 +80,9 @@ def test_tone_survives_any_format(sender: Sender, running: Start, channels: int,
 def test_click_lands_with_the_flash(sender: Sender, running: Start) -> None:
     """Same NDI timestamp at the sender -> the click within one tick of the white picture."""
     source = receive(running, sender(fps=30, sync=True))
-    ticks = drive(source, 5.0)[30:-30]  # every flash seen has its click within the record
+    ticks = drive(source.slot, source.audio, 5.0)[
+        30:-30
+    ]  # every flash seen has its click within the record
     audio = np.vstack([t.audio for t in ticks])[:, 0]
     clicks = np.flatnonzero(np.abs(audio) > CLICK_LEVEL / 2)
     onsets = [
