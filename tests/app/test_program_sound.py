@@ -10,7 +10,6 @@ pitch: NDI 1 kHz, microphone 3 kHz, the second test source 880 Hz (440 Hz x its 
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 import uuid
@@ -19,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 
@@ -30,8 +28,9 @@ from media.ndi_test_sender import NdiTestSender
 from media.sources.ndi import NdiConfig
 from tests.app.core_config import LIGHT_MEDIA
 from tests.app.live import director_runtime, wait_status
+from tests.cloud.gateway.helpers import run_async, watch_with_aiortc
 from tests.cloud.relay.peers import Show
-from tests.support.api import bearer, create_session, register
+from tests.support.api import create_session, register
 from tests.support.cloud import CloudServer
 from tests.support.pulse import PulseServer, write_tone
 
@@ -64,47 +63,16 @@ def level_at(samples: np.ndarray, hz: float) -> float:
 
 
 def listen(base_url: str, session_id: str, token: str, heard: Heard, stop: threading.Event) -> None:
-    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-    from aiortc.mediastreams import MediaStreamError
+    def on_audio(frame: Any) -> None:
+        pcm = frame.to_ndarray().reshape(-1, len(frame.layout.channels))
+        mono = pcm.astype(np.float32).mean(axis=1) / 32768.0
+        with heard.lock:
+            heard.blocks.append((time.monotonic(), mono))
 
-    from cloud.gateway.gateway import offer_loopback_candidates
-
-    async def run() -> None:
-        offer_loopback_candidates()
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pc.addTransceiver("video", direction="recvonly")
-        pc.addTransceiver("audio", direction="recvonly")
-        tasks: list[asyncio.Task[None]] = []
-
-        async def drain(track: Any) -> None:
-            while True:
-                try:
-                    frame = await track.recv()
-                except MediaStreamError:
-                    return
-                if track.kind == "audio":
-                    pcm = frame.to_ndarray().reshape(-1, len(frame.layout.channels))
-                    mono = pcm.astype(np.float32).mean(axis=1) / 32768.0
-                    with heard.lock:
-                        heard.blocks.append((time.monotonic(), mono))
-
-        pc.on("track", lambda track: tasks.append(asyncio.ensure_future(drain(track))))
-        await pc.setLocalDescription(await pc.createOffer())
-        async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-            r = await client.post(
-                f"/whep/{session_id}",
-                content=pc.localDescription.sdp,
-                headers={**bearer(token), "Content-Type": "application/sdp"},
-            )
-            assert r.status_code == 201, r.text
-            await pc.setRemoteDescription(RTCSessionDescription(r.text, "answer"))
-            await asyncio.to_thread(stop.wait)
-            await client.delete(r.headers["location"], headers=bearer(token))
-        await pc.close()
-        for task in tasks:
-            task.cancel()
-
-    asyncio.run(run())
+    watched = run_async(
+        watch_with_aiortc(base_url, session_id, token, 120.0, on_audio=on_audio, stop=stop)
+    )
+    assert watched.status == 201, watched
 
 
 @pytest.fixture

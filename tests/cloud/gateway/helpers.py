@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
+import threading
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -151,6 +152,8 @@ async def watch_with_aiortc(
     impaired_s: float = 5.0,
     start_mode: str = "auto",
     audio: bool = True,
+    on_audio: Callable[[Any], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> Watched:
     """A WHEP viewer made of aiortc: POST the offer, decode what comes, DELETE at the end.
 
@@ -158,6 +161,7 @@ async def watch_with_aiortc(
     video frame (so the viewer has been watching before the link goes bad): every Nth video
     RTP packet (by sequence number) and every retransmission is dropped on arrival, so the
     receiver reports real loss (and decodes little: most frames miss a packet).
+    `on_audio` gets every decoded audio frame; `stop` ends the watch before `seconds`.
     """
     import time
 
@@ -190,6 +194,8 @@ async def watch_with_aiortc(
                     out.first_frame_s = time.monotonic() - started
             else:
                 out.audio_frames += 1
+                if on_audio is not None:
+                    on_audio(frame)
 
     pc.on("track", lambda track: tasks.append(asyncio.ensure_future(drain(track))))
     await pc.setLocalDescription(await pc.createOffer())
@@ -216,7 +222,10 @@ async def watch_with_aiortc(
             )
             assert q.status_code == 200, q.text
             seconds -= mode_after[0]
-        await asyncio.sleep(seconds)
+        if stop is None:
+            await asyncio.sleep(seconds)
+        else:
+            await asyncio.to_thread(stop.wait, seconds)
         await client.delete(out.location, headers=bearer(token))
     await pc.close()
     for task in tasks:
