@@ -8,7 +8,9 @@ Run from the repository root:
 The real chain on loopback: `returnfeed send` (test pattern with a capture stamp drawn into
 every frame, libx264, both layers; with `--cloud` and the director's token, so viewers'
 keyframe requests are answered, unless `--no-relay`) -> SRT -> `returnfeed-cloud` (gateway)
--> WHEP -> Debian's Chromium (headless, via Playwright) on the real /watch page.
+-> WHEP -> Debian's Chromium (headless, via Playwright) on the real /watch page, set to
+"Picture first" (as the phones' tally page plays it): the viewer page's default, lip sync,
+holds the picture for the sound, and bench/av_sync.py measures what that costs.
 
 Glass to glass, one backend and one sender per SRT latency (both sides set to it): a
 requestVideoFrameCallback loop draws each presented frame to a canvas and reduces the stamp
@@ -166,6 +168,10 @@ STEPS = (  # (name, from, to): the parts of a join, in order; they add up to the
 )
 
 
+# The viewer page's choice, as a viewer who picked "Picture first" has it stored.
+PICTURE_FIRST = 'try { localStorage.setItem("returnfeed.lipSync", "off"); } catch (e) {}'
+
+
 def stamp_of(means: list[float]) -> int | None:
     grid = np.asarray(means, dtype=np.float32).reshape(ROWS, COLUMNS)
     b = block_size(COLUMNS * 8)
@@ -321,6 +327,7 @@ def wait_live(base: str, show: dict[str, Any], timeout: float = 30) -> None:
 
 def glass_to_glass(browser: Any, base: str, invite: str, seconds: float) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": 800, "height": 600})
+    context.add_init_script(PICTURE_FIRST)
     context.add_init_script(JOIN_PROBE)
     page = context.new_page()
     try:
@@ -355,6 +362,7 @@ def first_frames(browser: Any, base: str, invite: str, joins: int) -> dict[str, 
     failed = 0
     for _ in range(joins):
         context = browser.new_context(viewport={"width": 800, "height": 600})
+        context.add_init_script(PICTURE_FIRST)
         context.add_init_script(JOIN_PROBE)
         page = context.new_page()
         try:
