@@ -10,6 +10,8 @@ from cloud.auth.tokens import TokenSigner
 from cloud.config import Settings
 from cloud.db.engine import make_engine, make_sessionmaker
 from cloud.gateway import Gateway, GatewayConfig
+from cloud.gateway.iceports import PortRange
+from cloud.gateway.turn import TurnRest
 from cloud.metrics import Metrics
 from cloud.ratelimit import RateLimiter
 from cloud.relay.broker import Broker, InProcessBroker
@@ -88,6 +90,13 @@ def _gateway(
         srt_port=settings.srt_port,
         srt_latency_ms=settings.srt_latency_ms,
         ice_servers=settings.ice_servers,
+        udp_ports=PortRange(*settings.webrtc_udp_ports) if settings.webrtc_udp_ports else None,
+        public_ips=settings.webrtc_public_ips,
+        turn=(
+            TurnRest(settings.turn_urls, settings.turn_secret, settings.turn_ttl_s)
+            if settings.turn_urls
+            else None
+        ),
         # A backend on loopback serves browsers on this machine: offer 127.0.0.1 as well.
         loopback_candidates=settings.host in ("127.0.0.1", "localhost", "::1"),
     )

@@ -6,7 +6,7 @@ import argparse
 import gc
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +26,8 @@ from cloud.config import (
     normalize_database_url,
 )
 from cloud.db.migrate import upgrade
+from cloud.gateway.iceports import parse_port_range, parse_public_ip
+from cloud.gateway.turn import check_turn_url
 from cloud.relay import RELAY_MAX_FRAME_BYTES
 from cloud.relay.uvicorn_protocol import RelayWebSocketProtocol
 from cloud.secret_store import SecretError, load_or_create_secret
@@ -228,6 +230,69 @@ def _gateway_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> No
         help="stun:HOST:PORT or turn:USER:PASS@HOST:PORT for viewers' WebRTC; repeat for "
         "more (default none: host candidates only)",
     )
+    _webrtc_arguments(p, env)
+
+
+def _webrtc_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    rtc = p.add_argument_group("WebRTC ports, NAT and TURN (docs/deploy.md)")
+    rtc.add_argument(
+        "--webrtc-udp-ports",
+        type=_argument(parse_port_range),
+        metavar="FIRST-LAST",
+        default=env_value(env, "WEBRTC_UDP_PORTS"),
+        help="bind each viewer's ICE to one UDP port of this range, e.g. 40000-40999: one "
+        "firewall rule; a viewer finding none free gets a 503 (default: any port)",
+    )
+    rtc.add_argument(
+        "--webrtc-public-ip",
+        action="append",
+        dest="webrtc_public_ips",
+        type=_argument(parse_public_ip),
+        metavar="ADDR",
+        default=_env_list(env, "WEBRTC_PUBLIC_IPS", parse_public_ip),
+        help="also offer this address (a 1:1 NAT's public IP) as a host candidate, with the "
+        "port of the range; repeat for more; needs --webrtc-udp-ports",
+    )
+    rtc.add_argument(
+        "--turn-url",
+        action="append",
+        dest="turn_urls",
+        type=_argument(check_turn_url),
+        metavar="URL",
+        default=_env_list(env, "TURN_URLS", check_turn_url),
+        help="turn:HOST:3478 (or turns:HOST:5349?transport=tcp) handed to viewers and phones "
+        "with a credential minted from the shared secret in RETURNFEED_TURN_SECRET "
+        "(coturn use-auth-secret); repeat for more",
+    )
+    rtc.add_argument(
+        "--turn-ttl-s",
+        type=int,
+        metavar="S",
+        default=env_int(env, "TURN_TTL_S", 3600),
+        help="how long a minted TURN credential admits a new relay; one in use is kept "
+        "(default 3600)",
+    )
+
+
+def _env_list(env: Mapping[str, str], name: str, parse: Callable[[str], str]) -> list[str]:
+    """RETURNFEED_<NAME>=a,b parsed item by item; ConfigError names the variable."""
+    value = env_value(env, name)
+    try:
+        return [parse(item.strip()) for item in value.split(",") if item.strip()] if value else []
+    except ValueError as exc:
+        raise ConfigError(f"RETURNFEED_{name}: {exc}") from None
+
+
+def _argument(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """An argparse type from a parser that raises ValueError with the reason."""
+
+    def convert(text: str) -> object:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
 def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
@@ -265,6 +330,15 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         srt_latency_ms=args.srt_latency_ms,
         srt_token_ttl_s=args.srt_token_ttl_s,
         ice_servers=tuple(args.ice_servers),
+        webrtc_udp_ports=(
+            (args.webrtc_udp_ports.first, args.webrtc_udp_ports.last)
+            if args.webrtc_udp_ports is not None
+            else None
+        ),
+        webrtc_public_ips=tuple(args.webrtc_public_ips),
+        turn_urls=tuple(args.turn_urls),
+        turn_secret=env_value(env, "TURN_SECRET") or "",
+        turn_ttl_s=args.turn_ttl_s,
     )
 
 
@@ -299,6 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  relay     {_shown_relay(settings)}", flush=True)
     srt = f"srt://{settings.srt_listen_host}:{settings.srt_port}" if settings.srt_enabled else "off"
     print(f"  SRT       {srt}", flush=True)
+    print(f"  WebRTC    {_shown_webrtc(settings)}", flush=True)
     app = create_app(settings)
     _calm_garbage_collector()
     uvicorn.run(
@@ -340,6 +415,17 @@ def _calm_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+def _shown_webrtc(settings: Settings) -> str:
+    """Ports, public addresses and TURN servers (never the TURN secret)."""
+    ports = settings.webrtc_udp_ports
+    parts = [f"udp {ports[0]}-{ports[1]}" if ports else "udp any port"]
+    if settings.webrtc_public_ips:
+        parts.append("public " + ", ".join(settings.webrtc_public_ips))
+    if settings.turn_urls:
+        parts.append(f"TURN {', '.join(settings.turn_urls)} ({settings.turn_ttl_s} s credentials)")
+    return "; ".join(parts)
 
 
 def _shown_relay(settings: Settings) -> str:

@@ -80,6 +80,14 @@ class Settings:
     # the credentials in its last quarter renews it (cloud/api/srt.py).
     srt_token_ttl_s: int = 24 * 3600
     ice_servers: tuple[str, ...] = field(default=(), repr=False)  # TURN URLs carry passwords
+    # WebRTC ports and addresses (docs/deploy.md, "WebRTC ports, NAT and TURN"): the UDP
+    # range viewers' ICE binds in (None: any port), public addresses of a 1:1 NAT to
+    # advertise, TURN servers whose credentials the backend mints from a shared secret.
+    webrtc_udp_ports: tuple[int, int] | None = None
+    webrtc_public_ips: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str = field(default="", repr=False)
+    turn_ttl_s: int = 3600
 
     def __post_init__(self) -> None:
         self._check_token_lifetimes()
@@ -94,10 +102,28 @@ class Settings:
         for url in self.ice_servers:
             if not url.startswith(("stun:", "turn:", "turns:")):
                 raise ConfigError("an ICE server is a stun:, turn: or turns: URL")
+        self._check_webrtc()
         if self.redis_url is not None and not self.redis_url.startswith(
             ("redis://", "rediss://", "unix://")
         ):
             raise ConfigError("the Redis URL must start with redis://, rediss:// or unix://")
+
+    def _check_webrtc(self) -> None:
+        if self.webrtc_udp_ports is not None:
+            first, last = self.webrtc_udp_ports
+            if not 1024 <= first <= last <= 65535:
+                raise ConfigError("the WebRTC UDP ports must be FIRST-LAST within 1024..65535")
+        if self.webrtc_public_ips and self.webrtc_udp_ports is None:
+            raise ConfigError(
+                "--webrtc-public-ip needs --webrtc-udp-ports: a 1:1 NAT forwards the range, "
+                "and the public candidate carries the port every address is bound to"
+            )
+        if self.turn_urls and not self.turn_secret:
+            raise ConfigError("--turn-url needs the shared secret in RETURNFEED_TURN_SECRET")
+        if self.turn_secret and not self.turn_urls:
+            raise ConfigError("RETURNFEED_TURN_SECRET is set but no --turn-url uses it")
+        if not 60 <= self.turn_ttl_s <= MAX_ACCESS_TTL_S:
+            raise ConfigError(f"the TURN credential TTL must be 60..{MAX_ACCESS_TTL_S} s")
 
     def _check_token_lifetimes(self) -> None:
         for name, value, low, high in (

@@ -21,10 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.db.models import LiveSession
+from cloud.gateway import iceports
 from cloud.gateway.feed import SessionFeed, Tap
+from cloud.gateway.iceports import IcePlan, NoFreePort, PortAllocator, PortRange
 from cloud.gateway.ingest import Credentials, Ingest, IngestAuth
 from cloud.gateway.metrics import GatewayMetrics
 from cloud.gateway.quality import LinkSample, Mode, QualityPolicy
+from cloud.gateway.turn import TurnRest
 from cloud.gateway.units import Unit
 from cloud.gateway.viewer import Viewer
 from media.srt import SrtError
@@ -61,6 +64,9 @@ class GatewayConfig:
     srt_latency_ms: int = 20
     ice_servers: tuple[str, ...] = ()
     loopback_candidates: bool = False  # also offer 127.0.0.1 (a backend on loopback)
+    udp_ports: PortRange | None = None  # each viewer's ICE binds one port of it (iceports.py)
+    public_ips: tuple[str, ...] = ()  # also offered as host candidates, with that port
+    turn: TurnRest | None = None  # TURN servers for the pages, credentials minted per caller
     max_viewers_per_session: int = 500
 
 
@@ -119,6 +125,11 @@ class Gateway:
         self._db = db
         self._keyframes = keyframes
         self._ice = [parse_ice_server(url) for url in config.ice_servers]
+        self._ice_plan = (
+            IcePlan(PortAllocator(config.udp_ports), config.public_ips)
+            if config.udp_ports is not None
+            else None
+        )
         self._feeds: dict[str, SessionFeed] = {}
         self._viewers: dict[str, Viewer] = {}
         self._last_keyframe: dict[tuple[str, str], float] = {}
@@ -135,6 +146,14 @@ class Gateway:
         self._loop = asyncio.get_running_loop()
         if self.config.loopback_candidates:
             offer_loopback_candidates()
+        if self.config.udp_ports is not None:
+            iceports.install()  # raises IncompatibleAioice now rather than at a viewer
+            ports = self.config.udp_ports
+            log.info(
+                "WebRTC: each viewer binds one UDP port of %s: %d viewers at most at a time",
+                ports,
+                ports.size,
+            )
         if not self.config.srt_enabled:
             return
         await self.refresh()
@@ -268,21 +287,25 @@ class Gateway:
 
     # --- viewers ----------------------------------------------------------------------------
 
-    def status(self, session_id: str) -> dict[str, object]:
+    def status(self, session_id: str, participant_id: str) -> dict[str, object]:
         feed = self._feeds.get(session_id)
         layers = sorted(feed.layers) if feed else []
         viewers = sum(1 for v in self._viewers.values() if v.session_id == session_id)
+        # The page offers with the same servers (a TURN credential goes to signed-in
+        # viewers only, as TURN requires), and the --turn-url servers with a credential
+        # minted for this participant now (turn.py).
+        ice_servers: list[dict[str, object]] = [
+            {"urls": [s.urls] if isinstance(s.urls, str) else s.urls}
+            | ({"username": s.username, "credential": s.credential} if s.username else {})
+            for s in self._ice
+        ]
+        if self.config.turn is not None:
+            ice_servers.append(self.config.turn.ice_server(participant_id))
         return {
             "live": bool(layers),
             "layers": layers,
             "viewers": viewers,
-            # The page offers with the same servers (a TURN credential goes to signed-in
-            # viewers only, as TURN requires).
-            "ice_servers": [
-                {"urls": [s.urls] if isinstance(s.urls, str) else s.urls}
-                | ({"username": s.username, "credential": s.credential} if s.username else {})
-                for s in self._ice
-            ],
+            "ice_servers": ice_servers,
         }
 
     async def add_viewer(
@@ -321,6 +344,7 @@ class Gateway:
             tap,
             policy,
             self._ice,
+            ice_plan=self._ice_plan,
             on_connected=self._viewer_connected,
             on_closed=self._viewer_closed,
             on_pli=lambda v: self.request_keyframe(session_id, v.tap.active or layer, "pli"),
@@ -332,6 +356,11 @@ class Gateway:
         self._viewers[viewer_id] = viewer
         try:
             answer = await viewer.answer(offer_sdp)
+        except NoFreePort as exc:
+            self.metrics.viewers_refused.labels("no_udp_port").inc()
+            log.warning("viewer refused: %s", exc)
+            await viewer.close()
+            raise
         except BaseException:
             await viewer.close()
             raise

@@ -48,6 +48,12 @@ class GatewayMetrics:
             "Units dropped because a viewer fell behind",
             registry=registry,
         )
+        self.viewers_refused = Counter(
+            "gateway_viewers_refused",
+            "WHEP offers refused before answering, by reason (no_udp_port: the range is full)",
+            ["reason"],
+            registry=registry,
+        )
         self.keyframe_requests = Counter(
             "gateway_keyframe_requests",
             "Keyframe requests sent to the director, by reason",

@@ -30,8 +30,9 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
-from cloud.gateway import playout
+from cloud.gateway import iceports, playout
 from cloud.gateway.feed import Tap
+from cloud.gateway.iceports import IcePlan, NoFreePort
 from cloud.gateway.linkreports import LinkReports
 from cloud.gateway.packetize import PayloadCache
 from cloud.gateway.quality import LinkSample, Mode, QualityPolicy
@@ -78,6 +79,7 @@ class Viewer:
         tap: Tap,
         policy: QualityPolicy,
         ice_servers: list[RTCIceServer],
+        ice_plan: IcePlan | None,
         on_connected: Callable[[Viewer], None],
         on_closed: Callable[[Viewer], Awaitable[None]],
         on_pli: Callable[[Viewer], None],
@@ -99,6 +101,7 @@ class Viewer:
         self._live_layers = live_layers
         self._on_sample = on_sample
         self._payloads = payloads
+        self._ice_plan = ice_plan
         self._remb: tuple[float, float] | None = None  # (bps, monotonic time)
         self._link: LinkReports | None = None  # the video's receiver reports
         self._senders: list[SharedPayloadSender] = []
@@ -130,9 +133,13 @@ class Viewer:
                 SharedPayloadSender(audio.sender, self.tap.audio, self._payloads, reports)
             )
             self.tap.audio_sink = self._senders[1].send_now
+        if self._ice_plan is not None:
+            iceports.attach(pc, self._ice_plan)  # gathering binds in the port range
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
+        except NoFreePort:
+            raise  # not the offer's fault: the WHEP endpoint answers 503
         except Exception as exc:  # aiortc raises many kinds for a bad offer
             raise BadOffer(f"cannot answer this offer: {exc}") from exc
         answer = pc.localDescription.sdp

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from cloud.auth.deps import BackendDep, Caller, CallerDep
 from cloud.errors import ApiError, Forbidden, NotFound, error_response
 from cloud.gateway.gateway import Gateway, NoPublisher, UnknownViewer
+from cloud.gateway.iceports import NoFreePort
 from cloud.gateway.quality import Mode
 from cloud.gateway.viewer import BadOffer, Viewer
 
@@ -107,6 +108,15 @@ async def whep_offer(
             {"retry_after_s": RETRY_AFTER_S},
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
+    except NoFreePort as exc:
+        # The port range is full: a clear refusal the page retries, never a hang.
+        return error_response(
+            503,
+            "no_udp_port",
+            str(exc),
+            {"retry_after_s": RETRY_AFTER_S},
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
     except BadOffer as exc:
         raise ApiError(str(exc)) from exc
     location = f"/whep/{session_id}/{viewer.id}"
@@ -129,7 +139,7 @@ async def whep_status(
     session_id: SessionId, caller: CallerDep, gateway: GatewayDep
 ) -> dict[str, Any]:
     _may_watch(caller, session_id)
-    return gateway.status(session_id)
+    return gateway.status(session_id, caller.participant.id)
 
 
 @router.options("/whep/{session_id}/{viewer_id}", include_in_schema=False)

@@ -62,6 +62,13 @@ function unsynced(sdp) {
     .join("\r\n");
 }
 
+// "relay" makes the browser send everything through a TURN server: a way to check that the
+// TURN setup works (open the page with ?ice=relay), and what the relay tests use.
+function policyFromPage() {
+  const asked = new URLSearchParams(window.location.search).get("ice");
+  return asked === "relay" ? "relay" : "all";
+}
+
 function denied() {
   return Object.assign(new Error("denied"), { denied: true });
 }
@@ -74,7 +81,8 @@ export class WhepPlayer {
   // freshToken() -> the token to use now, or a promise of it, asked before each look at the
   // server (a page that renews its participant token passes it; `token` may also be set at
   // any time), participant: whose token it is (kept for the page), lipSync (default false:
-  // the picture never waits for the sound; true: Chromium plays them in sync, later).
+  // the picture never waits for the sound; true: Chromium plays them in sync, later),
+  // iceTransportPolicy ("all", or "relay": TURN only; default: the page's ?ice=).
   constructor(video, options) {
     this.video = video;
     this.session = options.session;
@@ -84,6 +92,7 @@ export class WhepPlayer {
     this.mode = options.mode || (() => "auto");
     this.audio = options.audio !== false;
     this.lipSync = options.lipSync === true;
+    this.iceTransportPolicy = options.iceTransportPolicy || policyFromPage();
     this.onShow = options.onShow || (() => {});
     this.onStats = options.onStats || (() => {});
     this.onDenied = options.onDenied || (() => {});
@@ -176,7 +185,10 @@ export class WhepPlayer {
   }
 
   async _connect() {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection({
+      iceServers: this.iceServers,
+      iceTransportPolicy: this.iceTransportPolicy,
+    });
     const generation = ++this.generation;
     const video = this.video;
     this.pc = pc;
