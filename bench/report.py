@@ -44,6 +44,9 @@ BENCHES = (
     Bench("program_clock", ("--seconds", "5", "--plot"), 300),
     Bench("ui_pacing", ("--seconds", "8", "--plot"), 300),
     Bench("soak", ("--outages", "20", "--plot"), 1800),
+    Bench("layer_rates", ("--plot",), 600),
+    Bench("av_sync", ("--seconds", "30", "--plot"), 600),
+    Bench("audio_mix", ("--seconds", "20", "--plot"), 300),
 )
 
 

@@ -249,6 +249,27 @@ SECTIONS = {
         "relay, the cut on a phone page, both SRT layers, the viewer's next frame and the "
         "app's health board are back.",
     ),
+    "layer_rates": (
+        "Layer rates with sound",
+        "python -m bench.layer_rates --plot",
+        "Hard content (noisy, moving 640x360@60) and generated sound through the real simulcast "
+        "encoder and TS muxer: each layer's video, Opus, payload and wire kbps against the "
+        "seed's 1 Mbps / 0.1 Mbps, and the Opus encoders' CPU.",
+    ),
+    "av_sync": (
+        "Lip sync",
+        "python -m bench.av_sync --seconds 30 --plot",
+        "`returnfeed send --source sync:Sync` (a white frame and a click on the same tick) to "
+        "the /watch page in Chromium: sound minus picture per flash, with lip sync (the "
+        "default) and picture first, against ITU-R BT.1359 (-45..+125 ms), and what sync "
+        "costs the picture.",
+    ),
+    "audio_mix": (
+        "Program audio mixer",
+        "python -m bench.audio_mix --seconds 20 --plot",
+        "The mixer's CPU with 1-8 channels at 48 kHz (ring-fed as capture is, half resampled "
+        "from 44.1 kHz), AFV ramps, limiter, peak and loudness meters, as % of one core.",
+    ),
 }
 
 
