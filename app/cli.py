@@ -75,8 +75,8 @@ def _add_send(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--source",
         action="append",
         metavar="KIND:VALUE",
-        help="test:NAME, ndi:NDI NAME, file:PATH or camera:DEVICE; repeat for more (default "
-        "test:Test)",
+        help="test:NAME, ndi:NDI NAME, file:PATH or camera:DEVICE, or sync:NAME (the lip-sync "
+        "test: a white frame and a click together); repeat for more (default test:Test)",
     )
     cmd.add_argument(
         "--audio",
@@ -98,9 +98,22 @@ def _add_send(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--profile",
         choices=["auto", "lan", "wan"],
         default="auto",
-        help="SRT timing: lan (20 ms) or wan (120 ms); auto picks by the listener's address",
+        help="SRT timing to start with: lan (20 ms) or wan (120 ms); auto picks by the "
+        "listener's address. The latency then follows the measured round trip and loss",
     )
-    cmd.add_argument("--latency-ms", type=int, help="SRT latency, overriding the profile's")
+    cmd.add_argument(
+        "--latency-ms",
+        type=int,
+        help="a fixed SRT latency (0..5000), instead of following the measured link",
+    )
+    cmd.add_argument(
+        "--srt-fec",
+        default="off",
+        metavar="off|on|CONFIG",
+        help="SRT forward error correction (libsrt's packet filter): on = "
+        "fec,cols:10,rows:1,layout:staircase,arq:always (10 %% more packets), or a libsrt "
+        "config; the listener must accept it (default off)",
+    )
     cmd.add_argument("--encoder", default="auto", help="auto, libx264, h264_nvenc, h264_qsv, ...")
     cmd.add_argument(
         "--idr-interval",
