@@ -74,25 +74,35 @@ def test_both_layers_follow_the_clock_on_one_timeline(clock: ProgramClock) -> No
     assert stats.layers["hi"].encode_ms_p50 > 0
 
 
-def test_a_slow_encoder_drops_at_its_queue_and_the_clock_keeps_time(clock: ProgramClock) -> None:
+def test_a_stuck_encoder_drops_at_its_queue_and_the_clock_goes_on(clock: ProgramClock) -> None:
+    """The clock never waits for the encoder: with the encoder stuck in a sink, the clock
+    still ticks, and every tick the encoder could not take is dropped and counted. (How
+    steadily it ticks under load is bench/program_clock.py's business, not a test's.)"""
     encoder = SimulcastEncoder(EncoderConfig(encoder="libx264"))
-    encoder.set_sink("hi", Collect(delay=0.05))  # 50 ms per tick: a third of the rate
+    release = threading.Event()
+    taken: list[LayerUnit] = []
+
+    def stuck(unit: LayerUnit) -> None:
+        taken.append(unit)
+        release.wait(30)  # a stand-in for an encoder far too slow for the clock
+
+    encoder.set_sink("hi", stuck)
     queue = clock.subscribe("program", "encoder", maxsize=2)
     encoder.start(queue)
-    started = time.monotonic()
     clock.start()
     try:
-        wait_for(lambda: clock.stats.ticks >= 90, 5, "90 ticks")
-    finally:
-        elapsed = time.monotonic() - started
+        wait_for(lambda: clock.stats.ticks >= 90, 20, "90 ticks with the encoder stuck")
+        clock.stop()  # so the counts below are of one moment
         clock_stats = clock.stats
-        clock.unsubscribe("program", queue)
+        stats = encoder.stats()
+    finally:
+        release.set()
         encoder.stop()
-    stats = encoder.stats()
-    assert stats.queue_drops > 30, stats
-    assert clock_stats.drops["program:encoder"] == stats.queue_drops
-    assert clock_stats.ticks >= 0.8 * elapsed * 60  # the clock kept its rate
-    assert clock_stats.skipped_ticks <= 0.05 * clock_stats.ticks
+    assert len(taken) == 1 and stats.ticks == 1  # the encoder is still on its first tick
+    drops = clock_stats.drops["program:encoder"]
+    assert drops == stats.queue_drops
+    # Every tick the clock handed over is the encoder's, queued (2 at most) or dropped.
+    assert clock_stats.ticks - drops - stats.ticks <= queue.maxsize, (clock_stats, stats)
 
 
 def test_a_picture_of_another_size_is_scaled_not_fatal() -> None:
