@@ -47,6 +47,7 @@ BENCHES = (
     Bench("layer_rates", ("--plot",), 600),
     Bench("av_sync", ("--seconds", "30", "--plot"), 600),
     Bench("audio_mix", ("--seconds", "20", "--plot"), 300),
+    Bench("turn_connect", ("--joins", "20", "--plot"), 600),
 )
 
 

@@ -270,6 +270,13 @@ SECTIONS = {
         "The mixer's CPU with 1-8 channels at 48 kHz (ring-fed as capture is, half resampled "
         "from 44.1 kHz), AFV ramps, limiter, peak and loudness meters, as % of one core.",
     ),
+    "turn_connect": (
+        "Viewer connect time through TURN",
+        "python -m bench.turn_connect --joins 20 --plot",
+        "A Chromium viewer's time from creating its peer connection to its first frame on "
+        "/watch, forced through a real coturn relay (`?ice=relay`, credentials minted by the "
+        "backend) against a direct join, joins alternating, on loopback.",
+    ),
 }
 
 
