@@ -52,7 +52,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,7 @@ from bench.glass_to_glass import (
     wait_live,
 )
 from bench.viewers import udp_port
+from media.ndi_test_sender import NdiTestSender
 
 RETURNFEED = Path(sys.executable).with_name("returnfeed")
 RESULTS = Path(__file__).with_name("results")
@@ -238,6 +239,8 @@ def chain(work: Path, latency_ms: int, source: str) -> Iterator[tuple[str, dict[
         argv = [str(RETURNFEED), "send", "--source", source, "--encoder", "libx264"]
         argv += ["--srt-url", f"srt://127.0.0.1:{srt_port}", f"--session={show['session']}"]
         argv += ["--latency-ms", str(latency_ms), "--cloud", base]
+        if source.startswith("ndi:"):
+            argv += ["--ndi-extra-ips", "127.0.0.1"]
         log = (work / "send.log").open("wb")
         send = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
         wait_live(base, show)
@@ -303,16 +306,27 @@ def main() -> None:
     p.add_argument("--settle", type=float, default=8.0, help="seconds after each (re)join")
     p.add_argument("--latency-ms", type=int, default=20, help="SRT latency, both sides")
     p.add_argument("--source", default="sync:Sync", help="the sender's --source")
+    p.add_argument(
+        "--ndi",
+        action="store_true",
+        help="the flash and click come from an NDI sender on this machine (ndi-test --sync: "
+        "the same NDI timestamp on both) instead of the switcher's own sync source",
+    )
     p.add_argument("--plot", action="store_true", help="also write av_sync.png")
     p.add_argument("--out", type=Path, default=RESULTS / "av_sync.json")
     args = p.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        if args.ndi:
+            sender = NdiTestSender(f"AV sync {os.getpid()}", sync=True, tone_hz=0, fps=60)
+            sender.start()
+            stack.callback(sender.stop)
+            args.source = f"ndi:{sender.name}"
+        pw = stack.enter_context(sync_playwright())
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            with chain(Path(tmp), args.latency_ms, args.source) as (base, show):
-                modes = run_modes(browser, base, show["invite"], args.seconds, args.settle)
-        finally:
-            browser.close()
+        stack.callback(browser.close)
+        with chain(Path(tmp), args.latency_ms, args.source) as (base, show):
+            modes = run_modes(browser, base, show["invite"], args.seconds, args.settle)
     cost = None
     u, s = (modes[m]["flash_receive_to_display"]["p50_ms"] for m in ("unsynced", "synced"))
     if u is not None and s is not None:
