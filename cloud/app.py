@@ -17,6 +17,7 @@ from cloud.limits import BodySizeLimit
 from cloud.metrics import MetricsMiddleware
 from cloud.pages import router as pages_router
 from cloud.relay import endpoint as relay_endpoint
+from cloud.tls import ca_page
 
 DESCRIPTION = """
 The ReturnFeed cloud backend. Directors register, log in, create sessions with cameras
@@ -42,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     app.include_router(relay_endpoint.router)  # WebSocket /api/relay/{session_id}
     app.include_router(pages_router)
+    app.include_router(ca_page.router)  # /ca and /ca.crt with --tls-local-ca (docs/deploy.md)
     app.include_router(whep.router)  # WHEP /whep/{session_id} for viewers (docs/gateway.md)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import uvicorn
 from sqlalchemy.engine import make_url
 
+import cloud.tls as cloud_tls
 from cloud.app import create_app
 from cloud.config import (
     ConfigError,
@@ -31,6 +32,8 @@ from cloud.gateway.turn import check_turn_url
 from cloud.relay import RELAY_MAX_FRAME_BYTES
 from cloud.relay.uvicorn_protocol import RelayWebSocketProtocol
 from cloud.secret_store import SecretError, load_or_create_secret
+from cloud.tls.forwarded import ForwardedHeaders
+from cloud.tls.listener import TlsServer
 
 log = logging.getLogger("returnfeed.cloud")
 
@@ -98,6 +101,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         default=env_value(env, "FORWARDED_ALLOW_IPS") or "127.0.0.1",
         help="proxies trusted for X-Forwarded-For (default 127.0.0.1)",
     )
+    _tls_arguments(p, env)
     _lifetime_arguments(p, env)
     _relay_arguments(p, env)
     _gateway_arguments(p, env)
@@ -126,6 +130,50 @@ LIFETIMES = (
     ("participant-ttl-s", 24 * 3600, "a phone's or viewer's token; their pages renew it "
      "past half its life (POST /api/participant/token) (default 86400)"),
 )  # fmt: skip
+
+
+def _tls_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    tls = p.add_argument_group("HTTPS (docs/deploy.md)")
+    tls.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="PATH",
+        default=env_value(env, "TLS_CERT"),
+        help="serve HTTPS with this PEM certificate (chain after it); needs --tls-key",
+    )
+    tls.add_argument(
+        "--tls-key",
+        type=Path,
+        metavar="PATH",
+        default=env_value(env, "TLS_KEY"),
+        help="the certificate's unencrypted private key",
+    )
+    tls.add_argument(
+        "--tls-local-ca",
+        action="store_true",
+        default=env_value(env, "TLS_LOCAL_CA") in ("1", "true", "yes"),
+        help="venue LAN without a domain: make a CA of our own in DATA_DIR/tls/ and serve "
+        "HTTPS with a certificate it signs for this machine's addresses; phones install "
+        "the CA once from /ca",
+    )
+    names = env_value(env, "TLS_NAMES")
+    tls.add_argument(
+        "--tls-name",
+        action="append",
+        dest="tls_names",
+        metavar="NAME",
+        default=[n.strip() for n in names.split(",") if n.strip()] if names else [],
+        help="another address or local name for the --tls-local-ca certificate; repeat",
+    )
+    redirect = env_value(env, "HTTP_REDIRECT_PORT")
+    tls.add_argument(
+        "--http-redirect-port",
+        type=int,
+        metavar="P",
+        default=env_int(env, "HTTP_REDIRECT_PORT", 0) if redirect else None,
+        help="also listen for plain HTTP on this port and redirect it to HTTPS (and serve "
+        "/ca.crt there with --tls-local-ca)",
+    )
 
 
 def _lifetime_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
@@ -350,6 +398,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"returnfeed-cloud: {exc}", file=sys.stderr)
         return 2
     args = parser.parse_args(argv)
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_local_ca=args.tls_local_ca,
+        tls_names=tuple(args.tls_names),
+        http_redirect_port=args.http_redirect_port,
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = settings_from_args(args, env)
@@ -367,6 +420,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     base = settings.base_url
     print(f"ReturnFeed cloud on {base}", flush=True)
+    try:  # a certificate that would fail every phone stops the start, naming the problem
+        tls = cloud_tls.prepare(settings) if settings.tls and not args.migrate_only else None
+    except (cloud_tls.TlsError, OSError) as exc:
+        print(f"returnfeed-cloud: {exc}", file=sys.stderr)
+        return 2
     print(f"  API docs  {base}/docs", flush=True)
     print(f"  health    {base}/api/health", flush=True)
     print(f"  database  {shown_db}", flush=True)
@@ -374,15 +432,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     srt = f"srt://{settings.srt_listen_host}:{settings.srt_port}" if settings.srt_enabled else "off"
     print(f"  SRT       {srt}", flush=True)
     print(f"  WebRTC    {_shown_webrtc(settings)}", flush=True)
-    app = create_app(settings)
+    for line in tls.summary() if tls is not None else []:
+        print(line, flush=True)
+    # X-Forwarded-For/-Proto/-Host from trusted proxies only (cloud/tls/forwarded.py).
+    app = ForwardedHeaders(create_app(settings), settings.forwarded_allow_ips)  # type: ignore[arg-type]
     _calm_garbage_collector()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        proxy_headers=True,
+        proxy_headers=False,
         ws=RelayWebSocketProtocol if args.ws == "relay" else args.ws,
         # Tally messages are tiny and go to a thousand phones: compressing each one once
         # per phone would cost more CPU than it saves bytes.
@@ -394,7 +454,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         ws_ping_interval=None,
         timeout_keep_alive=KEEP_ALIVE_S,
     )
-    return 0
+    server = (
+        TlsServer(config, tls.context, tls.answers, settings.http_redirect_port)
+        if tls is not None
+        else uvicorn.Server(config)
+    )
+    server.run()
+    return 0 if server.started else 3
 
 
 # Idle HTTP connections are kept longer than clients keep theirs (httpx: 5 s, browsers about

@@ -91,9 +91,17 @@ class Settings:
 
     def __post_init__(self) -> None:
         self._check_token_lifetimes()
+    # HTTPS served by the backend itself (cloud/tls/, docs/deploy.md): a certificate and key,
+    # or a local CA of its own for a venue LAN; plain HTTP on a second port redirects.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_local_ca: bool = False
+    tls_names: tuple[str, ...] = ()  # more names/addresses for the local CA's certificate
+    http_redirect_port: int | None = None
         if self.relay_heartbeat_s <= 0 or self.relay_timeout_s <= self.relay_heartbeat_s:
             raise ConfigError("the relay timeout must be longer than its heartbeat, both above 0")
         if self.relay_queue < 1 or self.relay_burst < 1 or self.relay_rate <= 0:
+        self._check_tls()
             raise ConfigError("relay queue, burst and rate must be positive")
         if not 0 <= self.srt_port <= 65535 or not 0 <= self.srt_latency_ms <= 5000:
             raise ConfigError("the SRT port must be 0..65535 and its latency 0..5000 ms")
@@ -115,6 +123,22 @@ class Settings:
                 raise ConfigError("the WebRTC UDP ports must be FIRST-LAST within 1024..65535")
         if self.webrtc_public_ips and self.webrtc_udp_ports is None:
             raise ConfigError(
+    def _check_tls(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("--tls-cert and --tls-key go together: give both or neither")
+        if self.tls_local_ca and self.tls_cert is not None:
+            raise ConfigError("give either --tls-cert/--tls-key or --tls-local-ca, not both")
+        if self.http_redirect_port is not None:
+            if not self.tls:
+                raise ConfigError("--http-redirect-port needs HTTPS: --tls-cert or --tls-local-ca")
+            if not 1 <= self.http_redirect_port <= 65535 or self.http_redirect_port == self.port:
+                raise ConfigError("the HTTP redirect port must be 1..65535 and not the HTTPS port")
+
+    @property
+    def tls(self) -> bool:
+        """Whether the backend serves HTTPS itself."""
+        return self.tls_cert is not None or self.tls_local_ca
+
                 "--webrtc-public-ip needs --webrtc-udp-ports: a 1:1 NAT forwards the range, "
                 "and the public candidate carries the port every address is bound to"
             )
@@ -145,7 +169,8 @@ class Settings:
         if self.public_url:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
-        return f"http://{host}:{self.port}"
+        host = f"[{host}]" if ":" in host else host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     @property
     def srt_listen_host(self) -> str:

@@ -32,13 +32,22 @@ router = APIRouter(tags=["invites"])
 LINK_PATHS = {"camera": "/tally", "viewer": "/watch"}
 
 
-def invite_url(backend: Backend, invite: Invite) -> str:
+def link_base(backend: Backend, request: Request) -> str:
+    """Where links point: --public-url when given, else the scheme and host this request came
+    to (through a trusted proxy: X-Forwarded-Proto and -Host, cloud/tls/forwarded.py), so a
+    director who reached the backend at https://192.168.1.20:8443 hands out links there."""
+    if backend.settings.public_url:
+        return backend.settings.base_url
+    return str(request.base_url).rstrip("/")
+
+
+def invite_url(backend: Backend, invite: Invite, base: str) -> str:
     # The token rides in the fragment so it never reaches access logs or Referer headers.
     token = backend.signer.invite_token(invite.id)
-    return f"{backend.settings.base_url}{LINK_PATHS[invite.role]}#{token}"
+    return f"{base}{LINK_PATHS[invite.role]}#{token}"
 
 
-def _invite_out(backend: Backend, invite: Invite) -> InviteOut:
+def _invite_out(backend: Backend, invite: Invite, base: str) -> InviteOut:
     return InviteOut(
         id=invite.id,
         role=invite.role,  # type: ignore[arg-type]  # stored values are checked on the way in
@@ -49,7 +58,7 @@ def _invite_out(backend: Backend, invite: Invite) -> InviteOut:
         revoked=invite.revoked_at is not None,
         uses=invite.uses,
         token=backend.signer.invite_token(invite.id),
-        url=invite_url(backend, invite),
+        url=invite_url(backend, invite, base),
     )
 
 
@@ -62,7 +71,7 @@ async def _camera_exists(db: AsyncSession, session_id: str, number: int) -> bool
 
 @router.post("/api/sessions/{session_id}/invites", status_code=201, response_model=InviteOut)
 async def create_invite(
-    body: InviteCreateIn, session: OwnedSession, backend: BackendDep, db: DbDep
+    body: InviteCreateIn, session: OwnedSession, backend: BackendDep, db: DbDep, request: Request
 ) -> InviteOut:
     if session.ended_at is not None:
         raise Conflict("the session has ended", {"session_id": session.id})
@@ -86,15 +95,18 @@ async def create_invite(
     )
     db.add(invite)
     await db.commit()
-    return _invite_out(backend, invite)
+    return _invite_out(backend, invite, link_base(backend, request))
 
 
 @router.get("/api/sessions/{session_id}/invites", response_model=list[InviteOut])
-async def list_invites(session: OwnedSession, backend: BackendDep, db: DbDep) -> list[InviteOut]:
+async def list_invites(
+    session: OwnedSession, backend: BackendDep, db: DbDep, request: Request
+) -> list[InviteOut]:
     rows = await db.scalars(
         select(Invite).where(Invite.session_id == session.id).order_by(Invite.created_at)
     )
-    return [_invite_out(backend, invite) for invite in rows]
+    base = link_base(backend, request)
+    return [_invite_out(backend, invite, base) for invite in rows]
 
 
 @router.delete("/api/sessions/{session_id}/invites/{invite_id}", status_code=204)

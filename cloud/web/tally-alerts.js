@@ -44,10 +44,9 @@ export class Beeper {
   }
 }
 
-// Keeps the screen on with the Screen Wake Lock API, re-acquired whenever the page is
-// visible again (the browser drops it when the page is hidden). Where the API is missing
-// or refused, it plays a tiny muted inline video made from a canvas at runtime (what
-// keeps older mobile browsers awake), and reports "fallback" so the page can show a hint.
+// Keeps the screen on: the Screen Wake Lock API (secure contexts only), taken again when
+// the page is visible again; else a tiny muted video from a canvas (what keeps older
+// mobile browsers awake), reporting "fallback" so the page can show a hint.
 export class WakeKeeper {
   constructor(onChange) {
     this.onChange = onChange;

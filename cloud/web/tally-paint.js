@@ -80,7 +80,13 @@ export function paint(app, v, { testLamp, beepOn, onChoose }) {
   $("btn-full").title = L("fullscreen");
   $("btn-full").setAttribute("aria-label", L("fullscreen"));
 
-  const hint = !app.unlocked ? L("tapHint") : app.wake !== "lock" && app.join ? L("awakeHint") : "";
+  // http:// on a LAN address: no Wake Lock API.
+  const insecure = !isSecureContext && Boolean(app.join);
+  body.dataset.wake = app.wake;
+  const tap = app.unlocked ? "" : L("tapHint");
+  const awake = app.wake !== "lock" && app.join && !tap ? L("awakeHint") : "";
+  const hint = [insecure ? L("insecureHint") : awake, tap].filter(Boolean).join(" · ");
+  $("hint").classList.toggle("insecure", insecure);
   $("hint").textContent = hint;
   $("hint").hidden = !hint || testing;
 
