@@ -387,6 +387,11 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         turn_urls=tuple(args.turn_urls),
         turn_secret=env_value(env, "TURN_SECRET") or "",
         turn_ttl_s=args.turn_ttl_s,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_local_ca=args.tls_local_ca,
+        tls_names=tuple(args.tls_names),
+        http_redirect_port=args.http_redirect_port,
     )
 
 
@@ -398,15 +403,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"returnfeed-cloud: {exc}", file=sys.stderr)
         return 2
     args = parser.parse_args(argv)
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        tls_local_ca=args.tls_local_ca,
-        tls_names=tuple(args.tls_names),
-        http_redirect_port=args.http_redirect_port,
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = settings_from_args(args, env)
     except (ConfigError, SecretError, OSError) as exc:
+        print(f"returnfeed-cloud: {exc}", file=sys.stderr)
+        return 2
+    try:  # a certificate that would fail every phone stops the start, naming the problem
+        tls = cloud_tls.prepare(settings) if settings.tls and not args.migrate_only else None
+    except (cloud_tls.TlsError, OSError) as exc:
         print(f"returnfeed-cloud: {exc}", file=sys.stderr)
         return 2
     shown_db = make_url(settings.database_url).render_as_string(hide_password=True)
@@ -420,11 +425,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     base = settings.base_url
     print(f"ReturnFeed cloud on {base}", flush=True)
-    try:  # a certificate that would fail every phone stops the start, naming the problem
-        tls = cloud_tls.prepare(settings) if settings.tls and not args.migrate_only else None
-    except (cloud_tls.TlsError, OSError) as exc:
-        print(f"returnfeed-cloud: {exc}", file=sys.stderr)
-        return 2
     print(f"  API docs  {base}/docs", flush=True)
     print(f"  health    {base}/api/health", flush=True)
     print(f"  database  {shown_db}", flush=True)

@@ -88,9 +88,6 @@ class Settings:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str = field(default="", repr=False)
     turn_ttl_s: int = 3600
-
-    def __post_init__(self) -> None:
-        self._check_token_lifetimes()
     # HTTPS served by the backend itself (cloud/tls/, docs/deploy.md): a certificate and key,
     # or a local CA of its own for a venue LAN; plain HTTP on a second port redirects.
     tls_cert: Path | None = None
@@ -98,10 +95,13 @@ class Settings:
     tls_local_ca: bool = False
     tls_names: tuple[str, ...] = ()  # more names/addresses for the local CA's certificate
     http_redirect_port: int | None = None
+
+    def __post_init__(self) -> None:
+        self._check_token_lifetimes()
+        self._check_tls()
         if self.relay_heartbeat_s <= 0 or self.relay_timeout_s <= self.relay_heartbeat_s:
             raise ConfigError("the relay timeout must be longer than its heartbeat, both above 0")
         if self.relay_queue < 1 or self.relay_burst < 1 or self.relay_rate <= 0:
-        self._check_tls()
             raise ConfigError("relay queue, burst and rate must be positive")
         if not 0 <= self.srt_port <= 65535 or not 0 <= self.srt_latency_ms <= 5000:
             raise ConfigError("the SRT port must be 0..65535 and its latency 0..5000 ms")
@@ -116,13 +116,6 @@ class Settings:
         ):
             raise ConfigError("the Redis URL must start with redis://, rediss:// or unix://")
 
-    def _check_webrtc(self) -> None:
-        if self.webrtc_udp_ports is not None:
-            first, last = self.webrtc_udp_ports
-            if not 1024 <= first <= last <= 65535:
-                raise ConfigError("the WebRTC UDP ports must be FIRST-LAST within 1024..65535")
-        if self.webrtc_public_ips and self.webrtc_udp_ports is None:
-            raise ConfigError(
     def _check_tls(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("--tls-cert and --tls-key go together: give both or neither")
@@ -139,6 +132,13 @@ class Settings:
         """Whether the backend serves HTTPS itself."""
         return self.tls_cert is not None or self.tls_local_ca
 
+    def _check_webrtc(self) -> None:
+        if self.webrtc_udp_ports is not None:
+            first, last = self.webrtc_udp_ports
+            if not 1024 <= first <= last <= 65535:
+                raise ConfigError("the WebRTC UDP ports must be FIRST-LAST within 1024..65535")
+        if self.webrtc_public_ips and self.webrtc_udp_ports is None:
+            raise ConfigError(
                 "--webrtc-public-ip needs --webrtc-udp-ports: a 1:1 NAT forwards the range, "
                 "and the public candidate carries the port every address is bound to"
             )
