@@ -51,6 +51,7 @@ class StreamLayer:
     rtt_ms: float | None
     loss_pct: float | None
     reject_code: int | None = None  # the listener's last refusal while not connected
+    latency: str = ""  # the SRT latency and why: "52 ms: RTT 31 ms x 1.5 + 6 (loss 1.0 %)"
 
     def line(self) -> str:
         if not self.connected:
@@ -58,6 +59,8 @@ class StreamLayer:
         text = f"{self.name}: {self.fps:.0f} fps · {self.kbps:.0f} kbps"
         if self.rtt_ms is not None:
             text += f" · RTT {self.rtt_ms:.0f} ms · loss {self.loss_pct or 0.0:.1f}%"
+        if self.latency:
+            text += f" · latency {self.latency}"
         return text
 
 
@@ -71,6 +74,7 @@ def stream_layer(stats: LayerStats) -> StreamLayer:
         stats.rtt_ms,
         stats.loss_pct,
         stats.reject_code,
+        stats.latency_why,
     )
 
 

@@ -45,7 +45,7 @@ from media.clock import ClockConfig, ProgramClock
 from media.encode.config import DEFAULT_LAYERS, EncoderConfig
 from media.encode.errors import EncoderUnavailable
 from media.send.output import LayerStats, OutputStats, SimulcastOutput
-from media.send.target import PROFILES, LatencyProfile, SrtTarget
+from media.send.target import PROFILES, LatencyProfile, SrtTarget, fec_config
 from media.sources.base import ThreadedSource
 from media.sources.camera import CameraSource
 from media.sources.file import FileSource
@@ -57,6 +57,7 @@ from media.switcher import SwitcherState
 PASSPHRASE_ENV = "RETURNFEED_SRT_PASSPHRASE"  # noqa: S105 - the variable's name
 TOKEN_ENV = "RETURNFEED_PUBLISH_TOKEN"  # noqa: S105 - the variable's name
 DIRECTOR_TOKEN_ENV = "RETURNFEED_DIRECTOR_TOKEN"  # noqa: S105 - the variable's name
+MAX_LATENCY_MS = 5000  # the backend's --srt-latency-ms takes the same range
 
 
 class SendError(Exception):
@@ -151,14 +152,26 @@ def plan(args: Any, env: dict[str, str]) -> SendPlan:
         return publish(layer)
 
     profile = None if args.profile == "auto" else PROFILES[args.profile]
+    if args.latency_ms is not None and not 0 <= args.latency_ms <= MAX_LATENCY_MS:
+        raise SendError(f"--latency-ms: 0..{MAX_LATENCY_MS} (leave it out to follow the link)")
+    try:
+        fec = fec_config(getattr(args, "srt_fec", "off") or "off")
+    except ValueError as exc:
+        raise SendError(str(exc)) from exc
     try:
         targets = layer_targets(
-            args.srt_url, names, streamid, passphrase, profile=profile, latency_ms=args.latency_ms
+            args.srt_url,
+            names,
+            streamid,
+            passphrase,
+            profile=profile,
+            latency_ms=args.latency_ms,
+            packet_filter=fec,
         )
     except TargetError as exc:
         raise SendError(f"--srt-url: {exc}" if exc.part == "url" else str(exc)) from exc
     relay = _relay_plan(args, env)
-    renewal = _renewal(args, names, profile, relay)
+    renewal = _renewal(args, names, profile, relay, fec)
     ndi = NdiConfig(extra_ips=tuple(ip.strip() for ip in args.ndi_extra_ips.split(",") if ip))
     sources = tuple(
         make_source(spec, ndi, n) for n, spec in enumerate(args.source or ["test:Test"], start=1)
@@ -176,7 +189,11 @@ def plan(args: Any, env: dict[str, str]) -> SendPlan:
 
 
 def _renewal(
-    args: Any, names: list[str], profile: LatencyProfile | None, relay: RelayPlan | None
+    args: Any,
+    names: list[str],
+    profile: LatencyProfile | None,
+    relay: RelayPlan | None,
+    fec: str | None = None,
 ) -> Renewal | None:
     if relay is None:
         return None
@@ -186,7 +203,13 @@ def _renewal(
     def targets(token: str, passphrase: str | None) -> dict[str, SrtTarget]:
         streamid = publish_streamid(args.session, token)
         return layer_targets(
-            args.srt_url, own, streamid, passphrase, profile=profile, latency_ms=args.latency_ms
+            args.srt_url,
+            own,
+            streamid,
+            passphrase,
+            profile=profile,
+            latency_ms=args.latency_ms,
+            packet_filter=fec,
         )
 
     return Renewal(args.cloud, args.session, relay.token, targets)
@@ -365,6 +388,10 @@ def format_line(elapsed: float, s: LayerStats) -> str:
             f" rtt {s.rtt_ms:.1f} ms loss {s.loss_pct or 0:.1f}% retx {s.retransmits}"
             f" bw {s.bandwidth_mbps or 0:.0f} Mbps"
         )
+    if s.latency_why:
+        line += f" | latency {s.latency_why}"
+        if s.packet_filter:
+            line += " +FEC"
     return f"{line} | {s.state}"
 
 

@@ -49,11 +49,13 @@ def layer_targets(
     *,
     profile: LatencyProfile | None = None,
     latency_ms: int | None = None,
+    packet_filter: str | None = None,
 ) -> dict[str, SrtTarget]:
     """`srt://host:port` and a streamid per layer -> validated targets (TargetError if not).
 
     The profile defaults to the listener's kind of network (LAN for loopback and private
-    addresses); `latency_ms` overrides the profile's SRT latency.
+    addresses); `latency_ms` fixes the SRT latency (otherwise it follows the measured link,
+    media/send/latency.py); `packet_filter` asks for SRT's FEC (media/send/target.py).
     """
     try:
         host, port = parse_srt_url(srt_url)
@@ -62,7 +64,9 @@ def layer_targets(
     profile = profile or profile_for(host)
     targets = {}
     for layer in layers:
-        target = SrtTarget(host, port, streamid(layer), passphrase or None, profile, latency_ms)
+        target = SrtTarget(
+            host, port, streamid(layer), passphrase or None, profile, latency_ms, packet_filter
+        )
         try:
             target.options()  # validates the passphrase length, latency and streamid size
         except ValueError as exc:

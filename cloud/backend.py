@@ -20,6 +20,7 @@ from cloud.relay.redis_broker import RedisBroker
 from cloud.relay.relay import Relay
 from cloud.relay.room import RoomDeps
 from cloud.relay.store import TallyStore
+from media.send.target import fec_config
 
 
 @dataclass(slots=True)
@@ -89,6 +90,7 @@ def _gateway(
         srt_host=settings.srt_listen_host,
         srt_port=settings.srt_port,
         srt_latency_ms=settings.srt_latency_ms,
+        srt_fec=fec_config(settings.srt_fec),
         ice_servers=settings.ice_servers,
         udp_ports=PortRange(*settings.webrtc_udp_ports) if settings.webrtc_udp_ports else None,
         public_ips=settings.webrtc_public_ips,

@@ -252,7 +252,17 @@ def _gateway_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> No
         "--srt-latency-ms",
         type=int,
         default=env_int(env, "SRT_LATENCY_MS", 20),
-        help="the listener's SRT latency; the larger of both sides applies (default 20)",
+        help="the listener's SRT latency, the least any publisher gets: the larger of both "
+        "sides applies, and a sender asks for what its link needs (default 20)",
+    )
+    gw.add_argument(
+        "--srt-fec",
+        default=env_value(env, "SRT_FEC") or "off",
+        metavar="off|on|CONFIG",
+        help="SRT forward error correction on the listener (libsrt's packet filter): on = "
+        "fec,cols:10,rows:1,layout:staircase,arq:always, or a libsrt config. Off (default), "
+        "a sender may still ask for FEC itself (returnfeed send --srt-fec); on, a sender "
+        "asking for a different FEC layout is refused (reject 14)",
     )
     gw.add_argument(
         "--srt-token-ttl-s",
@@ -376,6 +386,7 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         srt_host=args.srt_host,
         srt_port=args.srt_port,
         srt_latency_ms=args.srt_latency_ms,
+        srt_fec=args.srt_fec,
         srt_token_ttl_s=args.srt_token_ttl_s,
         ice_servers=tuple(args.ice_servers),
         webrtc_udp_ports=(

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from media.send.target import fec_config
+
 ENV_PREFIX = "RETURNFEED_"
 MAX_TOKEN_TTL_S = 366 * 24 * 3600
 MAX_ACCESS_TTL_S = 24 * 3600
@@ -76,6 +78,7 @@ class Settings:
     srt_host: str | None = None  # None: the HTTP --host
     srt_port: int = 8890
     srt_latency_ms: int = 20
+    srt_fec: str = "off"  # the listener's packet filter: off, on, or a libsrt FEC config
     # A publish token gates new SRT handshakes for this long after it was issued; reading
     # the credentials in its last quarter renews it (cloud/api/srt.py).
     srt_token_ttl_s: int = 24 * 3600
@@ -105,6 +108,10 @@ class Settings:
             raise ConfigError("relay queue, burst and rate must be positive")
         if not 0 <= self.srt_port <= 65535 or not 0 <= self.srt_latency_ms <= 5000:
             raise ConfigError("the SRT port must be 0..65535 and its latency 0..5000 ms")
+        try:
+            fec_config(self.srt_fec)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
         if not 1 <= self.srt_token_ttl_s <= MAX_TOKEN_TTL_S:
             raise ConfigError(f"the SRT publish token TTL must be 1..{MAX_TOKEN_TTL_S} s")
         for url in self.ice_servers:

@@ -62,6 +62,7 @@ class GatewayConfig:
     srt_host: str = "127.0.0.1"
     srt_port: int = 8890
     srt_latency_ms: int = 20
+    srt_fec: str | None = None  # the listener's packet filter (FEC); None: the caller's choice
     ice_servers: tuple[str, ...] = ()
     loopback_candidates: bool = False  # also offer 127.0.0.1 (a backend on loopback)
     udp_ports: PortRange | None = None  # each viewer's ICE binds one port of it (iceports.py)
@@ -164,6 +165,7 @@ class Gateway:
             self.auth,
             self,
             self.metrics,
+            packet_filter=self.config.srt_fec,
         )
         try:
             ingest.start()

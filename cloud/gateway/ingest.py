@@ -15,6 +15,7 @@ Garbage, truncated or silent streams end that connection only, logged and counte
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import threading
@@ -26,6 +27,7 @@ from typing import Protocol
 
 import av
 
+from cloud.gateway.linkhealth import CheckedReader, LinkDamage
 from cloud.gateway.metrics import GatewayMetrics
 from cloud.gateway.opus import OpusFramingError, split_opus
 from cloud.gateway.units import Unit
@@ -40,7 +42,6 @@ from media.srt import (
     SrtError,
     SrtListener,
     SrtOptions,
-    SrtReader,
     SrtTimeout,
     StreamId,
     StreamIdError,
@@ -62,6 +63,8 @@ IDLE_TIMEOUT_S = 5.0  # a publisher that sends nothing this long is dropped
 STALE_S = 1.5
 TAKEOVER = "o=takeover"  # streamid item: replace this layer's current publisher
 OPUS_FRAME_90K = 1800  # 20 ms
+HEALTH_EVERY_S = 1.0  # how often a publisher's SRT receive stats are read into the metrics
+_STREAMS = {0x100: "video", 0x101: "audio"}  # media/send/ts.py's PIDs (ffmpeg's too)
 
 
 def wants_takeover(streamid: str) -> bool:
@@ -131,10 +134,12 @@ class Ingest:
         auth: IngestAuth,
         events: IngestEvents,
         metrics: GatewayMetrics,
+        packet_filter: str | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self._latency_ms = latency_ms
+        self._packet_filter = packet_filter
         self._auth = auth
         self._events = events
         self._metrics = metrics
@@ -145,6 +150,7 @@ class Ingest:
         self._listener: SrtListener | None = None
         self._accepting: threading.Thread | None = None
         self.errors = 0  # streams that ended in an error
+        self._damage: dict[str, LinkDamage] = {}  # resource -> since this process started
 
     @property
     def address(self) -> Address:
@@ -155,7 +161,7 @@ class Ingest:
         self._listener = listen(
             self._host,
             self._port,
-            SrtOptions(latency_ms=self._latency_ms),
+            SrtOptions(latency_ms=self._latency_ms, packet_filter=self._packet_filter),
             backlog=64,
             accept_filter=self.vet,
         )
@@ -181,6 +187,12 @@ class Ingest:
             conn.close()
         for thread in list(self._threads):
             thread.join(timeout=2)
+
+    def damage(self, session_id: str, layer: str) -> LinkDamage:
+        """What a session layer's SRT links lost, rebuilt and could not recover (all its
+        connections since this process started; read once a second while one is up)."""
+        with self._lock:
+            return self._damage.get(f"{session_id}/{layer}", LinkDamage())
 
     def kick(self, session_id: str) -> None:
         """Close the session's publishers (ended, or its credentials were rotated)."""
@@ -308,31 +320,61 @@ class Ingest:
         log.warning("SRT stream %s ended: %s", sid.resource, detail)
 
     def _demux(self, sid: StreamId, conn: SrtConnection) -> None:
-        reader = SrtReader(conn, timeout=IDLE_TIMEOUT_S)
-        with av.open(reader, "r", format="mpegts", options=DEMUX_OPTIONS) as container:
-            if not container.streams.video:
-                raise ValueError("the stream has no video")
-            for packet in container.demux():
-                self._heard[sid.resource] = time.monotonic()  # one writer: this thread
-                if packet.size == 0 or packet.pts is None:
+        reader = CheckedReader(conn, timeout=IDLE_TIMEOUT_S)
+        try:
+            with av.open(reader, "r", format="mpegts", options=DEMUX_OPTIONS) as container:
+                if not container.streams.video:
+                    raise ValueError("the stream has no video")
+                self._demux_packets(sid, container, reader)
+        finally:
+            self._account(sid, reader)  # the tail, while libsrt may still have it
+
+    def _account(self, sid: StreamId, reader: CheckedReader) -> None:
+        """Add what this connection lost, rebuilt or could not recover since the last look
+        to the metrics and to `damage`."""
+        with contextlib.suppress(SrtError):  # gone with the link: the last look stands
+            reader.totals = LinkDamage.of(reader.conn.stats())
+        new = reader.take()
+        if new == LinkDamage():
+            return
+        self._metrics.srt_packets_lost.labels(sid.layer).inc(new.lost)
+        self._metrics.srt_packets_fec_rebuilt.labels(sid.layer).inc(new.fec_rebuilt)
+        self._metrics.srt_packets_unrecovered.labels(sid.layer).inc(new.unrecovered)
+        for pid, count in reader.new_gaps().items():
+            stream = _STREAMS.get(pid, "other")
+            self._metrics.ts_continuity_errors.labels(sid.layer, stream).inc(count)
+        with self._lock:
+            self._damage[sid.resource] = self._damage.get(sid.resource, LinkDamage()) + new
+
+    def _demux_packets(
+        self, sid: StreamId, container: av.container.InputContainer, reader: CheckedReader
+    ) -> None:
+        next_look = time.monotonic() + HEALTH_EVERY_S
+        for packet in container.demux():
+            now = time.monotonic()
+            self._heard[sid.resource] = now  # one writer: this thread
+            if now >= next_look:
+                next_look = now + HEALTH_EVERY_S
+                self._account(sid, reader)
+            if packet.size == 0 or packet.pts is None:
+                continue
+            kind = packet.stream.type
+            pts = _to_90k(packet.pts, packet.time_base)
+            data = bytes(packet)
+            if kind == "video":
+                unit = Unit("video", sid.layer, pts, data, idr=has_idr(data))
+                self._events.unit(sid.session_id, unit)
+                self._metrics.units.labels("video").inc()
+            elif kind == "audio":
+                try:
+                    packets = split_opus(data)
+                except OpusFramingError:  # one bad audio packet: skip it, keep the stream
+                    self._metrics.ingest_errors.labels("bad_audio_packet").inc()
                     continue
-                kind = packet.stream.type
-                pts = _to_90k(packet.pts, packet.time_base)
-                data = bytes(packet)
-                if kind == "video":
-                    unit = Unit("video", sid.layer, pts, data, idr=has_idr(data))
+                for i, opus in enumerate(packets):
+                    unit = Unit("audio", sid.layer, pts + i * OPUS_FRAME_90K, opus)
                     self._events.unit(sid.session_id, unit)
-                    self._metrics.units.labels("video").inc()
-                elif kind == "audio":
-                    try:
-                        packets = split_opus(data)
-                    except OpusFramingError:  # one bad audio packet: skip it, keep the stream
-                        self._metrics.ingest_errors.labels("bad_audio_packet").inc()
-                        continue
-                    for i, opus in enumerate(packets):
-                        unit = Unit("audio", sid.layer, pts + i * OPUS_FRAME_90K, opus)
-                        self._events.unit(sid.session_id, unit)
-                    self._metrics.units.labels("audio").inc()
+                self._metrics.units.labels("audio").inc()
 
 
 def _to_90k(pts: int, time_base: Fraction | None) -> int:

@@ -60,3 +60,29 @@ class GatewayMetrics:
             ["reason"],
             registry=registry,
         )
+        # What SRT could not repair, per layer (cloud/gateway/linkhealth.py). Unrecovered
+        # packets are holes in the stream: a broken picture until the next IDR.
+        self.srt_packets_lost = Counter(
+            "gateway_srt_packets_lost",
+            "SRT packets missing on arrival at the ingest, before retransmission or FEC",
+            ["layer"],
+            registry=registry,
+        )
+        self.srt_packets_fec_rebuilt = Counter(
+            "gateway_srt_packets_fec_rebuilt",
+            "SRT packets the ingest's FEC filter rebuilt without a retransmission",
+            ["layer"],
+            registry=registry,
+        )
+        self.srt_packets_unrecovered = Counter(
+            "gateway_srt_packets_unrecovered",
+            "SRT packets the ingest never got in time (too late to play, or undecryptable)",
+            ["layer"],
+            registry=registry,
+        )
+        self.ts_continuity_errors = Counter(
+            "gateway_ts_continuity_errors",
+            "MPEG-TS continuity-counter gaps the demuxer was handed, by layer and stream",
+            ["layer", "stream"],
+            registry=registry,
+        )

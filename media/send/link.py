@@ -21,6 +21,7 @@ class LinkPhase(enum.Enum):
 _REJECT_WORDS: dict[int, str] = {
     RejectReason.BADSECRET: "wrong passphrase",
     RejectReason.UNSECURE: "encryption mismatch (one side has no passphrase)",
+    RejectReason.FILTER: "the listener refused our FEC settings (--srt-fec)",
     RejectReason.BAD_REQUEST: "streamid not understood",
     RejectReason.UNAUTHORIZED: "publish token not accepted",
     RejectReason.FORBIDDEN: "streamid refused (unknown session or wrong publish token)",

@@ -24,6 +24,7 @@ from media.encode.config import EncoderConfig
 from media.encode.simulcast import SimulcastEncoder
 from media.fanout import DropOldestQueue
 from media.send.backoff import BackoffPolicy
+from media.send.latency import LinkMemory
 from media.send.link import LinkPhase
 from media.send.sender import ConnectFn, LayerSender
 from media.send.target import SrtTarget
@@ -62,6 +63,10 @@ class LayerStats:
     # `rejects` by reject reason (e.g. {1403: 2}): every refusal since start, whatever the
     # layer's state shows now (a layer woken by `retarget` leaves "rejected" at once).
     refusals: Mapping[int, int] = field(default_factory=dict)
+    latency_ms: int | None = None  # the SRT latency this layer's connection asked for
+    latency_why: str = ""  # "52 ms: RTT 31 ms x 1.5 + 6 (loss 1.0 %)", "120 ms: wan profile, ..."
+    packet_filter: str = ""  # the FEC config both sides agreed on, "" for none
+    retunes: int = 0  # reconnections made to change the latency
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,7 @@ class SimulcastOutput:
         *,
         backoff: BackoffPolicy | None = None,
         connect_fn: ConnectFn = connect,
+        links: LinkMemory | None = None,
     ) -> None:
         config = config or EncoderConfig()
         unknown = set(targets) - {layer.name for layer in config.layers}
@@ -93,6 +99,9 @@ class SimulcastOutput:
             raise ValueError(f"targets for layers that are not encoded: {sorted(unknown)}")
         self._clock = clock
         self.encoder = SimulcastEncoder(config)
+        # RTT and loss per listener, for each layer's latency (pass one to keep it across
+        # outputs: the next Go Live then starts with the latency the link asked for).
+        self.links = links or LinkMemory()
         self.senders = {
             name: LayerSender(
                 name,
@@ -101,6 +110,7 @@ class SimulcastOutput:
                 audio_channels=config.audio_channels(name),
                 backoff=backoff,
                 connect_fn=connect_fn,
+                links=self.links,
             )
             for name, target in targets.items()
         }
@@ -183,6 +193,10 @@ class SimulcastOutput:
                     frames_sent=sent.frames_sent if sent else 0,
                     bytes_sent=sent.bytes_sent if sent else 0,
                     refusals=sent.refusals if sent else {},
+                    latency_ms=sent.latency.latency_ms if sent and sent.latency else None,
+                    latency_why=sent.latency.why if sent and sent.latency else "",
+                    packet_filter=sent.packet_filter if sent else "",
+                    retunes=sent.retunes if sent else 0,
                 )
             )
         return OutputStats(self.encoder.encoder, encoded.ticks, tuple(layers))

@@ -20,12 +20,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from media.encode.meter import RateMeter
 from media.encode.units import LayerUnit
 from media.fanout import DropOldestQueue
 from media.send.backoff import Backoff, BackoffPolicy
+from media.send.latency import LatencyChoice, LinkMemory, should_retune
 from media.send.link import TRANSIENT_REJECTS, LinkPhase, LinkState, describe_reject
 from media.send.silence import AckSilence
 from media.send.target import SrtTarget
@@ -50,6 +51,10 @@ _PROVEN_S = 2.0  # a connection that lasted this long resets the backoff
 _STATS_EVERY_S = 1.0
 _ACKS_EVERY_S = 0.25  # how often the ACK count is checked for a vanished listener
 _DRAIN_S = 0.5  # on a clean stop, how long the link may take to deliver what was sent
+# A connection whose latency the measured link no longer fits is redone with the right one
+# (a moment without picture): after this long measuring, and at most once per _RETUNE_EVERY_S.
+_SETTLE_S = 3.0
+_RETUNE_EVERY_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,9 @@ class SenderStats:
     send_errors: int  # sends that timed out (the unit was lost)
     skipped_for_idr: int  # units not sent while waiting for an IDR
     srt: SrtStats | None  # the link's numbers, refreshed every second while connected
+    latency: LatencyChoice | None = None  # what the current (or last) connection asked for
+    packet_filter: str = ""  # the filter (FEC) the connection agreed on, "" for none
+    retunes: int = 0  # reconnections made to change the latency
 
 
 class LayerSender:
@@ -80,6 +88,7 @@ class LayerSender:
         queue_size: int = 8,
         backoff: BackoffPolicy | None = None,
         connect_fn: ConnectFn = connect,
+        links: LinkMemory | None = None,
     ) -> None:
         self.layer = layer
         self.target = target
@@ -96,6 +105,12 @@ class LayerSender:
         self._thread: threading.Thread | None = None
         self._meter = RateMeter()
         self._srt: SrtStats | None = None
+        self._links = links or LinkMemory()  # shared by an output's layers: one path
+        self._latency: LatencyChoice | None = None
+        self._filter = ""
+        self._retunes = 0
+        self._retuned_at = float("-inf")
+        self._retune_now = False
         self._connects = self._rejects = self._send_errors = self._skipped = 0
         # Counted by reason, not read off the state: the state moves on (a retarget wakes a
         # refused layer at once), while whoever watches for a kind of refusal must see each.
@@ -177,6 +192,9 @@ class LayerSender:
             send_errors=self._send_errors,
             skipped_for_idr=self._skipped,
             srt=self._srt,
+            latency=self._latency,
+            packet_filter=self._filter,
+            retunes=self._retunes,
         )
 
     # -- the thread ----------------------------------------------------------------------
@@ -201,6 +219,10 @@ class LayerSender:
                 conn.close()
             if self._stopping.is_set():
                 break
+            if self._retune_now:  # our own choice, not a failure: at once
+                self._retune_now = False
+                log.info("layer %s: %s", self.layer, reason)
+                continue
             if time.monotonic() - started >= _PROVEN_S:
                 self._backoff.reset()
             log.warning("layer %s: %s; reconnecting", self.layer, reason)
@@ -212,8 +234,10 @@ class LayerSender:
         target = self.target
         self._state = LinkState(LinkPhase.CONNECTING, target.address)
         tried_at = time.monotonic()
+        choice = self._choose_latency(target)
         try:
-            conn = self._connect(target.host, target.port, target.options())
+            options = replace(target.options(), latency_ms=choice.latency_ms)
+            conn = self._connect(target.host, target.port, options)
         except SrtRejected as exc:
             self._refusals[exc.reason_code] = self._refusals.get(exc.reason_code, 0) + 1
             self._rejects += 1
@@ -237,10 +261,24 @@ class LayerSender:
         if self._stopping.is_set():
             conn.close()
             return None
+        self._links.handshake(target.address, time.monotonic() - tried_at)
         self._connects += 1
         self._conn = conn
-        log.info("layer %s connected to %s", self.layer, target.address)
+        self._latency = choice
+        try:
+            self._filter = conn.packet_filter
+        except SrtError:
+            self._filter = ""
+        log.info("layer %s connected to %s, SRT latency %s", self.layer, target.address, choice.why)
         return conn
+
+    def _choose_latency(self, target: SrtTarget) -> LatencyChoice:
+        if target.latency_ms is not None:
+            return LatencyChoice(target.latency_ms, f"{target.latency_ms} ms: set by hand")
+        profile = target.profile
+        return self._links.choose(
+            target.address, profile.latency_ms, f"{profile.name} profile, no RTT measured yet"
+        )
 
     def _wait(self, phase: LinkPhase, detail: str, delay: float, code: int | None = None) -> None:
         self._state = LinkState(phase, detail, code, time.monotonic() + delay)
@@ -259,7 +297,7 @@ class LayerSender:
         self._request_keyframe()
         waiting_for_idr = True
         self._state = LinkState(LinkPhase.CONNECTED, "waiting for a keyframe")
-        next_stats = next_acks = time.monotonic()
+        next_stats = next_acks = connected_at = time.monotonic()
         acks = AckSilence(self.target.profile.ack_silence_ms / 1000)
         while True:
             # After stop the queue is closed: send what is left in it, then end.
@@ -270,6 +308,9 @@ class LayerSender:
             if now >= next_stats:
                 next_stats = now + _STATS_EVERY_S
                 self._read_stats(conn)
+                retune = self._retune(now - connected_at, now)
+                if retune is not None:
+                    return retune
             if now >= next_acks:
                 next_acks = now + _ACKS_EVERY_S
                 if self._listener_gone(conn, acks, now):
@@ -312,5 +353,27 @@ class LayerSender:
         return acks.dead(now)
 
     def _read_stats(self, conn: SrtConnection) -> None:
-        with contextlib.suppress(SrtError):  # the link is going; the next send will say so
-            self._srt = conn.stats(clear=True)
+        try:
+            srt = conn.stats(clear=True)
+        except SrtError:  # the link is going; the next send will say so
+            return
+        self._srt = srt
+        self._links.measured(
+            self.target.address, srt.rtt_ms, srt.interval_pkt_sent, srt.interval_pkt_snd_loss
+        )
+
+    def _retune(self, connected_for: float, now: float) -> str | None:
+        """Why to reconnect with another latency (the link asks for a clearly different
+        one than this connection's), or None."""
+        current = self._latency
+        if current is None or connected_for < _SETTLE_S:
+            return None
+        if now - self._retuned_at < _RETUNE_EVERY_S:
+            return None
+        wanted = self._choose_latency(self.target)
+        if not should_retune(current.latency_ms, wanted):
+            return None
+        self._retuned_at = now
+        self._retunes += 1
+        self._retune_now = True
+        return f"reconnecting for SRT latency {wanted.why} (was {current.latency_ms} ms)"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from media.srt import SrtOptions
+from media.srt.options import check_packet_filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,25 @@ def profile_for(host: str) -> LatencyProfile:
     return LAN if address.is_loopback or address.is_private or address.is_link_local else WAN
 
 
+# libsrt's built-in FEC: one parity packet per row of 10 (10 % more packets); a retransmission
+# is asked for at once too ("always"), so FEC only ever makes a repair earlier. bench/wan_latency.py
+# measured what it buys (docs/deploy.md, "A sender on the internet").
+FEC_DEFAULT = "fec,cols:10,rows:1,layout:staircase,arq:always"
+
+
+def fec_config(value: str) -> str | None:
+    """`--srt-fec`: "off" -> None, "on" -> FEC_DEFAULT, or a libsrt config ("fec,cols:..")."""
+    text = value.strip()
+    if text.lower() in ("", "off", "no", "none"):
+        return None
+    if text.lower() in ("on", "yes"):
+        return FEC_DEFAULT
+    if not text.startswith("fec,") and text != "fec":
+        raise ValueError(f"--srt-fec {value!r}: off, on, or a libsrt config like {FEC_DEFAULT}")
+    check_packet_filter(text)
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class SrtTarget:
     host: str
@@ -52,7 +72,8 @@ class SrtTarget:
     streamid: str = field(repr=False)  # carries the publish token: never logged
     passphrase: str | None = field(default=None, repr=False)
     profile: LatencyProfile = WAN
-    latency_ms: int | None = None  # overrides the profile's
+    latency_ms: int | None = None  # fixed: overrides the profile's and the measured link's
+    packet_filter: str | None = None  # SRTO_PACKETFILTER (FEC), e.g. FEC_DEFAULT; None: none
 
     def options(self) -> SrtOptions:
         return SrtOptions(
@@ -64,6 +85,7 @@ class SrtTarget:
             # Live mode drops what is too late rather than blocking, so a send only waits
             # for buffer space in pathological cases; never wait longer than this.
             send_timeout_ms=500,
+            packet_filter=self.packet_filter,
         )
 
     @property

@@ -16,7 +16,13 @@ from typing import NoReturn
 
 from . import handle
 from .address import Address, from_sockaddr, resolve
-from .consts import SRT_EINVSOCK, SRT_LIVE_MAX_PLSIZE, SRTO_RCVTIMEO
+from .consts import (
+    PACKET_FILTER_MAX,
+    SRT_EINVSOCK,
+    SRT_LIVE_MAX_PLSIZE,
+    SRTO_PACKETFILTER,
+    SRTO_RCVTIMEO,
+)
 from .errors import SrtClosed, SrtConnectionLost, SrtError, SrtTimeout
 from .lib import srt
 from .options import SrtOptions, apply_options
@@ -65,6 +71,14 @@ class SrtConnection:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def packet_filter(self) -> str:
+        """The packet filter both sides agreed on in the handshake ("" for none), e.g.
+        ``fec,cols:10,rows:1,arq:onreq,layout:staircase``. The latencies they agreed on are
+        in `stats()` (`snd_latency_ms`, `rcv_latency_ms`)."""
+        raw = handle.get_bytes(self._sock, SRTO_PACKETFILTER, PACKET_FILTER_MAX)
+        return raw.split(b"\0", 1)[0].decode("ascii", "replace")
 
     @property
     def socket_id(self) -> int:

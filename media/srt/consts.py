@@ -24,6 +24,7 @@ SRTO_TRANSTYPE = 50
 SRTO_ENFORCEDENCRYPTION = 53
 SRTO_IPV6ONLY = 54
 SRTO_PEERIDLETIMEO = 55
+SRTO_PACKETFILTER = 60  # e.g. "fec,cols:10,rows:1"; negotiated in the handshake
 
 SRTT_LIVE = 0  # enum SRT_TRANSTYPE
 
@@ -32,6 +33,7 @@ SRT_LIVE_MAX_PLSIZE = 1456  # MTU 1500 - UDP header 28 - SRT header 16
 SRT_STREAMID_MAX = 512  # libsrt refuses a longer SRTO_STREAMID
 SRT_PASSPHRASE_MIN = 10
 SRT_PASSPHRASE_MAX = 79
+PACKET_FILTER_MAX = 512  # our limit on the SRTO_PACKETFILTER string (libsrt takes short ones)
 
 SRT_INVALID_SOCK = -1
 SRT_ERROR = -1

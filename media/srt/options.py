@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from . import handle
 from .consts import (
+    PACKET_FILTER_MAX,
     SRT_LIVE_MAX_PLSIZE,
     SRT_PASSPHRASE_MAX,
     SRT_PASSPHRASE_MIN,
@@ -13,6 +14,7 @@ from .consts import (
     SRTO_CONNTIMEO,
     SRTO_ENFORCEDENCRYPTION,
     SRTO_LATENCY,
+    SRTO_PACKETFILTER,
     SRTO_PASSPHRASE,
     SRTO_PAYLOADSIZE,
     SRTO_PBKEYLEN,
@@ -35,6 +37,19 @@ def check_passphrase(passphrase: str) -> bytes:
             f"an SRT passphrase is {SRT_PASSPHRASE_MIN}..{SRT_PASSPHRASE_MAX} bytes, not {len(raw)}"
         )
     return raw
+
+
+def check_packet_filter(config: str) -> str:
+    """A packet filter config as libsrt reads it: ``name,key:value,...``, ASCII, no spaces;
+    ValueError before libsrt sees it (which only says "invalid argument")."""
+    if len(config) > PACKET_FILTER_MAX or not config.isascii():
+        raise ValueError(f"a packet filter config is <= {PACKET_FILTER_MAX} ASCII bytes")
+    name, *items = config.split(",")
+    if not name.isidentifier() or any(item.count(":") != 1 or " " in item for item in items):
+        raise ValueError(
+            f"packet filter {config!r}: expected NAME,KEY:VALUE,... (e.g. fec,cols:10)"
+        )
+    return config
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,11 @@ class SrtOptions:
     """Silence from the peer after which the connection counts as broken."""
     enforced_encryption: bool = True
     """Refuse a peer whose encryption does not match ours (SRTO_ENFORCEDENCRYPTION)."""
+    packet_filter: str | None = None
+    """SRTO_PACKETFILTER, e.g. ``fec,cols:10,rows:1,layout:staircase,arq:onreq`` (libsrt's
+    built-in FEC). Both sides negotiate it in the handshake: a listener with a filter
+    takes a caller's compatible config (the caller's keys win where both set one) and
+    refuses a conflicting one (reject reason 14, FILTER); "" or None sets none."""
 
     def __post_init__(self) -> None:
         if self.latency_ms < 0:
@@ -80,6 +100,8 @@ class SrtOptions:
         for name in ("conn_timeout_ms", "peer_idle_timeout_ms"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0")
+        if self.packet_filter:
+            check_packet_filter(self.packet_filter)
         for name in ("send_timeout_ms", "recv_timeout_ms"):
             if getattr(self, name) < -1:
                 raise ValueError(f"{name} must be >= -1")
@@ -105,3 +127,7 @@ def apply_options(sock: int, options: SrtOptions) -> None:
         handle.set_bytes(sock, SRTO_PASSPHRASE, check_passphrase(options.passphrase))
     if options.streamid is not None:
         handle.set_bytes(sock, SRTO_STREAMID, options.streamid.encode("utf-8"))
+    if options.packet_filter:
+        # libsrt checks the syntax here (an unknown filter or key is an error at once);
+        # whether the peer agrees is only known at the handshake.
+        handle.set_bytes(sock, SRTO_PACKETFILTER, options.packet_filter.encode("ascii"))

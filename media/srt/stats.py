@@ -55,6 +55,20 @@ class SrtStats:
     """The TSBPD delays the two sides agreed on during the handshake."""
     pkt_recv_ack: int = 0
     """ACKs received since connect: a sender whose ACKs stop has lost its peer."""
+    pkt_snd_filter_extra: int = 0
+    """Packets the packet filter (FEC) added to what we sent: its bandwidth cost."""
+    pkt_rcv_filter_extra: int = 0
+    """Filter (FEC) control packets received."""
+    pkt_rcv_filter_supply: int = 0
+    """Packets the filter rebuilt here without a retransmission."""
+    pkt_rcv_filter_loss: int = 0
+    """Packets the filter could not rebuild (left to retransmission, or lost)."""
+
+    @property
+    def pkt_rcv_unrecovered(self) -> int:
+        """Packets this receiver never got in time, by retransmission or FEC: each is a
+        hole in the stream (too late to play, or not decryptable)."""
+        return self.pkt_rcv_drop + self.pkt_rcv_undecrypt
 
     @classmethod
     def from_perfmon(cls, p: CBytePerfMon) -> SrtStats:
@@ -85,6 +99,10 @@ class SrtStats:
             snd_latency_ms=p.msSndTsbPdDelay,
             rcv_latency_ms=p.msRcvTsbPdDelay,
             pkt_recv_ack=p.pktRecvACKTotal,
+            pkt_snd_filter_extra=p.pktSndFilterExtraTotal,
+            pkt_rcv_filter_extra=p.pktRcvFilterExtraTotal,
+            pkt_rcv_filter_supply=p.pktRcvFilterSupplyTotal,
+            pkt_rcv_filter_loss=p.pktRcvFilterLossTotal,
         )
 
 

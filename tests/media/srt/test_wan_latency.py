@@ -1,0 +1,147 @@
+"""The SRT latency a sender chooses from its link, and SRT's FEC, through real libsrt.
+
+Unit: the rule (k x RTT + margin, k by loss; floor, cap), when a live connection is worth
+redoing, what the link memory makes of handshake times and libsrt's stats, `--srt-fec`
+words. Real peers (our binding on loopback): the latency a caller asks for is what both
+ends play at when the listener's is lower, and the listener's wins when it is higher; a
+caller's FEC config is taken by a listener without one; a listener with another FEC layout
+refuses the caller with reason 14 (FILTER), and stays up for the next caller.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from media.send.latency import LatencyChoice, LatencyRule, LinkEstimate, LinkMemory, should_retune
+from media.send.link import describe_reject
+from media.send.target import FEC_DEFAULT, fec_config
+from media.srt import RejectReason, SrtConnection, SrtOptions, SrtRejected, connect, listen
+from tests.media.srt.support import Closer
+
+RULE = LatencyRule()
+
+
+# --- the rule -----------------------------------------------------------------------------
+
+
+def test_latency_grows_with_rtt_and_with_loss() -> None:
+    clean = RULE.choose(LinkEstimate(30.0, 0.0, "srt"))
+    lossy = RULE.choose(LinkEstimate(30.0, 0.01, "srt"))
+    far = RULE.choose(LinkEstimate(80.0, 0.02, "srt"))
+    assert (clean.latency_ms, lossy.latency_ms, far.latency_ms) == (65, 95, 220)
+    assert clean.derived and lossy.why == "95 ms: RTT 30 ms x 2.5 + 20 (loss 1.0 %)"
+    assert RULE.multiplier(0.3) == RULE.worst
+
+
+def test_a_short_link_gets_the_floor_and_a_long_one_the_cap() -> None:
+    near = RULE.choose(LinkEstimate(0.4, 0.0, "srt"))
+    assert near.latency_ms == 21  # 1.5 x 0.4 + 20, above the 20 ms floor
+    tiny = LatencyRule(margin_ms=2).choose(LinkEstimate(1.0, 0.0, "srt"))
+    assert tiny.latency_ms == 20 and tiny.why.endswith("floor 20")
+    huge = RULE.choose(LinkEstimate(900.0, 0.2, "srt"))
+    assert huge.latency_ms == RULE.cap_ms and huge.why.endswith(f"cap {RULE.cap_ms}")
+    with pytest.raises(ValueError, match="floor"):
+        LatencyRule(floor_ms=50, cap_ms=10)
+
+
+def test_only_a_clear_difference_is_worth_a_reconnect() -> None:
+    def wanted(ms: int, derived: bool = True) -> LatencyChoice:
+        return LatencyChoice(ms, f"{ms} ms", derived=derived)
+
+    assert should_retune(120, wanted(65))  # the WAN default on a 30 ms link
+    assert not should_retune(120, wanted(110))  # within 25 %
+    assert not should_retune(20, wanted(30))  # within 15 ms
+    assert should_retune(20, wanted(95))
+    assert not should_retune(120, wanted(40, derived=False))  # set by hand: never
+
+
+def test_link_memory_takes_the_handshake_then_srt_own_numbers() -> None:
+    links = LinkMemory()
+    first = links.choose("h:1", 120, "wan profile, no RTT measured yet")
+    assert (first.latency_ms, first.derived) == (120, False)
+    assert first.why == "120 ms: wan profile, no RTT measured yet"
+    links.handshake("h:1", 0.064)  # induction + conclusion: two round trips
+    assert links.get("h:1") == LinkEstimate(32.0, 0.0, "handshake")
+    links.handshake("h:1", 0.5)  # a slow connect later does not undo a measurement
+    assert links.get("h:1") == LinkEstimate(32.0, 0.0, "handshake")
+    links.measured("h:1", 30.0, sent=100, lost=1)
+    links.measured("h:1", 30.0, sent=100, lost=1)
+    link = links.get("h:1")
+    assert link is not None and link.source == "srt" and link.loss == pytest.approx(0.01)
+    assert links.choose("h:1", 120, "").latency_ms == 95
+    links.measured("h:1", 0.0, sent=0, lost=0)  # no traffic that second: nothing learnt
+    assert links.get("h:1") == link
+    assert links.get("other:2") is None
+
+
+def test_srt_fec_words() -> None:
+    assert fec_config("off") is None and fec_config("") is None
+    assert fec_config("on") == FEC_DEFAULT
+    assert fec_config("fec,cols:4,rows:2") == "fec,cols:4,rows:2"
+    for bad in ("maybe", "fec,cols", "fec,cols:4 rows:2", "fec,ç:1"):
+        with pytest.raises(ValueError):
+            fec_config(bad)
+    with pytest.raises(ValueError, match="packet filter"):
+        SrtOptions(packet_filter="fec,,cols:1")
+    assert "FEC" in describe_reject(RejectReason.FILTER)
+
+
+# --- real libsrt ----------------------------------------------------------------------------
+
+
+def _accept_one(
+    closing: Closer, listener_options: SrtOptions, caller: SrtOptions
+) -> tuple[SrtConnection, SrtConnection]:
+    listener = closing(listen("127.0.0.1", 0, listener_options))
+    got: list[SrtConnection] = []
+    thread = threading.Thread(target=lambda: got.append(listener.accept(timeout=5)))
+    thread.start()
+    try:
+        conn = closing(connect(*listener.address, caller))
+    finally:
+        thread.join(6)
+    return conn, closing(got[0])
+
+
+@pytest.mark.parametrize(("ours", "theirs", "agreed"), [(73, 20, 73), (20, 90, 90)])
+def test_the_larger_latency_is_what_both_ends_play_at(
+    closing: Closer, ours: int, theirs: int, agreed: int
+) -> None:
+    caller, accepted = _accept_one(
+        closing, SrtOptions(latency_ms=theirs), SrtOptions(latency_ms=ours)
+    )
+    caller.send(b"x" * 100)
+    assert caller.stats().snd_latency_ms == agreed
+    assert accepted.stats().rcv_latency_ms == agreed
+
+
+def test_a_listener_without_fec_takes_the_callers(closing: Closer) -> None:
+    caller, accepted = _accept_one(
+        closing, SrtOptions(latency_ms=20), SrtOptions(latency_ms=20, packet_filter=FEC_DEFAULT)
+    )
+    for conn in (caller, accepted):
+        agreed = dict(item.partition(":")[::2] for item in conn.packet_filter.split(",")[1:])
+        assert conn.packet_filter.startswith("fec,")
+        assert (agreed["cols"], agreed["rows"], agreed["arq"]) == ("10", "1", "always")
+    caller.send(b"x" * 1316 * 30)
+    assert accepted.recv(timeout=3)
+
+
+def test_a_listener_with_other_fec_refuses_and_stays_up(closing: Closer) -> None:
+    listener = closing(listen("127.0.0.1", 0, SrtOptions(packet_filter="fec,cols:10,rows:1")))
+    with pytest.raises(SrtRejected) as refused:
+        connect(
+            *listener.address, SrtOptions(packet_filter="fec,cols:4,rows:2", conn_timeout_ms=2000)
+        )
+    assert refused.value.reason_code == RejectReason.FILTER
+    got: list[SrtConnection] = []
+    thread = threading.Thread(target=lambda: got.append(listener.accept(timeout=5)))
+    thread.start()
+    try:
+        closing(connect(*listener.address, SrtOptions(packet_filter="fec,cols:10,rows:1")))
+    finally:
+        thread.join(6)
+    closing(got[0])
+    assert got[0].packet_filter.startswith("fec,")
