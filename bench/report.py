@@ -48,6 +48,7 @@ BENCHES = (
     Bench("av_sync", ("--seconds", "30", "--plot"), 600),
     Bench("audio_mix", ("--seconds", "20", "--plot"), 300),
     Bench("turn_connect", ("--joins", "20", "--plot"), 600),
+    Bench("wan_latency", ("--seconds", "12", "--plot"), 900),
 )
 
 

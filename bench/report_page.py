@@ -277,6 +277,15 @@ SECTIONS = {
         "/watch, forced through a real coturn relay (`?ice=relay`, credentials minted by the "
         "backend) against a direct join, joins alternating, on loopback.",
     ),
+    "wan_latency": (
+        "WAN latency: SRT latency from the link, FEC",
+        "python -m bench.wan_latency --seconds 12 --plot",
+        "`returnfeed send --profile wan` through the project's lossy relay (RTT/loss 5 ms/0.1 %, "
+        "30 ms/1 %, 80 ms/2 %) to `returnfeed-cloud` and Chromium on /watch: glass to glass "
+        "p50/p95, packets the ingest could not recover, TS gaps, freezes (> 100 ms between "
+        "presented frames) and retransmission/FEC overhead, for a fixed 120 ms, the latency "
+        "derived from the measured link, and that with `--srt-fec on`.",
+    ),
 }
 
 

@@ -67,6 +67,8 @@ class LayerStats:
     latency_why: str = ""  # "52 ms: RTT 31 ms x 1.5 + 6 (loss 1.0 %)", "120 ms: wan profile, ..."
     packet_filter: str = ""  # the FEC config both sides agreed on, "" for none
     retunes: int = 0  # reconnections made to change the latency
+    packets_sent: int | None = None  # data packets this connection sent: media, again, FEC
+    fec_packets: int | None = None  # ... of which FEC (its bandwidth cost)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +199,8 @@ class SimulcastOutput:
                     latency_why=sent.latency.why if sent and sent.latency else "",
                     packet_filter=sent.packet_filter if sent else "",
                     retunes=sent.retunes if sent else 0,
+                    packets_sent=srt.pkt_sent if srt else None,
+                    fec_packets=srt.pkt_snd_filter_extra if srt else None,
                 )
             )
         return OutputStats(self.encoder.encoder, encoded.ticks, tuple(layers))
