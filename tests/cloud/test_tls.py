@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import socket
-import ssl
 import stat
 import subprocess
 from collections.abc import Iterator
