@@ -10,6 +10,7 @@ revalidated: a new release changes the hash and phones pick it up on the next lo
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from dataclasses import dataclass
 from functools import cache
@@ -52,6 +53,10 @@ class Asset:
     body: bytes
     content_type: str
     etag: str
+    # The same bytes gzipped once at start, for clients that take it: a phone on a
+    # cellular link downloads the tally page in a third of the bytes. None where gzip
+    # would not save a tenth (the icon).
+    gzipped: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +67,13 @@ class Bundle:
 
 
 def _asset(body: bytes, suffix: str) -> Asset:
-    return Asset(body, _TYPES[suffix], '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+    packed = gzip.compress(body, compresslevel=9, mtime=0)
+    return Asset(
+        body,
+        _TYPES[suffix],
+        '"' + hashlib.sha256(body).hexdigest()[:20] + '"',
+        packed if len(packed) < 0.9 * len(body) else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +122,26 @@ def bundle(name: str) -> Bundle:
 
 def _respond(request: Request, asset: Asset, cache_control: str) -> Response:
     headers = {**_SECURITY_HEADERS, "Cache-Control": cache_control, "ETag": asset.etag}
-    if request.headers.get("if-none-match") == asset.etag:
+    content = asset.body
+    if asset.gzipped is not None:
+        headers["Vary"] = "Accept-Encoding"
+        if _takes_gzip(request.headers.get("accept-encoding", "")):
+            content = asset.gzipped
+            headers["Content-Encoding"] = "gzip"
+            headers["ETag"] = asset.etag[:-1] + '-gz"'  # another representation, another tag
+    if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
-    body = b"" if request.method == "HEAD" else asset.body
-    headers["Content-Length"] = str(len(asset.body))
+    headers["Content-Length"] = str(len(content))
+    body = b"" if request.method == "HEAD" else content
     return Response(body, media_type=asset.content_type, headers=headers)
+
+
+def _takes_gzip(accept_encoding: str) -> bool:
+    for part in accept_encoding.split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
 
 
 @router.api_route("/tally", methods=["GET", "HEAD"], include_in_schema=False)

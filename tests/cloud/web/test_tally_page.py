@@ -14,7 +14,7 @@ from tests.support.api import Director
 from tests.support.browser import phone
 from tests.support.cloud import CloudServer
 
-PAGE_BUDGET_BYTES = 50 * 1024
+PAGE_BUDGET_BYTES = 50 * 1024  # what a phone downloads to join: on the wire, gzipped
 # Records what the page asks of the phone, so tests can see vibration and beeps.
 SPY = """
 window.__vibrations = [];
@@ -50,6 +50,14 @@ def test_served_with_safe_headers_and_content_types(api: httpx.Client) -> None:
         assert r.headers["content-type"].startswith(kinds[Path(url).suffix]), url
         assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert r.headers["x-content-type-options"] == "nosniff"
+        # Text goes gzipped to a client that takes it, and as it is to one that does not.
+        plain = api.get(url, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.content == r.content
+        if not url.endswith(".svg"):
+            assert r.headers["content-encoding"] == "gzip", url
+            assert int(r.headers["content-length"]) < 0.6 * len(r.content), url
+            assert r.headers["etag"] != plain.headers["etag"]
+            assert r.headers["vary"] == "Accept-Encoding"
     manifest = api.get(next(u for u in urls if u.endswith(".webmanifest"))).json()
     assert manifest["start_url"] == "/tally" and manifest["icons"][0]["type"] == "image/svg+xml"
 
@@ -68,7 +76,7 @@ def test_joins_from_the_link_and_hides_the_token(
 
         def count(response: Response) -> None:
             if "/api/" not in response.url:
-                sizes.append(len(response.body()))
+                sizes.append(response.request.sizes()["responseBodySize"])
 
         page.on("response", count)
         page.goto(inv["url"])
@@ -78,7 +86,7 @@ def test_joins_from_the_link_and_hides_the_token(
         assert "#" not in page.url and inv["token"] not in page.url
         stored = json.loads(page.evaluate(f"localStorage.getItem('rf.tally.join.{inv['token']}')"))
         assert stored["sessionId"] == sid and stored["token"].count(".") == 2
-        assert 0 < sum(sizes) < PAGE_BUDGET_BYTES, f"page weighs {sum(sizes)} bytes"
+        assert 0 < sum(sizes) < PAGE_BUDGET_BYTES, f"page weighs {sum(sizes)} bytes on the wire"
         assert len(sizes) >= 8, "the page, its style, scripts, manifest and icon"
         screenshot(page, shots, "joined")
 
