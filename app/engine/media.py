@@ -147,13 +147,14 @@ class MediaShow:
         for name, source in old.items():
             if sources.get(name) is not source and source_audio(source) is not None:
                 self.mixer.remove(name)
+        # An input named like a new video source would take its sound's channel: rename the
+        # input first (its old channel goes), then the source's sound gets the name.
+        if any(name in sources for name in self._inputs):
+            self._set_inputs(tuple(self._inputs.values()))
         for name, source in sources.items():
             audio = source_audio(source)
             if audio is not None and self.mixer.source(name) is not audio:
                 self._replace_channel(name, audio, ChannelSettings(follow_video=name))
-        # An input named like a new video source would shadow its sound: rename it.
-        if any(name in sources for name in self._inputs):
-            self._set_inputs(tuple(self._inputs.values()))
 
     def _set_inputs(self, specs: tuple[AudioSpec, ...]) -> None:
         wanted: dict[str, AudioSpec] = {}

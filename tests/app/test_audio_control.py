@@ -115,3 +115,25 @@ def test_bad_afv_is_a_clear_error(
 def test_audio_levels_need_the_token(core: Runtime) -> None:
     assert core.control_url is not None
     assert httpx.get(core.control_url + "/api/audio", timeout=5).status_code == 401
+
+
+def test_an_input_named_like_a_new_source_gives_way_to_its_sound() -> None:
+    from app.engine.media import MediaShow
+    from app.engine.sources import SourceSpec
+    from media.switcher import SwitcherState
+    from tests.app.core_config import LIGHT_MEDIA
+
+    show = MediaShow(SwitcherState, LIGHT_MEDIA, (SourceSpec("test", "Bars"),), ())
+    show.replace_audio((AudioSpec.parse("tone:Cam"),))
+    assert list(show.audio_inputs) == ["cam"]
+    presenter = show.mixer.source("cam")
+    show.replace_sources((SourceSpec("test", "Bars"), SourceSpec("test", "Cam")))
+    # The new source's own sound has its name; the input lives on, renamed, not lost.
+    camera = show.sources["cam"]
+    assert show.mixer.source("cam") is getattr(camera, "audio", None)
+    assert list(show.audio_inputs) == ["cam-2"]
+    renamed = show.mixer.source("cam-2")
+    assert renamed is not None and renamed is not presenter  # rebuilt under its new name
+    command = show.audio_channels()
+    assert set(command.channels) == {"bars", "cam", "cam-2"}
+    assert dict(command.follow) == {"bars": "bars", "cam": "cam"}
