@@ -32,6 +32,7 @@ from ..engine.errors import CommandRejected, UnknownCamera, UnknownChannel, Unkn
 from ..engine.events import Event
 from ..engine.state import ShowState
 from . import codec
+from .crew import CrewControl, crew_routes
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,10 @@ Build = Callable[[dict[str, Any], Request, ShowState], list[c.Command]]
 
 
 class ControlApi:
-    def __init__(self, switcher: Switcher, token: str) -> None:
+    def __init__(self, switcher: Switcher, token: str, crew: CrewControl | None = None) -> None:
         self._switcher = switcher
         self._token = token
+        self._crew = crew  # the session link's crew actions; None: no crew endpoints
         self.dropped_clients = 0
         self.app = Starlette(routes=self._routes())
 
@@ -128,7 +130,20 @@ class ControlApi:
             WebSocketRoute("/api/events", self._events),
         ]
         routes += [Route(p, self._endpoint(b), methods=["POST"]) for p, b in commands.items()]
+        if self._crew is not None:
+            routes += crew_routes(self._crew, self._checked_body)
         return routes
+
+    async def _checked_body(self, request: Request) -> JSONResponse | dict[str, Any]:
+        """The request's JSON body once its token is right, else the refusal to answer."""
+        if not self._authorized(_presented(request.headers, request.query_params)):
+            return _error(401, "unauthorized", "missing or wrong token")
+        try:
+            return codec.parse_body(await _body(request))
+        except _TooLarge:
+            return _error(413, "too_large", f"bodies are at most {codec.MAX_BODY_BYTES} bytes")
+        except codec.BadRequest as exc:
+            return _error(400, "bad_request", str(exc))
 
     async def _health(self, request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})

@@ -105,6 +105,7 @@ class Participant:
     role: str
     display_name: str
     camera_number: int | None
+    joined_at: datetime | None = None  # when the phone redeemed its link
 
 
 def _when(value: Any) -> datetime | None:
@@ -226,11 +227,19 @@ class CloudApi:
         path = f"/api/sessions/{session_id}/invites"
         return _invite(await self._call("POST", path, access=access, json=body))
 
+    async def revoke_invite(self, access: str, session_id: str, invite_id: str) -> None:
+        path = f"/api/sessions/{session_id}/invites/{invite_id}"
+        await self._call("DELETE", path, access=access)
+
     async def participants(self, access: str, session_id: str) -> list[Participant]:
         data = await self._call("GET", f"/api/sessions/{session_id}/participants", access=access)
         return [
             Participant(
-                str(p["id"]), str(p["role"]), str(p["display_name"]), p.get("camera_number")
+                str(p["id"]),
+                str(p["role"]),
+                str(p["display_name"]),
+                p.get("camera_number"),
+                _when(p.get("joined_at")),
             )
             for p in data
         ]

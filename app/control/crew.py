@@ -1,0 +1,117 @@
+"""The control API's crew endpoints: who has joined, flash, move, revoke and re-issue links.
+
+They call the session link's `Crew` (app/session_link/crew.py) on the loop the API runs on.
+A refusal keeps its status and code (404 unknown_camera, unknown_phone, no_invite; 409
+not_live, no_session); the backend failing is 502. See docs/control-api.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tally.values import MAX_CAMERAS
+
+from ..session_link.cloud_api import CloudError, Invite, Participant
+from . import codec
+
+
+class CrewControl(Protocol):
+    async def roster(self) -> tuple[Participant, ...]: ...
+
+    async def flash(self, camera: int | None) -> None: ...
+
+    async def move(self, participant: str, camera: int) -> Participant: ...
+
+    async def revoke(self, camera: int) -> int: ...
+
+    async def reissue(self, camera: int) -> Invite: ...
+
+
+Handler = Callable[[Request, dict[str, Any]], Awaitable[dict[str, Any]]]
+Guard = Callable[[Request], Awaitable[JSONResponse | dict[str, Any]]]
+
+
+def camera_number(text: Any) -> int:
+    """A camera number from the path or a body: a whole number 1..99."""
+    if isinstance(text, str) and text.isdigit():
+        text = int(text)
+    if isinstance(text, bool) or not isinstance(text, int) or not 1 <= text <= MAX_CAMERAS:
+        raise codec.BadRequest(f"a camera is a whole number from 1 to {MAX_CAMERAS}")
+    return text
+
+
+def participant_json(p: Participant) -> dict[str, Any]:
+    out = asdict(p)
+    out["joined_at"] = p.joined_at.isoformat() if p.joined_at else None
+    return out
+
+
+def invite_json(invite: Invite) -> dict[str, Any]:
+    return {
+        "id": invite.id,
+        "camera": invite.camera_number,
+        "url": invite.url,
+        "expires_at": invite.expires_at.isoformat() if invite.expires_at else None,
+    }
+
+
+def crew_routes(crew: CrewControl, body: Guard) -> list[Route]:
+    """`body` checks the token and reads the JSON body, or answers the refusal itself."""
+
+    async def roster(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+        return {"phones": [participant_json(p) for p in await crew.roster()]}
+
+    async def flash(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+        await crew.flash(camera_number(request.path_params["number"]))
+        return {}
+
+    async def flash_all(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+        await crew.flash(None)
+        return {}
+
+    async def move(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+        phone = request.path_params["id"]
+        moved = await crew.move(phone, camera_number(data.get("camera")))
+        return {"phone": participant_json(moved)}
+
+    async def revoke(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+        return {"revoked": await crew.revoke(camera_number(request.path_params["camera"]))}
+
+    async def reissue(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+        invite = await crew.reissue(camera_number(request.path_params["camera"]))
+        return {"invite": invite_json(invite)}
+
+    def route(path: str, handler: Handler, method: str) -> Route:
+        async def endpoint(request: Request) -> JSONResponse:
+            checked = await body(request)
+            if isinstance(checked, JSONResponse):
+                return checked
+            try:
+                out = await handler(request, checked)
+            except codec.BadRequest as exc:
+                return _error(400, "bad_request", str(exc))
+            except CloudError as exc:  # CrewRefused carries its own status
+                status = exc.status if exc.status in (404, 409) else 502
+                return _error(status, exc.code, exc.message)
+            return JSONResponse({"ok": True, **out})
+
+        return Route(path, endpoint, methods=[method])
+
+    return [
+        route("/api/phones", roster, "GET"),
+        route("/api/cameras/all/flash", flash_all, "POST"),
+        route("/api/cameras/{number}/flash", flash, "POST"),
+        route("/api/phones/{id}/camera", move, "POST"),
+        route("/api/invites/{camera}/reissue", reissue, "POST"),
+        route("/api/invites/{camera}", revoke, "DELETE"),
+    ]
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "details": {}}}, status)
