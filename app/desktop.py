@@ -19,10 +19,11 @@ import logging
 import signal
 import sys
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TextIO
 
+from media.encode.config import EncoderConfig
 from media.sources.ndi import NdiConfig
 
 from .cloud_live import CloudLive, CloudOptions
@@ -141,20 +142,34 @@ def parse_args(argv: list[str]) -> DesktopOptions:
     )
 
 
-def runtime_config(
-    options: DesktopOptions,
-    saved: tuple[SourceSpec, ...] = (),
-    saved_audio: tuple[AudioSpec, ...] = (),
-) -> RuntimeConfig:
+@dataclass(frozen=True, slots=True)
+class SavedSettings:
+    """What the window's Settings keep that the core runs on (ui/settings.py makes it)."""
+
+    sources: tuple[SourceSpec, ...] = ()
+    audio: tuple[AudioSpec, ...] = ()
+    ndi: NdiConfig = field(default_factory=NdiConfig)
+    encoder: str = "auto"  # or an FFmpeg encoder name
+    srt_latency_ms: int | None = None  # fixed; None follows the measured link
+
+
+def runtime_config(options: DesktopOptions, saved: SavedSettings | None = None) -> RuntimeConfig:
+    """The core's configuration: the command line first, then the saved settings."""
+    saved = saved or SavedSettings()
     base = RuntimeConfig()
-    media = MediaConfig(fps=Fraction(options.fps), ndi=NdiConfig(extra_ips=options.ndi_extra_ips))
+    ndi = saved.ndi
+    if options.ndi_extra_ips:
+        ndi = replace(ndi, extra_ips=options.ndi_extra_ips)
+    media = MediaConfig(fps=Fraction(options.fps), ndi=ndi)
     config = replace(
         base,
-        sources=options.sources or saved or default_specs(),
-        audio=saved_audio if options.audio is None else options.audio,
+        sources=options.sources or saved.sources or default_specs(),
+        audio=saved.audio if options.audio is None else options.audio,
         media=media,
         control=options.control,
         control_port=options.control_port,
+        encoder=replace(base.encoder or EncoderConfig(), encoder=saved.encoder),
+        srt_latency_ms=saved.srt_latency_ms,
     )
     if options.control_token:
         config = replace(config, control_token=options.control_token)

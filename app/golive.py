@@ -20,7 +20,8 @@ from typing import Protocol
 from app.keyframes import KeyframeTarget
 from app.srt_targets import TargetError, layer_targets, publish_streamid
 from media.encode.config import DEFAULT_LAYERS
-from media.send.output import LayerStats, OutputStats
+from media.encode.detect import CHOSEN, EncoderChoice
+from media.send.output import LayerStats, OutputStats, SimulcastOutput
 from media.send.target import SrtTarget
 
 LAYERS: tuple[str, ...] = tuple(layer.name for layer in DEFAULT_LAYERS)
@@ -78,6 +79,13 @@ def stream_layer(stats: LayerStats) -> StreamLayer:
     )
 
 
+def encoder_choice(output: ProgramOutput, stats: OutputStats) -> EncoderChoice:
+    """The encoder the output uses and why (a stand-in output only knows its name)."""
+    if isinstance(output, SimulcastOutput):
+        return output.encoder.choice
+    return EncoderChoice(stats.encoder, CHOSEN)
+
+
 def session_targets(
     srt_url: str,
     session_id: str,
@@ -85,12 +93,14 @@ def session_targets(
     passphrase: str | None,
     takeover: bool = False,
     layers: Iterable[str] = LAYERS,
+    latency_ms: int | None = None,
 ) -> dict[str, SrtTarget]:
     """One SrtTarget per layer; ValueError with a message for the director if one cannot work.
-    `takeover` asks the gateway to replace a layer's current publisher (another sender)."""
+    `takeover` asks the gateway to replace a layer's current publisher (another sender);
+    `latency_ms` fixes the SRT latency (the director's setting), None follows the link."""
     try:
         streamid = publish_streamid(session_id, publish_token, takeover)
-        return layer_targets(srt_url, layers, streamid, passphrase)
+        return layer_targets(srt_url, layers, streamid, passphrase, latency_ms=latency_ms)
     except TargetError as exc:
         if exc.part == "url":
             raise ValueError(f"the backend's SRT address {srt_url!r} is not usable: {exc}") from exc

@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from media.audio.meter import MeterReading
@@ -25,6 +25,7 @@ from media.encode.config import EncoderConfig
 from media.send.output import SimulcastOutput
 from media.send.target import SrtTarget
 from media.sources.base import Source
+from media.sources.ndi import NdiConfig
 from media.switcher import SwitcherState
 
 from .control.server import ControlApi, ControlServer
@@ -69,13 +70,24 @@ class RuntimeConfig:
     relay_factory: Callable[[str, TokenSource], RelayClient] = RelayClient
     # The program stream sent on Go Live; None sends tally only.
     encoder: EncoderConfig | None = field(default_factory=EncoderConfig)
+    # A fixed SRT latency for Go Live's layers; None follows the measured link.
+    srt_latency_ms: int | None = None
 
 
 class _Core:
     """Everything that lives on the loop. Built and used on the loop thread only."""
 
-    def __init__(self, config: RuntimeConfig, vault: Vault, emit: Listener) -> None:
+    def __init__(
+        self,
+        config: RuntimeConfig,
+        vault: Vault,
+        emit: Listener,
+        current: Callable[[], RuntimeConfig] | None = None,
+    ) -> None:
         self.loop = asyncio.get_running_loop()
+        # The encoder and SRT latency are read at each Go Live, so a change in Settings
+        # applies to the next one (Runtime.set_stream).
+        self._current = current or (lambda: config)
 
         def provider() -> SwitcherState:
             return self.engine.switcher_state()
@@ -94,6 +106,7 @@ class _Core:
             emit,
             relay_factory=config.relay_factory,
             output_factory=self._output_factory(config.encoder),
+            srt_latency=lambda: self._current().srt_latency_ms,
         )
         self._settle_at: asyncio.TimerHandle | None = None
 
@@ -106,7 +119,7 @@ class _Core:
         clock = self.show.clock
 
         def make(targets: Mapping[str, SrtTarget]) -> SimulcastOutput:
-            return SimulcastOutput(clock, targets, encoder)
+            return SimulcastOutput(clock, targets, self._current().encoder or encoder)
 
         return make
 
@@ -193,7 +206,7 @@ class Runtime:
         self._stopped = asyncio.Event()
         if self._vault is None:
             self._vault, self.vault_note = open_vault()
-        core = _Core(self.config, self._vault, self._emit)
+        core = _Core(self.config, self._vault, self._emit, lambda: self.config)
         core.show.start()
         try:
             core.execute(SetSources(core.show.infos))
@@ -259,10 +272,25 @@ class Runtime:
 
         return asyncio.run_coroutine_threadsafe(run(), loop)
 
-    def replace_sources(self, specs: tuple[SourceSpec, ...]) -> concurrent.futures.Future[None]:
+    def set_stream(self, encoder: str, srt_latency_ms: int | None) -> None:
+        """The encoder ("auto" or an FFmpeg name) and fixed SRT latency (None: follow the
+        link) for the next Go Live; a stream on air keeps what it started with. Any thread."""
+        if self.config.encoder is not None:
+            self.config = replace(
+                self.config,
+                encoder=replace(self.config.encoder, encoder=encoder),
+                srt_latency_ms=srt_latency_ms,
+            )
+
+    def replace_sources(
+        self, specs: tuple[SourceSpec, ...], ndi: NdiConfig | None = None
+    ) -> concurrent.futures.Future[None]:
+        """Swap in a new source list; with `ndi`, NDI sources are rebuilt with those
+        settings (discovery, bandwidth) even where their spec did not change."""
+
         async def run(core: _Core) -> None:
             # Stopping a source joins its thread: off the loop, so tally and API stay live.
-            infos = await asyncio.to_thread(core.show.replace_sources, specs)
+            infos = await asyncio.to_thread(core.show.replace_sources, specs, ndi)
             core.execute(SetSources(infos))
             core.execute(core.show.audio_channels())
 

@@ -271,6 +271,8 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
     except EncoderUnavailable as exc:
         log.write(f"returnfeed send: {exc}\n")
         return 2
+    choice = output.encoder.choice
+    log.write(f"encoder: {choice.describe()}\n")
     link = None
     if plan_.relay is not None:
         link = KeyframeLink(plan_.relay.url, plan_.relay.token.source(), output, _noter(log))
@@ -292,6 +294,9 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
                 connected |= {s.name for s in stats.layers if s.frames_sent}
                 if plan_.renewal is not None and renewal.due(stats):
                     _renew(plan_.renewal, renewal, output, log)
+                if output.encoder.choice != choice:  # a hardware encoder failed: say so
+                    choice = output.encoder.choice
+                    log.write(f"encoder: {choice.describe()}\n")
                 for layer in stats.layers:
                     log.write(format_line(time.monotonic() - started, layer) + "\n")
                 log.flush()
@@ -311,6 +316,7 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
     connected |= {s.name for s in final.layers if s.frames_sent}
     if as_json:
         result = summary(final, time.monotonic() - started)
+        result["encoder_why"] = output.encoder.choice.describe()
         if link is not None:
             result["keyframe_requests"] = link.requests
         json.dump(result, out, indent=2)

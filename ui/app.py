@@ -23,7 +23,7 @@ from app.session_link.vault import open_vault
 from .i18n import install, pick_language
 from .main_window import MainWindow
 from .resources import stylesheet
-from .settings import load
+from .settings import load_with_notes
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,10 @@ def run_window(options: DesktopOptions) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = _application()
     store = QSettings()
-    settings = load(store)
+    settings, notes = load_with_notes(store)
     translator = install(app, pick_language(options.lang or settings.language))
     app.setStyleSheet(stylesheet())
-    runtime = Runtime(runtime_config(options, settings.sources, settings.audio))
+    runtime = Runtime(runtime_config(options, settings.saved()))
     try:
         runtime.start()
     except CoreStartError as exc:
@@ -67,6 +67,10 @@ def run_window(options: DesktopOptions) -> int:
     window.show()
     if runtime.vault_note:
         window.show_message(runtime.vault_note)
+    for note in notes:  # a settings file from an older version, or a bad value in it
+        log.warning("settings: %s", note)
+    if notes:
+        window.show_message(" ".join(notes))
     if options.cloud is not None:  # --cloud/--demo: the Go Live panel follows the link's events
         CloudLive(runtime, options.cloud, open_vault()[0], sys.stdout).start()
     # Ctrl+C or a TERM (scripts/run.sh) closes like the window does, so the core stops

@@ -216,16 +216,26 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self)
         if not dialog.exec():
             return
-        new = dialog.result_settings
-        if new.sources != self.settings.sources:
-            future = self.runtime.replace_sources(new.sources)
+        self.apply_settings(dialog.result_settings)
+
+    def apply_settings(self, new: Settings) -> None:
+        """Hand each changed setting to the core: sources and NDI at once (NDI sources are
+        rebuilt with the new settings), encoder and SRT latency for the next Go Live."""
+        old, self.settings = self.settings, new
+        ndi = new.ndi if new.ndi != old.ndi else None
+        if new.sources != old.sources or ndi is not None:
+            future = self.runtime.replace_sources(new.sources, ndi)
             future.add_done_callback(lambda f: f.exception() and None)
-        if (new.ndi_extra_ips, new.language) != (
-            self.settings.ndi_extra_ips,
-            self.settings.language,
-        ):
-            self.show_message(self.tr("NDI and language changes apply after a restart."))
-        self.settings = new
+        self.runtime.set_stream(new.encoder, new.srt_latency_ms)
+        later = []
+        if (new.encoder, new.srt_latency_ms) != (old.encoder, old.srt_latency_ms):
+            later.append(self.tr("Encoder and SRT latency apply at the next Go Live."))
+        if (new.ndi_discovery, new.language) != (old.ndi_discovery, old.language):
+            later.append(
+                self.tr("Language and NDI discovery server changes apply after a restart.")
+            )
+        if later:
+            self.show_message(" ".join(later))
         self._save()
 
     def _save(self) -> None:

@@ -121,9 +121,62 @@ KO: dict[str, str] = {
     "Control API {0}": "제어 API {0}",
     "Copy token": "토큰 복사",
     "Control token copied": "제어 토큰을 복사했습니다",
-    "NDI and language changes apply after a restart.": (
-        "NDI와 언어 변경은 다시 시작하면 적용됩니다."
+    "Language and NDI discovery server changes apply after a restart.": (
+        "언어와 NDI 검색 서버 변경은 다시 시작하면 적용됩니다."
     ),
+    "Encoder and SRT latency apply at the next Go Live.": (
+        "인코더와 SRT 지연은 다음 송출 시작부터 적용됩니다."
+    ),
+    "NDI discovery server": "NDI 검색 서버",
+    "NDI bandwidth": "NDI 대역폭",
+    "Proxy (less network, lower resolution)": "프록시 (네트워크 적게, 낮은 해상도)",
+    "Full (the sender's full stream)": "전체 (송신기의 원본 스트림)",
+    "Auto uses {0} on this machine.": "자동: 이 컴퓨터에서는 {0}을(를) 씁니다.",
+    "auto (hardware if one opens, else libx264)": "자동 (열리는 하드웨어, 없으면 libx264)",
+    "{0} (does not open here)": "{0} (이 컴퓨터에서 열리지 않음)",
+    "Follow the link": "링크에 맞춤",
+    "The latency is derived from the measured round trip and loss": (
+        "측정한 왕복 시간과 손실로 지연을 정합니다"
+    ),
+    "NDI discovery server: host or host:port, comma-separated.": (
+        "NDI 검색 서버: 호스트 또는 호스트:포트, 쉼표로 구분합니다."
+    ),
+    "Sources and NDI apply at once. Encoder and SRT latency apply at the next Go Live; "
+    "language and an NDI discovery server at the next start.": (
+        "소스와 NDI는 바로 적용됩니다. 인코더와 SRT 지연은 다음 송출 시작부터, "
+        "언어와 NDI 검색 서버는 다음 실행부터 적용됩니다."
+    ),
+    # settings read from an older or damaged file
+    "Saved sources could not be read ({0}); test patterns are used instead.": (
+        "저장된 소스를 읽을 수 없어 ({0}) 테스트 패턴을 씁니다."
+    ),
+    "A saved audio input could not be read and was left out: {0}": (
+        "저장된 오디오 입력을 읽을 수 없어 뺐습니다: {0}"
+    ),
+    "The encoder setting {0} is now called {1}.": "인코더 설정 {0}은(는) 이제 {1}입니다.",
+    "Unknown encoder {0} in the settings; auto is used.": (
+        "설정의 인코더 {0}을(를) 알 수 없어 자동을 씁니다."
+    ),
+    "SRT latency {0} in the settings is not usable; it follows the link.": (
+        "설정의 SRT 지연 {0}은(는) 쓸 수 없어 링크에 맞춥니다."
+    ),
+    "SRT latency {0} ms is outside {1}-{2} ms; {3} ms is used.": (
+        "SRT 지연 {0} ms는 {1}-{2} ms 밖이라 {3} ms를 씁니다."
+    ),
+    "Unknown NDI bandwidth {0} in the settings; proxy is used.": (
+        "설정의 NDI 대역폭 {0}을(를) 알 수 없어 프록시를 씁니다."
+    ),
+    "Unknown language {0} in the settings; the system's is used.": (
+        "설정의 언어 {0}을(를) 알 수 없어 시스템 언어를 씁니다."
+    ),
+    # the encoder in use
+    "Encoder {0} ({1})": "인코더 {0} ({1})",
+    "auto: the first hardware encoder that opens here": "자동: 여기서 처음 열린 하드웨어 인코더",
+    "auto: no hardware encoder opens here (tried {0})": (
+        "자동: 여기서 열리는 하드웨어 인코더 없음 (시도: {0})"
+    ),
+    "{0} failed during the show; libx264 took over": "{0}이(가) 방송 중 실패해 libx264로 전환",
+    "as set in Settings": "설정에서 고른 인코더",
     "Sources": "소스",
     "NDI extra IPs": "NDI 추가 IP",
     "Encoder": "인코더",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from media.audio.mixer import AudioMixer, ChannelSettings
@@ -97,10 +97,16 @@ class MediaShow:
         for source in self._sources.values():
             source.stop()
 
-    def replace_sources(self, specs: tuple[SourceSpec, ...]) -> tuple[SourceInfo, ...]:
-        """Swap in a new source list; a source whose name and spec are unchanged keeps running."""
+    def replace_sources(
+        self, specs: tuple[SourceSpec, ...], ndi: NdiConfig | None = None
+    ) -> tuple[SourceInfo, ...]:
+        """Swap in a new source list; a source whose name and spec are unchanged keeps running,
+        except NDI sources when `ndi` changes their settings (rebuilt with the new ones)."""
         old = self._sources
-        self._add(specs)
+        rebuild = ndi is not None and ndi != self.config.ndi
+        if ndi is not None:
+            self.config = replace(self.config, ndi=ndi)
+        self._add(specs, rebuild=("ndi",) if rebuild else ())
         for name, source in old.items():
             if self._sources.get(name) is not source:
                 source.stop()
@@ -125,12 +131,16 @@ class MediaShow:
                 if isinstance(source, NdiSource):
                     source.set_tally(name in event.bus.program, name in event.bus.preview)
 
-    def _add(self, specs: tuple[SourceSpec, ...]) -> None:
+    def _add(self, specs: tuple[SourceSpec, ...], rebuild: tuple[str, ...] = ()) -> None:
         infos = source_names(specs)
         sources: dict[str, Source] = {}
         for position, (info, spec) in enumerate(zip(infos, specs, strict=True), start=1):
             existing = self._sources.get(info.name)
-            if existing is not None and self._specs.get(info.name) == spec:
+            if (
+                existing is not None
+                and self._specs.get(info.name) == spec
+                and spec.kind not in rebuild
+            ):
                 sources[info.name] = existing
             else:
                 c = self.config

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from media.encode.detect import EncoderChoice
+
 from ..golive import StreamLayer
 from .cloud_api import Invite, Participant, SessionInfo, SrtCredentials
 
@@ -58,6 +60,7 @@ class StreamChanged:
     sending: bool  # the encoder and senders run
     layers: tuple[StreamLayer, ...] = ()
     detail: str = ""  # why nothing is sent (no ingest, no encoder, ...), for the director
+    encoder: EncoderChoice | None = None  # the H.264 encoder in use and why
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ class SessionLink:
         *,
         relay_factory: RelayFactory = RelayClient,
         output_factory: OutputFactory | None = None,
+        srt_latency: Callable[[], int | None] = lambda: None,
     ) -> None:
         self._vault = vault
         self._tally = tally
@@ -61,6 +62,7 @@ class SessionLink:
         self._emit = emit
         self._relay_factory = relay_factory
         self._output_factory = output_factory  # None: tally only (no program clock here)
+        self._srt_latency = srt_latency  # a fixed SRT latency, read at each Go Live
         self._srt: SrtCredentials | None = None
         self._invites: tuple[Invite, ...] = ()
         self._login: Login | None = None
@@ -178,6 +180,7 @@ class SessionLink:
             ended=self.stop_live,
             relay_factory=self._relay_factory,
             output_factory=self._output_factory,
+            srt_latency_ms=self._srt_latency(),
         )
         await self._on_air.start()
 

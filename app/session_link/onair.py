@@ -28,7 +28,14 @@ from tally import Ack, Directors, ErrorMessage, KeyframeRequest
 
 from ..engine.state import ShowState
 from ..engine.tally import TallyOut
-from ..golive import OutputFactory, ProgramOutput, StreamLayer, session_targets, stream_layer
+from ..golive import (
+    OutputFactory,
+    ProgramOutput,
+    StreamLayer,
+    encoder_choice,
+    session_targets,
+    stream_layer,
+)
 from ..keyframes import answer_keyframe
 from ..relay_client import TAKEN_OVER, Connected, Disconnected, RelayClient, TokenRefused
 from ..srt_renewal import CredentialRenewal
@@ -80,6 +87,7 @@ class OnAir:
         ended: Callable[[str], Coroutine[Any, Any, None]],
         relay_factory: RelayFactory,
         output_factory: OutputFactory | None,
+        srt_latency_ms: int | None = None,
     ) -> None:
         self._login = login
         self._session = session
@@ -90,6 +98,7 @@ class OnAir:
         self._emit = emit
         self._ended = ended
         self._output_factory = output_factory  # None: tally only (no program clock here)
+        self._srt_latency_ms = srt_latency_ms  # fixed for this Go Live; None follows the link
         self.health = HealthBoard(emit)
         self.relay = relay_factory(
             f"{login.api.relay_base}/api/relay/{session.id}", self._relay_token
@@ -238,7 +247,8 @@ class OnAir:
             while True:
                 stats = output.stats()
                 layers = tuple(stream_layer(s) for s in stats.layers)
-                self._emit(ev.StreamChanged(True, layers))
+                encoder = encoder_choice(output, stats)
+                self._emit(ev.StreamChanged(True, layers, encoder=encoder))
                 self._layers_health(layers)
                 if renewal.due(stats):
                     await self._renew_targets(output, renewal)
@@ -280,7 +290,12 @@ class OnAir:
         if srt.srt_url is None:
             raise ValueError("this backend has no SRT ingest")
         return session_targets(
-            srt.srt_url, self._session.id, srt.publish_token, srt.passphrase, self._takeover
+            srt.srt_url,
+            self._session.id,
+            srt.publish_token,
+            srt.passphrase,
+            self._takeover,
+            latency_ms=self._srt_latency_ms,
         )
 
     def _retarget(self, output: ProgramOutput, srt: SrtCredentials) -> None:

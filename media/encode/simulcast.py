@@ -28,11 +28,12 @@ import av
 
 from media.clock import OutputFrame
 from media.encode.audio import OpusEncoder
+from media.encode.codecs import open_video
 from media.encode.config import EncoderConfig, to_pts90
-from media.encode.detect import pick_encoder
+from media.encode.detect import FELL_BACK, EncoderChoice, choose_encoder
 from media.encode.meter import RateMeter
 from media.encode.units import EncodedAudio, LayerUnit
-from media.encode.video import LayerEncoder
+from media.encode.video import ContextOpener, LayerEncoder
 from media.fanout import DropOldestQueue
 
 log = logging.getLogger(__name__)
@@ -66,12 +67,23 @@ class EncoderStats:
 
 
 class SimulcastEncoder:
-    def __init__(self, config: EncoderConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: EncoderConfig | None = None,
+        *,
+        choice: EncoderChoice | None = None,
+        opener: ContextOpener = open_video,
+    ) -> None:
+        """`choice` skips choose_encoder (tests); `opener` opens each layer's context."""
         self.config = config or EncoderConfig()
-        self.encoder = pick_encoder(self.config.encoder)
+        self._choice = choice or choose_encoder(self.config.encoder)
         self._layers = {
             layer.name: LayerEncoder(
-                layer, self.encoder, preset=self.config.preset, threads=self.config.threads
+                layer,
+                self._choice.name,
+                preset=self.config.preset,
+                threads=self.config.threads,
+                opener=opener,
             )
             for layer in self.config.layers
         }
@@ -93,6 +105,21 @@ class SimulcastEncoder:
     @property
     def layer_names(self) -> tuple[str, ...]:
         return tuple(self._layers)
+
+    @property
+    def choice(self) -> EncoderChoice:
+        """The encoder in use and why; after a hardware encoder failed on any layer, the
+        libx264 that took over (the layers that had not failed yet follow at their next
+        error, if any)."""
+        for layer in self._layers.values():
+            if layer.failed:
+                return EncoderChoice(layer.encoder, FELL_BACK, failed=layer.failed)
+        return self._choice
+
+    @property
+    def encoder(self) -> str:
+        """The FFmpeg encoder in use ("libx264", "h264_nvenc", ...)."""
+        return self.choice.name
 
     def set_sink(self, layer: str, sink: Sink | None) -> None:
         """Where `layer`'s units go (None: nowhere). Set before start or any time after."""
@@ -237,3 +264,7 @@ class SimulcastEncoder:
         drops = self._queue.dropped if self._queue is not None else 0
         packets = max(self._audio_packets.values(), default=0)
         return EncoderStats(self.encoder, self._ticks, drops, packets, layers)
+
+    def layer_encoder(self, name: str) -> str:
+        """The encoder layer `name` uses now (a layer falls back on its own)."""
+        return self._layers[name].encoder

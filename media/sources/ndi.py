@@ -1,4 +1,4 @@
-"""NDI sources via ndi-python: discovery, a receiver at proxy bandwidth, tally back, sound.
+"""NDI sources via ndi-python: discovery, a receiver (proxy or full bandwidth), tally, sound.
 
 The sound comes from the same capture loop as the pictures and goes to `source.audio`
 (media/audio/source_audio.py), which keeps it in step with the picture by the NDI
@@ -45,6 +45,9 @@ class NdiConfig:
     discovery_server: str | None = None  # "host" or "host:port", comma-separated for several
     groups: str | None = None
     show_local_sources: bool = True
+    # Receive the sender's full stream rather than its proxy (a low-resolution, low-rate
+    # copy made for multiviewers): costs network and decoding, worth it for a program feed.
+    highest_bandwidth: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +173,8 @@ def list_ndi_sources(config: NdiConfig | None = None, timeout: float = 1.0) -> l
 
 
 class NdiSource(ThreadedSource):
-    """Receives one NDI source at its lowest (proxy) bandwidth, with tally back to it."""
+    """Receives one NDI source at proxy bandwidth (or full, by the config or the argument),
+    with tally back to it."""
 
     def __init__(
         self,
@@ -180,18 +184,29 @@ class NdiSource(ThreadedSource):
         config: NdiConfig | None = None,
         size: Size = DEFAULT_SIZE,
         retry: RetryPolicy | None = None,
-        highest_bandwidth: bool = False,
+        highest_bandwidth: bool | None = None,
     ) -> None:
         super().__init__(name, size=size, retry=retry)
         self.ndi_name = ndi_name or name
         self._config = config or NdiConfig()
-        self._highest = highest_bandwidth
+        self._highest = (
+            self._config.highest_bandwidth if highest_bandwidth is None else highest_bandwidth
+        )
         self._finder: NdiFinder | None = None
         self._receiver: Any = None
         self._receiver_lock = threading.Lock()  # tally comes from another thread
         self._tally = (False, False)
         self._misses = 0
         self.audio = SourceAudio(name, lambda: self.status)
+
+    @property
+    def highest_bandwidth(self) -> bool:
+        """Whether the receiver asks for the full stream (else the proxy)."""
+        return self._highest
+
+    @property
+    def config(self) -> NdiConfig:
+        return self._config
 
     def set_tally(self, program: bool, preview: bool) -> None:
         """Light the sender's tally; kept and re-sent after every reconnect."""

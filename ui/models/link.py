@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from app.golive import StreamLayer
 from app.session_link import events as ev
 from app.session_link.cloud_api import Invite, SessionInfo, SrtCredentials
+from media.encode.detect import EncoderChoice
 
 
 @dataclass
@@ -46,6 +47,7 @@ class LinkModel(QObject):
         self.stream_sending = False
         self.stream_layers: tuple[StreamLayer, ...] = ()
         self.stream_detail = ""
+        self.stream_encoder: EncoderChoice | None = None
         self.phones = 0
         self.viewers = 0
         self.phones_by_camera: dict[int, int] = {}
@@ -84,6 +86,7 @@ class LinkModel(QObject):
         elif isinstance(event, ev.StreamChanged):
             self.stream_sending, self.stream_layers = event.sending, event.layers
             self.stream_detail = event.detail
+            self.stream_encoder = event.encoder
             self.liveChanged.emit()
         elif isinstance(event, ev.InvitesChanged):
             self.invites = event.invites

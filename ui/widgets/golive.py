@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from media.encode.detect import AUTO_HARDWARE, AUTO_SOFTWARE, FELL_BACK, EncoderChoice
+
 from ..bridge import Bridge
 from ..models.link import LinkModel
 from .common import muted, panel, title
@@ -300,10 +302,26 @@ class GoLivePanel(QWidget):
         self.take_over.setVisible(m.live and "take_over" in actions)
         self.retry.setVisible(m.live and bool(m.degraded))
 
+    def encoder_text(self, choice: EncoderChoice) -> str:
+        """Which H.264 encoder is in use, and why, in the director's language."""
+        if choice.reason == AUTO_HARDWARE:
+            why = self.tr("auto: the first hardware encoder that opens here")
+        elif choice.reason == AUTO_SOFTWARE:
+            tried = ", ".join(choice.tried) or "—"
+            why = self.tr("auto: no hardware encoder opens here (tried {0})").format(tried)
+        elif choice.reason == FELL_BACK:
+            why = self.tr("{0} failed during the show; libx264 took over").format(choice.failed)
+        else:
+            why = self.tr("as set in Settings")
+        return self.tr("Encoder {0} ({1})").format(choice.name, why)
+
     def _show_stream(self) -> None:
         m = self._model
         if m.stream_sending and m.stream_layers:
-            self.encoder.setText("\n".join(layer.line() for layer in m.stream_layers))
+            lines = [layer.line() for layer in m.stream_layers]
+            if m.stream_encoder is not None:
+                lines.insert(0, self.encoder_text(m.stream_encoder))
+            self.encoder.setText("\n".join(lines))
             ok = all(layer.connected for layer in m.stream_layers)
             self.encoder.setObjectName("ok" if ok else "error")
         elif m.stream_detail:

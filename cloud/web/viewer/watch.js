@@ -30,7 +30,13 @@ const TEXT = {
     high: "High",
     low: "Low",
     kbps: "kbps",
-    latency: "latency",
+    // What the figure is: jitter buffer + half the round trip, from the server to this
+    // screen. The cameras -> switcher -> server part is not in it, so it is not called the
+    // latency (the page cannot see that part: the server's clock starts at its own send).
+    latency: "from the server",
+    latencyTitle:
+      "Network and playout buffer between the ReturnFeed server and this screen. " +
+      "The delay from the cameras to the server is not included.",
     lipSync: "Lip sync",
     lipSyncOff: "Picture first: the sound may lag it a little",
     lipSyncOn: "Sound and picture in step, the picture a little later",
@@ -50,7 +56,10 @@ const TEXT = {
     high: "고화질",
     low: "저화질",
     kbps: "kbps",
-    latency: "지연",
+    latency: "서버에서",
+    latencyTitle:
+      "ReturnFeed 서버와 이 화면 사이의 네트워크·재생 버퍼 지연입니다. " +
+      "카메라에서 서버까지의 지연은 포함되지 않습니다.",
     lipSync: "립싱크",
     lipSyncOff: "화면 우선: 소리가 조금 늦을 수 있습니다",
     lipSyncOn: "소리와 화면을 맞춥니다. 화면이 조금 늦어집니다",
@@ -150,9 +159,12 @@ function readout(stats) {
   if (!v) return;
   body.frames = String(v.frames);
   body.layer = v.layer;
+  body.serverDelayMs = String(v.latencyMs);
   const layer = { hi: T.high, lo: T.low }[v.layer] || "–";
-  $("readout").textContent =
+  const readout = $("readout");
+  readout.textContent =
     `${T.quality}: ${layer} · ${v.kbps} ${T.kbps} · ${T.latency} ~${v.latencyMs} ms`;
+  readout.title = T.latencyTitle;
 }
 
 function lipSyncChosen() {
