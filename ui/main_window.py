@@ -30,6 +30,7 @@ from .bridge import Bridge
 from .hotkeys import Hotkeys
 from .models.audio import AudioModel
 from .models.cameras import CamerasModel
+from .models.crew import CrewModel
 from .models.link import LinkModel
 from .models.switcher import SwitcherModel
 from .settings import Settings, save
@@ -40,6 +41,7 @@ from .widgets.audio import AudioStrip
 from .widgets.buses import BusRows
 from .widgets.cameras import CamerasPanel
 from .widgets.common import panel, title
+from .widgets.crew import CrewPanel
 from .widgets.golive import GoLivePanel
 from .widgets.settings_dialog import SettingsDialog
 from .widgets.transition import TransitionPanel
@@ -62,8 +64,10 @@ class MainWindow(QMainWindow):
         self.audio = AudioModel(self)
         self.link = LinkModel(self)
         self.cameras = CamerasModel(self.link, self)
+        self.crew = CrewModel(self)
         self.bridge.engineEvent.connect(self._engine_event)
         self.bridge.linkEvent.connect(self.link.apply)
+        self.bridge.linkEvent.connect(self.crew.apply)
         self.bridge.failed.connect(self.show_error)
         self.link.failed.connect(lambda _action, message: self.show_error(message))
         self.link.notice.connect(self.show_message)
@@ -156,6 +160,8 @@ class MainWindow(QMainWindow):
         self.cameras_panel = CamerasPanel(self.cameras, self.switcher, self.link, self.bridge)
         self.tabs.addTab(self.go_live, self.tr("Go Live"))
         self.tabs.addTab(self.cameras_panel, self.tr("Cameras"))
+        self.crew_panel = CrewPanel(self.crew, self.link, self.bridge)
+        self.tabs.addTab(self.crew_panel, self.tr("Crew"))
         self.tabs.setMinimumWidth(360)
         return self.tabs
 

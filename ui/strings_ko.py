@@ -198,4 +198,27 @@ KO: dict[str, str] = {
     "Invite links": "초대 링크",
     "Directors": "감독",
     "{0}: {1} (since {2})": "{0}: {1} ({2}부터)",
+    # the crew panel
+    "Crew": "크루",
+    "Name": "이름",
+    "Joined": "접속",
+    "Last ack": "마지막 확인",
+    "Viewer": "시청자",
+    "{0} s": "{0}초",
+    "{0} min": "{0}분",
+    "{0} h {1} min": "{0}시간 {1}분",
+    "Flash phone": "휴대폰 깜빡이기",
+    "Flash the selected camera's phone screen": "선택한 카메라의 휴대폰 화면을 깜빡입니다",
+    "Move to camera": "카메라 옮기기",
+    "Revoke link": "링크 취소",
+    "The camera's link stops working; its phones leave": (
+        "카메라 링크가 더 이상 작동하지 않고, 그 휴대폰은 나가게 됩니다"
+    ),
+    "Re-issue link": "링크 다시 발급",
+    "A new link for the camera; the old one stops": (
+        "카메라의 새 링크를 만들고, 이전 링크는 멈춥니다"
+    ),
+    "Phones and viewers appear here once they join by a link.": (
+        "휴대폰과 시청자가 링크로 들어오면 여기에 나타납니다."
+    ),
 }

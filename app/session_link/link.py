@@ -22,6 +22,7 @@ from ..golive import OutputFactory
 from ..relay_client import RelayClient
 from . import events as ev
 from .cloud_api import CloudApi, CloudError, Invite, SessionInfo, SrtCredentials
+from .crew import Crew, CrewShow
 from .login import Login
 from .onair import OnAir, RelayFactory, ensure_invites
 from .vault import Vault
@@ -68,6 +69,7 @@ class SessionLink:
         self._login: Login | None = None
         self._session: SessionInfo | None = None
         self._on_air: OnAir | None = None
+        self.crew = Crew(self._crew_show, emit, self._set_invites)
 
     @property
     def logged_in(self) -> bool:
@@ -218,6 +220,16 @@ class SessionLink:
 
     async def close(self) -> None:
         await self._reset()
+
+    async def report(self, action: str, work: Awaitable[T]) -> T | None:
+        """Run `work` (a crew action, say) for the window: a refusal becomes LinkFailed."""
+        return await self._guard(action, work)
+
+    def _crew_show(self) -> CrewShow:
+        return CrewShow(self._login, self._session, self.relay)
+
+    def _set_invites(self, invites: tuple[Invite, ...]) -> None:
+        self._invites = invites
 
     # --- helpers ----------------------------------------------------------------------------
 
