@@ -110,9 +110,10 @@ class MediaShow:
         for name, source in old.items():
             if self._sources.get(name) is not source:
                 source.stop()
-        for source in self._sources.values():
-            if source not in old.values():
-                source.start()
+        if self._started:  # a show not yet started starts them all in start()
+            for source in self._sources.values():
+                if source not in old.values():
+                    source.start()
         return self.infos
 
     def replace_audio(self, specs: tuple[AudioSpec, ...]) -> None:

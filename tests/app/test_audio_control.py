@@ -4,6 +4,7 @@ channel is doing (a device that is not there reads lost, with why, and the mix g
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -123,7 +124,7 @@ def test_an_input_named_like_a_new_source_gives_way_to_its_sound() -> None:
     from media.switcher import SwitcherState
     from tests.app.core_config import LIGHT_MEDIA
 
-    show = MediaShow(SwitcherState, LIGHT_MEDIA, (SourceSpec("test", "Bars"),), ())
+    show = MediaShow(SwitcherState, LIGHT_MEDIA, (SourceSpec("test", "Bars"),), ())  # not started
     show.replace_audio((AudioSpec.parse("tone:Cam"),))
     assert list(show.audio_inputs) == ["cam"]
     presenter = show.mixer.source("cam")
@@ -137,3 +138,6 @@ def test_an_input_named_like_a_new_source_gives_way_to_its_sound() -> None:
     command = show.audio_channels()
     assert set(command.channels) == {"bars", "cam", "cam-2"}
     assert dict(command.follow) == {"bars": "bars", "cam": "cam"}
+    # A show that was never started runs nothing, not even the source just added.
+    running = [t.name for t in threading.enumerate() if t.name.startswith("source:")]
+    assert running == [], running

@@ -157,6 +157,8 @@ def test_a_listener_that_never_reads_does_not_slow_anything(
 class BlockingConnection:
     """A link whose sends hang, as a peer that stopped acknowledging could make them."""
 
+    packet_filter = ""  # no FEC agreed, as a real connection without one says
+
     def __init__(self) -> None:
         self.release = threading.Event()
         self.sends = 0
