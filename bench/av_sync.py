@@ -68,6 +68,7 @@ from bench.glass_to_glass import (
 )
 from bench.viewers import udp_port
 from media.ndi_test_sender import NdiTestSender
+from tests.support.browser import KEEP_PEER_CONNECTIONS
 
 RETURNFEED = Path(sys.executable).with_name("returnfeed")
 RESULTS = Path(__file__).with_name("results")
@@ -75,18 +76,6 @@ WINDOW_MS = (-45.0, 125.0)  # BT.1359 detectability: sound at most 45 ms ahead, 
 MAX_OFFSET_MS = 1500.0  # under half the gaps' cycle (3.3 s), which would alias
 TOLERANCE_MS = 120.0  # under the gaps' smallest difference (300 ms) / 2
 
-# Keeps every peer connection the page makes, for getStats (an init script: before the
-# page's own scripts).
-KEEP_PCS = """(() => {
-  const Native = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Native(...args);
-    window.__pcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Native.prototype;
-})();"""
 
 # Runs through CDP; the context has bypass_csp so that addModule may load a blob.
 PROBE = """async () => {
@@ -256,7 +245,7 @@ def run_modes(
     browser: Any, base: str, invite: str, seconds: float, settle_s: float
 ) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": 800, "height": 600}, bypass_csp=True)
-    context.add_init_script(KEEP_PCS)
+    context.add_init_script(KEEP_PEER_CONNECTIONS)
     page = context.new_page()
     modes: dict[str, Any] = {}
     try:

@@ -30,6 +30,18 @@ WEBRTC_LOOPBACK = [
     "--disable-features=WebRtcHideLocalIpsWithMdns",
     "--autoplay-policy=no-user-gesture-required",
 ]
+# An init script (before the page's own, and not subject to its CSP) that keeps every peer
+# connection the page makes in window.__pcs, for getStats and the applied descriptions.
+KEEP_PEER_CONNECTIONS = """(() => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    window.__pcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+})();"""
 PHONE_PORTRAIT = {"width": 390, "height": 844}
 PHONE_LANDSCAPE = {"width": 844, "height": 390}
 

@@ -25,8 +25,9 @@ from tests.cloud.gateway.helpers import (
     watch_with_aiortc,
     whep_offer_sdp,
 )
-from tests.cloud.gateway.test_viewer_page import KEEP_PEER_CONNECTIONS, more_than, state_is
+from tests.cloud.gateway.test_viewer_page import more_than, state_is
 from tests.support.api import register
+from tests.support.browser import KEEP_PEER_CONNECTIONS
 from tests.support.cloud import CLI, CloudServer, gateway_server
 from tests.support.coturn import free_udp_ports
 from tests.support.procs import wait_until

@@ -21,6 +21,7 @@ import httpx
 
 from tests.cloud.gateway.helpers import Show, publisher, run_async
 from tests.support.api import bearer
+from tests.support.browser import KEEP_PEER_CONNECTIONS
 from tests.support.cloud import CloudServer
 from tests.support.procs import wait_until
 
@@ -159,16 +160,6 @@ def test_a_viewer_switched_lo_hi_lo_hears_every_20_ms_once_from_the_layer_it_wat
 # --- Chromium: the viewer page through hi -> lo -> hi --------------------------------------
 # What a browser makes of the same stream: one audio track, nothing lost, playing on.
 
-KEEP_PEER_CONNECTIONS = """(() => {
-  const Native = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Native(...args);
-    window.__pcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Native.prototype;
-})();"""
 # The live connection's inbound audio (one entry per audio stream), its codec, and the
 # decoded video width.
 AUDIO_STATS = """async () => {

@@ -20,8 +20,9 @@ from playwright.sync_api import Browser
 from cloud.gateway.turn import TurnRest, check_turn_url
 from tests.cloud.gateway.helpers import Show, new_show, publisher, run_async
 from tests.cloud.gateway.test_ice_ports import SELECTED_PAIR
-from tests.cloud.gateway.test_viewer_page import KEEP_PEER_CONNECTIONS, more_than, state_is
+from tests.cloud.gateway.test_viewer_page import more_than, state_is
 from tests.support.api import register
+from tests.support.browser import KEEP_PEER_CONNECTIONS
 from tests.support.cloud import CloudServer, gateway_server
 from tests.support.coturn import Coturn
 

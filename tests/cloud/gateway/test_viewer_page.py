@@ -11,21 +11,11 @@ from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.cloud.gateway.helpers import Show, publisher
+from tests.support.browser import KEEP_PEER_CONNECTIONS
 from tests.support.cloud import CloudServer
 from tests.support.procs import wait_until
 
 PLAYOUT_DELAY = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
-# Before the page's own scripts (Playwright init scripts are not subject to its CSP).
-KEEP_PEER_CONNECTIONS = """(() => {
-  const Native = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Native(...args);
-    window.__pcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Native.prototype;
-})();"""
 # The header extensions negotiated for the live video receiver, as Chromium applied them.
 VIDEO_EXTENSIONS = """() => {
   const pc = window.__pcs.filter((p) => p.connectionState === "connected").pop();

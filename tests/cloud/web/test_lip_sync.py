@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from bench.av_sync import KEEP_PCS, PROBE, pair
+from bench.av_sync import PROBE, pair
 from tests.cloud.gateway.helpers import RETURNFEED, Show, new_show
 from tests.support.api import register
-from tests.support.browser import webrtc_chromium
+from tests.support.browser import KEEP_PEER_CONNECTIONS, webrtc_chromium
 from tests.support.cloud import CloudServer, gateway_server
 from tests.support.procs import Proc
 
@@ -76,7 +76,7 @@ def show(cloud: CloudServer, tmp_path: Path) -> Iterator[Show]:
 def open_watch(browser: Browser, cloud: CloudServer, show: Show, locale: str) -> Page:
     context = browser.new_context(locale=locale, bypass_csp=True)
     context.set_default_timeout(30_000)
-    context.add_init_script(KEEP_PCS)
+    context.add_init_script(KEEP_PEER_CONNECTIONS)
     page = context.new_page()
     page.goto(f"{cloud.base_url}/watch#{show.viewer_invite}")
     playing(page)
