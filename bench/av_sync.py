@@ -63,6 +63,7 @@ from bench.glass_to_glass import (
     leave,
     new_show,
     receiver_delays,
+    sender_env,
     summary,
     wait_live,
 )
@@ -219,12 +220,7 @@ def chain(work: Path, latency_ms: int, source: str) -> Iterator[tuple[str, dict[
     send = None
     try:
         show = new_show(base)
-        env = {
-            "RETURNFEED_SRT_PASSPHRASE": show["srt"]["passphrase"],
-            "RETURNFEED_PUBLISH_TOKEN": show["srt"]["publish_token"],
-            "RETURNFEED_DIRECTOR_TOKEN": show["access"],
-            "PATH": "/usr/bin:/bin",
-        }
+        env = sender_env(show)
         argv = [str(RETURNFEED), "send", "--source", source, "--encoder", "libx264"]
         argv += ["--srt-url", f"srt://127.0.0.1:{srt_port}", f"--session={show['session']}"]
         argv += ["--latency-ms", str(latency_ms), "--cloud", base]

@@ -275,6 +275,17 @@ def new_show(base: str) -> dict[str, Any]:
         return {"session": session, "srt": srt, "invite": link.json()["token"], "access": access}
 
 
+def sender_env(show: dict[str, Any]) -> dict[str, str]:
+    """`returnfeed send`'s secrets for `show` (from new_show), in the environment as it
+    wants them, never on its command line."""
+    return {
+        "RETURNFEED_SRT_PASSPHRASE": show["srt"]["passphrase"],
+        "RETURNFEED_PUBLISH_TOKEN": show["srt"]["publish_token"],
+        "RETURNFEED_DIRECTOR_TOKEN": show["access"],
+        "PATH": "/usr/bin:/bin",
+    }
+
+
 @contextmanager
 def chain(work: Path, latency_ms: int, relay: bool) -> Iterator[tuple[str, dict[str, Any]]]:
     """A backend and a sender at this SRT latency; yields the base URL and the show."""
@@ -290,12 +301,7 @@ def chain(work: Path, latency_ms: int, relay: bool) -> Iterator[tuple[str, dict[
     send = None
     try:
         show = new_show(base)
-        env = {
-            "RETURNFEED_SRT_PASSPHRASE": show["srt"]["passphrase"],
-            "RETURNFEED_PUBLISH_TOKEN": show["srt"]["publish_token"],
-            "RETURNFEED_DIRECTOR_TOKEN": show["access"],
-            "PATH": "/usr/bin:/bin",
-        }
+        env = sender_env(show)
         argv = [str(RETURNFEED), "send", "--source", "test:G2G", "--encoder", "libx264"]
         argv += ["--srt-url", f"srt://127.0.0.1:{srt_port}", f"--session={show['session']}"]
         argv += ["--latency-ms", str(latency_ms)]

@@ -51,6 +51,7 @@ from bench.glass_to_glass import (
     STEPS,
     leave,
     new_show,
+    sender_env,
     summary,
     wait_live,
 )
@@ -99,12 +100,7 @@ def chain(work: Path) -> Iterator[tuple[str, dict[str, Any], Coturn]]:
             f"{first}-{last}",
         )
         show = new_show(base)
-        env = {
-            "RETURNFEED_SRT_PASSPHRASE": show["srt"]["passphrase"],
-            "RETURNFEED_PUBLISH_TOKEN": show["srt"]["publish_token"],
-            "RETURNFEED_DIRECTOR_TOKEN": show["access"],
-            "PATH": "/usr/bin:/bin",
-        }
+        env = sender_env(show)
         argv = [str(RETURNFEED), "send", "--source", "test:TURN", "--encoder", "libx264"]
         argv += ["--srt-url", f"srt://127.0.0.1:{srt_port}", f"--session={show['session']}"]
         argv += ["--cloud", base]

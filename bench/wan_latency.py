@@ -52,6 +52,7 @@ from bench.glass_to_glass import (
     RETURNFEED,
     leave,
     new_show,
+    sender_env,
     stamp_of,
     summary,
     wait_live,
@@ -104,12 +105,7 @@ def chain(
     summary_path = work / f"send-{tag}.json"
     try:
         show = new_show(base)
-        env = {
-            "RETURNFEED_SRT_PASSPHRASE": show["srt"]["passphrase"],
-            "RETURNFEED_PUBLISH_TOKEN": show["srt"]["publish_token"],
-            "RETURNFEED_DIRECTOR_TOKEN": show["access"],
-            "PATH": "/usr/bin:/bin",
-        }
+        env = sender_env(show)
         argv = [str(RETURNFEED), "send", "--source", "test:WAN", "--encoder", "libx264"]
         argv += ["--srt-url", f"srt://127.0.0.1:{relay.port}", f"--session={show['session']}"]
         argv += ["--profile", "wan", "--cloud", base, "--json", *extra]
