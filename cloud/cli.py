@@ -26,6 +26,7 @@ from cloud.config import (
     environ,
     normalize_database_url,
 )
+from cloud.db.engine import make_sqlite_file_private
 from cloud.db.migrate import upgrade
 from cloud.gateway.iceports import parse_port_range, parse_public_ip
 from cloud.gateway.turn import check_turn_url
@@ -355,7 +356,7 @@ def _argument(parse: Callable[[str], object]) -> Callable[[str], object]:
 
 def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
     data_dir: Path = (args.data_dir or default_data_dir()).expanduser()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the secret and database
     url = args.database_url or f"sqlite:///{data_dir / 'returnfeed.db'}"
     return Settings(
         data_dir=data_dir,
@@ -427,6 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     shown_db = make_url(settings.database_url).render_as_string(hide_password=True)
     try:
+        make_sqlite_file_private(settings.database_url)
         upgrade(settings.database_url)
     except Exception as exc:  # a database we cannot reach or migrate ends the start, clearly
         print(f"returnfeed-cloud: cannot migrate {shown_db}: {exc}", file=sys.stderr)

@@ -28,7 +28,7 @@ def load_or_create_secret(data_dir: Path, from_env: str | None) -> str:
         if len(secret) < MIN_SECRET_CHARS:
             raise SecretError(f"{path} holds a secret shorter than {MIN_SECRET_CHARS} chars")
         return secret
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
     # O_EXCL so two processes starting at once cannot both write a different secret.
     try:
