@@ -313,7 +313,7 @@ class Gateway:
     async def add_viewer(
         self, session_id: str, participant_id: str, offer_sdp: str, mode: Mode = "auto"
     ) -> tuple[Viewer, str]:
-        """A new viewer, starting in `mode`: raises NoPublisher, or viewer.BadOffer for an
+        """A new viewer, starting in `mode`: raises NoPublisher, or offer.BadOffer for an
         offer aiortc refuses."""
         feed = self._feeds.get(session_id)
         if feed is None or not feed.live:

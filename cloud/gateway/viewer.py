@@ -34,6 +34,7 @@ from cloud.gateway import iceports, playout
 from cloud.gateway.feed import Tap
 from cloud.gateway.iceports import IcePlan, NoFreePort
 from cloud.gateway.linkreports import LinkReports
+from cloud.gateway.offer import BadOffer
 from cloud.gateway.packetize import PayloadCache
 from cloud.gateway.quality import LinkSample, Mode, QualityPolicy
 from cloud.gateway.rtpsend import ReportClock, SharedPayloadSender
@@ -56,10 +57,6 @@ def offers_audio(offer_sdp: str) -> bool:
         section.startswith("audio ") and "a=inactive" not in section and "a=sendonly" not in section
         for section in sections
     )
-
-
-class BadOffer(ValueError):
-    """The offer cannot be answered (malformed, or no H.264 to agree on)."""
 
 
 @dataclass
@@ -141,10 +138,18 @@ class Viewer:
         except NoFreePort:
             raise  # not the offer's fault: the WHEP endpoint answers 503
         except Exception as exc:  # aiortc raises many kinds for a bad offer
-            raise BadOffer(f"cannot answer this offer: {exc}") from exc
+            # Its text is about aiortc's internals: the log keeps it, the client gets a hint.
+            log.info(
+                "viewer %s: aiortc refused the offer: %s: %s", self.id, type(exc).__name__, exc
+            )
+            raise BadOffer(
+                "cannot answer this offer: it parses, but does not describe media this "
+                "server can send (recvonly video with H.264, ICE and DTLS)",
+                "unanswerable",
+            ) from None
         answer = pc.localDescription.sdp
         if "H264" not in answer:
-            raise BadOffer("the offer has no H.264 to receive")
+            raise BadOffer("the offer has no H.264 to receive", "codec")
         playout_id = playout.offered_id(offer_sdp)
         if playout_id is not None:
             answer = playout.negotiate(answer, playout_id)

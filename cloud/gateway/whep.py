@@ -23,8 +23,9 @@ from cloud.auth.deps import BackendDep, Caller, CallerDep
 from cloud.errors import ApiError, Forbidden, NotFound, error_response
 from cloud.gateway.gateway import Gateway, NoPublisher, UnknownViewer
 from cloud.gateway.iceports import NoFreePort
+from cloud.gateway.offer import BadOffer, parse_offer
 from cloud.gateway.quality import Mode
-from cloud.gateway.viewer import BadOffer, Viewer
+from cloud.gateway.viewer import Viewer
 
 router = APIRouter(tags=["viewer (WHEP)"])
 
@@ -98,6 +99,10 @@ async def whep_offer(
         raise ApiError("the offer is not an SDP (not ASCII)") from None
     if not sdp.startswith("v=0") or "m=video" not in sdp:
         raise ApiError("the offer is not an SDP with video")
+    try:  # checked before the program is: a client with a broken offer learns so at once
+        parse_offer(sdp)
+    except BadOffer as exc:
+        raise ApiError(str(exc), {"reason": exc.reason}) from None
     try:
         viewer, answer = await gateway.add_viewer(session_id, caller.participant.id, sdp, mode)
     except NoPublisher:
@@ -118,7 +123,7 @@ async def whep_offer(
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
     except BadOffer as exc:
-        raise ApiError(str(exc)) from exc
+        raise ApiError(str(exc), {"reason": exc.reason}) from None
     location = f"/whep/{session_id}/{viewer.id}"
     return Response(
         answer,
