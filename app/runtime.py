@@ -214,7 +214,7 @@ class Runtime:
             if self.config.control:
                 self.control_token = control_token(self._vault, self.config.control_token)
                 self.control = ControlServer(
-                    ControlApi(core, self.control_token, core.link.crew),
+                    ControlApi(core, self.control_token, core.link.crew, core.link),
                     self.config.control_host,
                     self.config.control_port,
                 )

@@ -1,8 +1,9 @@
-"""The control API's crew endpoints: who has joined, flash, move, revoke and re-issue links.
+"""The control API's crew endpoints: who has joined, flash, move, and the invite links
+(list, revoke and re-issue, per camera and the viewers').
 
 They call the session link's `Crew` (app/session_link/crew.py) on the loop the API runs on.
 A refusal keeps its status and code (404 unknown_camera, unknown_phone, no_invite; 409
-not_live, no_session); the backend failing is 502. See docs/control-api.md.
+not_live, no_session); the backend failing is 502 (`guarded_route`). See docs/control-api.md.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ class CrewControl(Protocol):
 
     async def move(self, participant: str, camera: int) -> Participant: ...
 
-    async def revoke(self, camera: int) -> int: ...
+    async def links(self) -> tuple[Invite, ...]: ...
 
-    async def reissue(self, camera: int) -> Invite: ...
+    async def revoke(self, camera: int | None) -> int: ...
+
+    async def reissue(self, camera: int | None) -> Invite: ...
 
 
 Handler = Callable[[Request, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -46,6 +49,11 @@ def camera_number(text: Any) -> int:
     return text
 
 
+def link_of(text: Any) -> int | None:
+    """Whose link a path names: a camera number, or "viewer" (None)."""
+    return None if text == "viewer" else camera_number(text)
+
+
 def participant_json(p: Participant) -> dict[str, Any]:
     out = asdict(p)
     out["joined_at"] = p.joined_at.isoformat() if p.joined_at else None
@@ -55,6 +63,7 @@ def participant_json(p: Participant) -> dict[str, Any]:
 def invite_json(invite: Invite) -> dict[str, Any]:
     return {
         "id": invite.id,
+        "role": invite.role,
         "camera": invite.camera_number,
         "url": invite.url,
         "expires_at": invite.expires_at.isoformat() if invite.expires_at else None,
@@ -80,37 +89,49 @@ def crew_routes(crew: CrewControl, body: Guard) -> list[Route]:
         moved = await crew.move(phone, camera_number(data.get("camera")))
         return {"phone": participant_json(moved)}
 
+    async def links(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+        return {"invites": [invite_json(i) for i in await crew.links()]}
+
     async def revoke(request: Request, data: dict[str, Any]) -> dict[str, Any]:
-        return {"revoked": await crew.revoke(camera_number(request.path_params["camera"]))}
+        return {"revoked": await crew.revoke(link_of(request.path_params["camera"]))}
 
     async def reissue(request: Request, data: dict[str, Any]) -> dict[str, Any]:
-        invite = await crew.reissue(camera_number(request.path_params["camera"]))
+        invite = await crew.reissue(link_of(request.path_params["camera"]))
         return {"invite": invite_json(invite)}
 
-    def route(path: str, handler: Handler, method: str) -> Route:
-        async def endpoint(request: Request) -> JSONResponse:
-            checked = await body(request)
-            if isinstance(checked, JSONResponse):
-                return checked
-            try:
-                out = await handler(request, checked)
-            except codec.BadRequest as exc:
-                return _error(400, "bad_request", str(exc))
-            except CloudError as exc:  # CrewRefused carries its own status
-                status = exc.status if exc.status in (404, 409) else 502
-                return _error(status, exc.code, exc.message)
-            return JSONResponse({"ok": True, **out})
-
-        return Route(path, endpoint, methods=[method])
-
     return [
-        route("/api/phones", roster, "GET"),
-        route("/api/cameras/all/flash", flash_all, "POST"),
-        route("/api/cameras/{number}/flash", flash, "POST"),
-        route("/api/phones/{id}/camera", move, "POST"),
-        route("/api/invites/{camera}/reissue", reissue, "POST"),
-        route("/api/invites/{camera}", revoke, "DELETE"),
+        guarded_route(body, "/api/phones", roster, "GET"),
+        guarded_route(body, "/api/cameras/all/flash", flash_all, "POST"),
+        guarded_route(body, "/api/cameras/{number}/flash", flash, "POST"),
+        guarded_route(body, "/api/phones/{id}/camera", move, "POST"),
+        guarded_route(body, "/api/invites", links, "GET"),
+        guarded_route(body, "/api/invites/{camera}/reissue", reissue, "POST"),
+        guarded_route(body, "/api/invites/{camera}", revoke, "DELETE"),
     ]
+
+
+# A backend refusal the caller can act on keeps its status (422, its validation, reads 400;
+# its 401, a wrong password, 403: 401 here means the control token); the rest is 502.
+KEPT_STATUS = {400: 400, 401: 403, 403: 403, 404: 404, 409: 409, 410: 410, 422: 400, 429: 429}
+
+
+def guarded_route(body: Guard, path: str, handler: Handler, method: str) -> Route:
+    """A route whose token and body `body` checks, and whose refusals become JSON errors."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        checked = await body(request)
+        if isinstance(checked, JSONResponse):
+            return checked
+        try:
+            out = await handler(request, checked)
+        except codec.BadRequest as exc:
+            return _error(400, "bad_request", str(exc))
+        except CloudError as exc:  # CrewRefused carries its own status
+            status = KEPT_STATUS.get(exc.status or 0, 502)
+            return _error(status, exc.code, exc.message)
+        return JSONResponse({"ok": True, **out})
+
+    return Route(path, endpoint, methods=[method])
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:

@@ -33,6 +33,7 @@ from ..engine.events import Event
 from ..engine.state import ShowState
 from . import codec
 from .crew import CrewControl, crew_routes
+from .sessions import SessionControl, session_routes
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +89,17 @@ Build = Callable[[dict[str, Any], Request, ShowState], list[c.Command]]
 
 
 class ControlApi:
-    def __init__(self, switcher: Switcher, token: str, crew: CrewControl | None = None) -> None:
+    def __init__(
+        self,
+        switcher: Switcher,
+        token: str,
+        crew: CrewControl | None = None,
+        sessions: SessionControl | None = None,
+    ) -> None:
         self._switcher = switcher
         self._token = token
         self._crew = crew  # the session link's crew actions; None: no crew endpoints
+        self._sessions = sessions  # the session link itself; None: no session endpoints
         self.dropped_clients = 0
         self.app = Starlette(routes=self._routes())
 
@@ -132,6 +140,8 @@ class ControlApi:
         routes += [Route(p, self._endpoint(b), methods=["POST"]) for p, b in commands.items()]
         if self._crew is not None:
             routes += crew_routes(self._crew, self._checked_body)
+        if self._sessions is not None:
+            routes += session_routes(self._sessions, self._checked_body)
         return routes
 
     async def _checked_body(self, request: Request) -> JSONResponse | dict[str, Any]:

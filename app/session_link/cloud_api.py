@@ -127,6 +127,17 @@ def _session(data: dict[str, Any]) -> SessionInfo:
     return SessionInfo(str(data["id"]), str(data["name"]), str(data["state"]), cameras)
 
 
+def _srt(data: dict[str, Any]) -> SrtCredentials:
+    return SrtCredentials(
+        str(data["session_id"]),
+        str(data["passphrase"]),
+        int(data.get("pbkeylen", 32)),
+        str(data["publish_token"]),
+        str(data["srt_url"]) if data.get("srt_url") else None,
+        _when(data.get("publish_token_expires_at")),
+    )
+
+
 def _invite(data: dict[str, Any]) -> Invite:
     return Invite(
         str(data["id"]),
@@ -164,6 +175,12 @@ class CloudApi:
         await self._http.aclose()
 
     # --- accounts -----------------------------------------------------------------------
+
+    async def register(self, email: str, password: str, display_name: str) -> Tokens:
+        """A new account, logged in at once (the backend answers its first tokens)."""
+        body = {"email": email, "password": password, "display_name": display_name}
+        data = await self._call("POST", "/api/auth/register", json=body)
+        return self._tokens(data["tokens"])
 
     async def login(self, email: str, password: str) -> Tokens:
         data = await self._call(
@@ -205,16 +222,22 @@ class CloudApi:
         }
         return _session(await self._call("POST", "/api/sessions", access=access, json=body))
 
+    async def rename_session(self, access: str, session_id: str, name: str) -> SessionInfo:
+        path = f"/api/sessions/{session_id}"
+        return _session(await self._call("PATCH", path, access=access, json={"name": name}))
+
+    async def end_session(self, access: str, session_id: str) -> SessionInfo:
+        path = f"/api/sessions/{session_id}/end"
+        return _session(await self._call("POST", path, access=access))
+
     async def srt(self, access: str, session_id: str) -> SrtCredentials:
-        data = await self._call("GET", f"/api/sessions/{session_id}/srt", access=access)
-        return SrtCredentials(
-            str(data["session_id"]),
-            str(data["passphrase"]),
-            int(data.get("pbkeylen", 32)),
-            str(data["publish_token"]),
-            str(data["srt_url"]) if data.get("srt_url") else None,
-            _when(data.get("publish_token_expires_at")),
-        )
+        return _srt(await self._call("GET", f"/api/sessions/{session_id}/srt", access=access))
+
+    async def rotate_srt(self, access: str, session_id: str) -> SrtCredentials:
+        """New passphrase and publish token; the old ones stop working at once."""
+        path = f"/api/sessions/{session_id}/srt/rotate"
+        body = {"passphrase": True, "publish_token": True}
+        return _srt(await self._call("POST", path, access=access, json=body))
 
     async def invites(self, access: str, session_id: str) -> list[Invite]:
         data = await self._call("GET", f"/api/sessions/{session_id}/invites", access=access)

@@ -1,5 +1,5 @@
 """The director's hand on the crew: flash a camera's phone, move a phone to another camera,
-revoke and re-issue a camera's invite link, and list who has joined.
+revoke and re-issue a camera's or the viewers' invite link, and list who has joined.
 
 Flash and move travel over the relay (`Flash`, `Assign`), so they need Go Live; the invite
 links and the list are the backend's REST API and need only a chosen session. Every refusal
@@ -96,8 +96,16 @@ class Crew:
         self._emit(ev.PhonesChanged(tuple(phones)))
         return tuple(p for p in phones if p.role != "director")
 
-    async def revoke(self, camera: int) -> int:
-        """Revoke every live link of `camera` (its phones are closed); how many there were."""
+    async def links(self) -> tuple[Invite, ...]:
+        """The links there are to hand out: one per camera and the viewers' (usable ones)."""
+        show = self._show()
+        login, session = self._login(show), self._session(show)
+        invites = await login.api.invites(await login.access(), session.id)
+        return self._publish(invites, gone=set())
+
+    async def revoke(self, camera: int | None) -> int:
+        """Revoke every live link of `camera` (None: the viewers' link); the phones or viewers
+        that joined by them are closed. How many there were."""
         show = self._show()
         login, session = self._login(show), self._session(show)
         self._known_camera(session, camera)
@@ -105,14 +113,16 @@ class Crew:
         invites = await login.api.invites(access, session.id)
         mine = [i for i in invites if self._of(i, camera) and not i.revoked]
         if not mine:
-            raise CrewRefused(404, "no_invite", f"camera {camera} has no link to revoke")
+            what = "the viewers" if camera is None else f"camera {camera}"
+            raise CrewRefused(404, "no_invite", f"{what} have no link to revoke")
         for invite in mine:
             await login.api.revoke_invite(access, session.id, invite.id)
         self._publish(invites, gone={i.id for i in mine})
         return len(mine)
 
-    async def reissue(self, camera: int) -> Invite:
-        """A new link for `camera`; the old ones stop working (their phones are closed)."""
+    async def reissue(self, camera: int | None) -> Invite:
+        """A new link for `camera` (None: the viewers); the old ones stop working and whoever
+        joined by them is closed."""
         show = self._show()
         login, session = self._login(show), self._session(show)
         self._known_camera(session, camera)
@@ -121,21 +131,25 @@ class Crew:
         old = [i for i in invites if self._of(i, camera) and not i.revoked]
         for invite in old:
             await login.api.revoke_invite(access, session.id, invite.id)
-        new = await login.api.create_invite(access, session.id, "camera", camera)
+        role = "viewer" if camera is None else "camera"
+        new = await login.api.create_invite(access, session.id, role, camera)
         self._publish([*invites, new], gone={i.id for i in old})
         return new
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _publish(self, invites: list[Invite], gone: set[str]) -> None:
+    def _publish(self, invites: list[Invite], gone: set[str]) -> tuple[Invite, ...]:
         now = datetime.now(UTC)
         left = [i for i in invites if i.id not in gone and i.usable(now)]
         left.sort(key=lambda i: i.created_at or now, reverse=True)  # the newest is shown
         self._invites_changed(tuple(left))
         self._emit(ev.InvitesChanged(tuple(left)))
+        return tuple(left)
 
     @staticmethod
-    def _of(invite: Invite, camera: int) -> bool:
+    def _of(invite: Invite, camera: int | None) -> bool:
+        if camera is None:
+            return invite.role == "viewer"
         return invite.role == "camera" and invite.camera_number == camera
 
     @staticmethod
@@ -163,6 +177,6 @@ class Crew:
         return show.relay
 
     @staticmethod
-    def _known_camera(session: SessionInfo, camera: int) -> None:
-        if camera not in {cam.number for cam in session.cameras}:
+    def _known_camera(session: SessionInfo, camera: int | None) -> None:
+        if camera is not None and camera not in {cam.number for cam in session.cameras}:
             raise CrewRefused(404, "unknown_camera", f"this session has no camera {camera}")

@@ -46,6 +46,21 @@ class SessionChosen:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionUpdated:
+    """The chosen session was renamed, or ended (None: no session is chosen any more)."""
+
+    session: SessionInfo | None
+
+
+@dataclass(frozen=True, slots=True)
+class SrtRotated:
+    """New SRT credentials for the chosen session; `live`: the stream reconnects with them."""
+
+    srt: SrtCredentials
+    live: bool
+
+
+@dataclass(frozen=True, slots=True)
 class LiveChanged:
     live: bool  # Go Live pressed and not stopped
     relay_connected: bool
@@ -110,6 +125,8 @@ LinkEvent = (
     | Notice
     | SessionsListed
     | SessionChosen
+    | SessionUpdated
+    | SrtRotated
     | LiveChanged
     | StreamChanged
     | PhonesChanged

@@ -22,7 +22,7 @@ from ..golive import OutputFactory
 from ..relay_client import RelayClient
 from . import events as ev
 from .cloud_api import CloudApi, CloudError, Invite, SessionInfo, SrtCredentials
-from .crew import Crew, CrewShow
+from .crew import Crew, CrewRefused, CrewShow
 from .login import Login
 from .onair import OnAir, RelayFactory, ensure_invites
 from .vault import Vault
@@ -82,26 +82,36 @@ class SessionLink:
     # --- login ----------------------------------------------------------------------------
 
     async def login(self, backend: str, email: str, password: str) -> bool:
-        async def sign_in() -> Login:
-            await self._reset()
-            return await Login.sign_in(CloudApi(backend), self._vault, email, password)
+        return await self._guard("login", self.sign_in(backend, email, password)) is not None
 
-        login = await self._guard("login", sign_in())
-        if login is None:
-            return False
+    async def register(self, backend: str, email: str, password: str, name: str) -> bool:
+        work = self.create_account(backend, email, password, name)
+        return await self._guard("login", work) is not None
+
+    async def sign_in(self, backend: str, email: str, password: str) -> str:
+        """Log in (raising CloudError when refused); the email logged in as."""
+        await self._reset()
+        login = await Login.sign_in(CloudApi(backend), self._vault, email, password)
+        return await self._signed_in(login)
+
+    async def create_account(self, backend: str, email: str, password: str, name: str) -> str:
+        """A new account on `backend`, logged in at once (raising CloudError when refused)."""
+        await self._reset()
+        login = await Login.register(CloudApi(backend), self._vault, email, password, name)
+        return await self._signed_in(login)
+
+    async def _signed_in(self, login: Login) -> str:
         self._login = login
         self._emit(ev.LoginChanged(login.api.base_url, login.email))
         await self.list_sessions()
-        return True
+        return login.email
 
     async def resume(self, backend: str) -> bool:
         """Log in with the refresh token kept in the keyring, if any."""
         login = await self._guard("login", Login.resume(CloudApi(backend), self._vault))
         if login is None:
             return False
-        self._login = login
-        self._emit(ev.LoginChanged(login.api.base_url, login.email))
-        await self.list_sessions()
+        await self._signed_in(login)
         return True
 
     async def logout(self) -> None:
@@ -123,38 +133,82 @@ class SessionLink:
             self._emit(ev.SessionsListed(live))
 
     async def create_session(self, name: str, cameras: int) -> None:
-        login = self._need_login("session")
-        if login is None:
-            return
-
-        async def create(access: str) -> SessionInfo:
-            return await login.api.create_session(access, name, cameras)
-
-        session = await self._guard("session", self._authed(login, create))
-        if session is not None:
-            await self.list_sessions()
-            await self.choose_session(session.id)
+        if self._need_login("session") is not None:
+            await self._guard("session", self.new_session(name, cameras))
 
     async def choose_session(self, session_id: str) -> None:
-        login = self._need_login("session")
-        if login is None:
-            return
+        if self._need_login("session") is not None:
+            await self._guard("session", self.select_session(session_id))
+
+    async def select_session(self, session_id: str) -> SessionInfo:
+        """Make `session_id` the one Go Live uses (stopping a show on another first)."""
+        login = self._logged_in()
         await self.stop_live()
-
-        async def load(access: str) -> ev.SessionChosen:
-            session = await login.api.session(access, session_id)
-            srt = await login.api.srt(access, session_id)
-            invites = await ensure_invites(login, access, session)
-            return ev.SessionChosen(session, srt, invites)
-
-        chosen = await self._guard("session", self._authed(login, load))
-        if chosen is None:
-            return
-        self._session, self._srt, self._invites = chosen.session, chosen.srt, chosen.invites
-        if chosen.session.cameras:
-            cameras = camera_sources(chosen.session, self._state())
+        access = await login.access()
+        session = await login.api.session(access, session_id)
+        srt = await login.api.srt(access, session_id)
+        invites = await ensure_invites(login, access, session)
+        self._session, self._srt, self._invites = session, srt, invites
+        if session.cameras:
+            cameras = camera_sources(session, self._state())
             self._execute(SetCameras(cameras, self._state().live_only))
-        self._emit(chosen)
+        self._emit(ev.SessionChosen(session, srt, invites))
+        return session
+
+    async def new_session(self, name: str, cameras: int) -> SessionInfo:
+        """Create a session and choose it."""
+        login = self._logged_in()
+        session = await login.api.create_session(await login.access(), name.strip(), cameras)
+        await self.list_sessions()
+        return await self.select_session(session.id)
+
+    async def live_sessions(self) -> tuple[SessionInfo, ...]:
+        """This director's sessions that have not ended, newest first."""
+        login = self._logged_in()
+        sessions = await login.api.sessions(await login.access())
+        return tuple(s for s in sessions if s.state == "live")
+
+    async def rename_session(self, session_id: str, name: str) -> SessionInfo:
+        login = self._logged_in()
+        session = await login.api.rename_session(await login.access(), session_id, name.strip())
+        if self._session is not None and self._session.id == session.id:
+            self._session = session
+            self._emit(ev.SessionUpdated(session))
+        await self.list_sessions()
+        return session
+
+    async def end_session(self, session_id: str) -> SessionInfo:
+        """End a session for good; the chosen one's show, when on air, stops cleanly first
+        (its phones and viewers are closed by the backend)."""
+        login = self._logged_in()
+        access = await login.access()
+        await login.api.session(access, session_id)  # an unknown id is refused before Stop
+        chosen = self._session is not None and self._session.id == session_id
+        if chosen:
+            await self.stop_live()
+        session = await login.api.end_session(await login.access(), session_id)
+        if chosen:
+            self._session, self._srt, self._invites = None, None, ()
+            self._emit(ev.SessionUpdated(None))
+        await self.list_sessions()
+        return session
+
+    async def rotate_srt(self) -> SrtCredentials:
+        """New SRT passphrase and publish token for the chosen session; on air, the stream's
+        layers reconnect with them (the backend drops the old connections at once)."""
+        login = self._logged_in()
+        if self._session is None:
+            raise CrewRefused(409, "no_session", "Choose or create a session first.")
+        srt = await login.api.rotate_srt(await login.access(), self._session.id)
+        self._srt = srt
+        if self._on_air is not None:
+            self._on_air.use_srt(srt)
+        self._emit(ev.SrtRotated(srt, self._on_air is not None))
+        return srt
+
+    @property
+    def session(self) -> SessionInfo | None:
+        return self._session
 
     # --- live -------------------------------------------------------------------------------
 
@@ -239,6 +293,11 @@ class SessionLink:
         login, self._login = self._login, None
         if login is not None:
             await login.api.aclose()
+
+    def _logged_in(self) -> Login:
+        if self._login is None:
+            raise CrewRefused(409, "not_logged_in", "Log in to the ReturnFeed cloud first.")
+        return self._login
 
     def _need_login(self, action: str) -> Login | None:
         if self._login is None:

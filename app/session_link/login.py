@@ -36,6 +36,16 @@ class Login:
         return login
 
     @classmethod
+    async def register(
+        cls, api: CloudApi, vault: Vault, email: str, password: str, display_name: str
+    ) -> Login:
+        """A new account on this backend, logged in as it is made."""
+        tokens = await api.register(email.strip(), password, display_name.strip())
+        login = cls(api, vault, email.strip(), tokens)
+        await login._store()
+        return login
+
+    @classmethod
     async def resume(cls, api: CloudApi, vault: Vault) -> Login | None:
         """The login kept in the vault for this backend, refreshed; None if there is none."""
         raw = await asyncio.to_thread(vault.get, vault_key(api.base_url))

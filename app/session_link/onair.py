@@ -145,6 +145,14 @@ class OnAir:
         if output is not None:
             output.reconnect_now()
 
+    def use_srt(self, srt: SrtCredentials) -> None:
+        """The director rotated the credentials: every layer reconnects with the new ones
+        now (the backend has already closed the old connections)."""
+        self._srt = srt
+        output = self.output
+        if output is not None:
+            self._retarget(output, srt)
+
     def take_over(self) -> None:
         """Be the session's only director and publisher: the relay closes the other
         directors (4409) and the gateway replaces the other publisher (o=takeover)."""
