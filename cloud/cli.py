@@ -14,6 +14,7 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 import cloud.tls as cloud_tls
+from cloud import accesslog
 from cloud.app import create_app
 from cloud.config import (
     ConfigError,
@@ -467,6 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ws_ping_interval=None,
         timeout_keep_alive=KEEP_ALIVE_S,
     )
+    accesslog.install()  # after uvicorn.Config, which sets its loggers up
     server = (
         TlsServer(config, tls.context, tls.answers, settings.http_redirect_port)
         if tls is not None
