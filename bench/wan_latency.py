@@ -49,6 +49,7 @@ from bench._common import start_cloud
 from bench.glass_to_glass import (
     CHROMIUM_ARGS,
     COLLECT,
+    PICTURE_FIRST,
     RETURNFEED,
     leave,
     new_show,
@@ -121,6 +122,16 @@ def chain(
         server.stop()
 
 
+def setting_args(name: str) -> list[str]:
+    """A setting's `returnfeed send` arguments; "fixed N" for any fixed latency N."""
+    if name in SETTINGS:
+        return SETTINGS[name]
+    m = re.fullmatch(r"fixed (\d+)", name)
+    if m is None:
+        raise SystemExit(f"unknown setting {name!r}: {', '.join(SETTINGS)} or 'fixed N'")
+    return ["--latency-ms", m.group(1)]
+
+
 def collect(page: Any, seconds: float) -> dict[str, Any]:
     page.evaluate(COLLECT, [COLUMNS, ROWS])
     time.sleep(seconds)
@@ -158,9 +169,10 @@ def one_run(
     browser: Any, work: Path, rtt: float, loss: float, name: str, seconds: float, settle: float
 ) -> dict[str, Any]:
     tag = f"{rtt:g}-{loss:g}-{name}".replace(" ", "").replace("+", "p")
-    with chain(work, rtt, loss, SETTINGS[name], tag) as (base, show, relay, log, send):
+    with chain(work, rtt, loss, setting_args(name), tag) as (base, show, relay, log, send):
         time.sleep(settle)  # past the sender's one reconnect to the derived latency
         context = browser.new_context(viewport={"width": 800, "height": 600})
+        context.add_init_script(PICTURE_FIRST)
         page = context.new_page()
         try:
             page.goto(f"{base}/watch#{show['invite']}")
