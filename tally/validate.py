@@ -10,6 +10,7 @@ import dataclasses
 import enum
 import math
 import types
+import unicodedata
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -90,7 +91,35 @@ class Unique:
             seen.add(key)
 
 
-_RULES = (Range, Length, Unique)
+# Bidi overrides and isolates can make a name display as something else; joiners (U+200D)
+# stay allowed because emoji sequences need them.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+UNPRINTABLE = "must not contain control or text-direction override characters"
+
+
+def unprintable(text: str) -> str | None:
+    """The first character of `text` a displayed name must not hold (C0/C1 controls, lone
+    surrogates, bidi overrides and isolates), or None. The REST API and the relay both
+    check names with this, so neither lets through what the other refuses."""
+    for ch in text:
+        if ch in BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Cs"):
+            return ch
+    return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Printable:
+    """A str field people read: no character `unprintable` names."""
+
+    def check(self, value: object, path: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"Printable applies to str fields, not {type_name(value)}")
+        bad = unprintable(value)
+        if bad is not None:
+            raise ProtocolError(path, f"{UNPRINTABLE} (U+{ord(bad):04X})")
+
+
+_RULES = (Range, Length, Unique, Printable)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

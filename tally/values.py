@@ -8,7 +8,7 @@ import enum
 from dataclasses import dataclass
 from typing import Annotated
 
-from .validate import Length, Range, Unique, Validated
+from .validate import Length, Printable, Range, Unique, Validated
 
 MAX_CAMERAS = 99
 MAX_SOURCES_PER_BUS = 64
@@ -40,7 +40,7 @@ class Camera(Validated):
     """A camera operator's camera, and the switcher source it shows up as (None: unmapped)."""
 
     number: CameraNumber
-    name: Annotated[str, Length(1, 64)]
+    name: Annotated[str, Length(1, 64), Printable()]
     source: SourceId | None
 
 

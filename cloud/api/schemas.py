@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from cloud.config import MAX_INVITE_TTL_S
-
-# Bidi overrides can make a name display as something else; joiners (U+200D) stay
-# allowed because emoji sequences need them.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+from tally.validate import UNPRINTABLE, unprintable
 
 
 def _printable(value: str) -> str:
-    if any(unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI_CONTROLS for ch in value):
-        raise ValueError("must not contain control or text-direction override characters")
+    # The relay's camera names pass the same rule (tally.validate.Printable).
+    if unprintable(value) is not None:
+        raise ValueError(UNPRINTABLE)
     return value
 
 

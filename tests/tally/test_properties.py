@@ -37,6 +37,7 @@ from tally import (
     encode,
     parse,
 )
+from tally.validate import BIDI_CONTROLS
 
 FAST = settings(max_examples=300)
 
@@ -46,11 +47,17 @@ seqs = st.integers(0, MAX_SAFE_INT)
 source_ids = st.text(min_size=1, max_size=12)
 sources = st.lists(source_ids, max_size=4, unique=True).map(tuple)
 buses = st.builds(BusState, program=sources, preview=sources)
+# A camera name is read by people: no controls or bidi overrides (validate.Printable).
+printable_names = st.text(
+    st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters=BIDI_CONTROLS),
+    min_size=1,
+    max_size=16,
+)
 cameras = st.lists(
     st.builds(
         Camera,
         number=camera_numbers,
-        name=st.text(min_size=1, max_size=16),
+        name=printable_names,
         source=st.none() | source_ids | st.sampled_from(["a", "b"]),
     ),
     max_size=6,
