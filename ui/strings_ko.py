@@ -188,6 +188,51 @@ KO: dict[str, str] = {
         "한 줄에 하나씩: test:이름, file:경로, camera:장치, ndi:NDI 이름; =라벨로 이름을 붙입니다."
     ),
     "ReturnFeed could not start:\n{0}": "ReturnFeed를 시작할 수 없습니다:\n{0}",
+    # accounts, the session tab, its links and SRT credentials
+    "Your name": "이름",
+    "Only for a new account": "새 계정을 만들 때만",
+    "Create account": "계정 만들기",
+    "A new account on this backend, with this email": "이 백엔드에 이 이메일로 새 계정을 만듭니다",
+    "Enter the backend address, your email, a password and your name.": (
+        "백엔드 주소, 이메일, 비밀번호와 이름을 입력하세요."
+    ),
+    "A new password has at least {0} characters.": "새 비밀번호는 {0}자 이상이어야 합니다.",
+    "This session": "이 세션",
+    "Session name": "세션 이름",
+    "Rename": "이름 바꾸기",
+    "End session": "세션 끝내기",
+    "Ends it for good: the show stops, phones and viewers leave, links stop": (
+        "세션을 완전히 끝냅니다: 방송이 멈추고, 휴대폰과 시청자가 나가고, 링크가 멈춥니다"
+    ),
+    "Choose a session on the Go Live tab first.": "먼저 송출 탭에서 세션을 고르세요.",
+    "Copy link": "링크 복사",
+    "The link stops working; whoever joined by it leaves": (
+        "링크가 더 이상 작동하지 않고, 그 링크로 들어온 사람은 나가게 됩니다"
+    ),
+    "A new link; the old one stops": "새 링크를 만들고, 이전 링크는 멈춥니다",
+    "SRT credentials": "SRT 자격 증명",
+    "New credentials stop the old passphrase and publish token at once; "
+    "on air, the stream reconnects with the new passphrase.": (
+        "새 자격 증명을 만들면 이전 암호와 송출 토큰은 즉시 멈춥니다. "
+        "방송 중이면 스트림이 새 암호로 다시 연결됩니다."
+    ),
+    "Rotate SRT credentials": "SRT 자격 증명 교체",
+    "End \u201c{0}\u201d for good? Phones and viewers are closed and its links stop.": (
+        "\u201c{0}\u201d 세션을 완전히 끝낼까요? 휴대폰과 시청자 연결이 닫히고 링크가 멈춥니다."
+    ),
+    "The show on air stops first.": "방송 중인 쇼를 먼저 멈춥니다.",
+    "Give this session a new SRT passphrase and publish token?": (
+        "이 세션에 새 SRT 암호와 송출 토큰을 줄까요?"
+    ),
+    "The stream reconnects with the new passphrase.": "스트림은 새 암호로 다시 연결됩니다.",
+    "New SRT credentials: the stream is reconnecting with them.": (
+        "새 SRT 자격 증명: 스트림이 새 자격 증명으로 다시 연결하는 중입니다."
+    ),
+    "New SRT credentials: the next Go Live uses them.": (
+        "새 SRT 자격 증명: 다음 송출부터 사용합니다."
+    ),
+    "Refresh list": "목록 새로 고침",
+    "On air the list follows by itself": "방송 중에는 목록이 저절로 갱신됩니다",
     # go live: what is down
     "Take over": "제어권 가져오기",
     "Make this switcher the only director and program sender of the session": (

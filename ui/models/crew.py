@@ -40,6 +40,10 @@ def ago(seconds: float) -> str:
     return tr("CrewModel", "{0} h {1} min").format(minutes // 60, minutes % 60)
 
 
+def _ended(event: object) -> bool:
+    return isinstance(event, ev.SessionUpdated) and event.session is None
+
+
 class CrewModel(QAbstractTableModel):
     def __init__(
         self, parent: QObject | None = None, clock: Callable[[], float] = time.time
@@ -60,7 +64,7 @@ class CrewModel(QAbstractTableModel):
         elif isinstance(event, ev.MessageAcked):
             self.acks[event.camera] = self._clock()
             self.tick()
-        elif isinstance(event, ev.SessionChosen | ev.LoginChanged):
+        elif isinstance(event, ev.SessionChosen | ev.LoginChanged) or _ended(event):
             self.beginResetModel()
             self.phones, self.acks = (), {}
             self.endResetModel()

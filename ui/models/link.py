@@ -30,6 +30,7 @@ class LinkModel(QObject):
     liveChanged = Signal()
     phonesChanged = Signal()
     messagesChanged = Signal()
+    srtRotated = Signal(bool)  # live: the stream reconnects with the new passphrase
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +78,14 @@ class LinkModel(QObject):
             self.messages = []
             self.sessionChanged.emit()
             self.messagesChanged.emit()
+        elif isinstance(event, ev.SessionUpdated):
+            self.session = event.session
+            if event.session is None:
+                self.srt, self.invites = None, ()
+            self.sessionChanged.emit()
+        elif isinstance(event, ev.SrtRotated):
+            self.srt = event.srt
+            self.srtRotated.emit(event.live)
         elif isinstance(event, ev.LiveChanged):
             self.live, self.relay_connected = event.live, event.relay_connected
             self.detail, self.rtt_ms = event.detail, event.rtt_ms

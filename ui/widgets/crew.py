@@ -74,7 +74,11 @@ class CrewPanel(QWidget):
         self.reissue_button = QPushButton(self.tr("Re-issue link"))
         self.reissue_button.setToolTip(self.tr("A new link for the camera; the old one stops"))
         self.reissue_button.clicked.connect(lambda: self.reissue(self._camera()))
+        self.refresh_button = QPushButton(self.tr("Refresh list"))
+        self.refresh_button.setToolTip(self.tr("On air the list follows by itself"))
+        self.refresh_button.clicked.connect(self.refresh)
         grid.addWidget(self.flash_button, 0, 0)
+        grid.addWidget(self.refresh_button, 0, 1)
         grid.addWidget(self.move_to, 1, 0)
         grid.addWidget(self.move_button, 1, 1)
         grid.addWidget(self.revoke_button, 2, 0)
@@ -86,6 +90,9 @@ class CrewPanel(QWidget):
     def flash(self, camera: int | None) -> None:
         if camera is not None:
             self._bridge.call(lambda link: link.report("crew", link.crew.flash(camera)))
+
+    def refresh(self) -> None:
+        self._bridge.call(lambda link: link.report("crew", link.crew.roster()))
 
     def move_phone(self, phone: Participant, camera: int) -> None:
         self._bridge.call(lambda link: link.report("crew", link.crew.move(phone.id, camera)))
@@ -129,6 +136,7 @@ class CrewPanel(QWidget):
         for button in (self.flash_button, self.revoke_button, self.reissue_button):
             button.setEnabled(camera)
         self.move_button.setEnabled(camera and self.move_to.count() > 0)
+        self.refresh_button.setEnabled(self._link.session is not None)
 
     def _mover(self, phone: Participant, camera: int) -> Callable[[], None]:
         return lambda: self.move_phone(phone, camera)

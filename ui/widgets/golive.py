@@ -30,6 +30,7 @@ from ..models.link import LinkModel
 from .common import muted, panel, title
 
 DEFAULT_BACKEND = "http://127.0.0.1:8000"
+MIN_PASSWORD = 8  # the backend's rule, said before the round trip
 
 
 class GoLivePanel(QWidget):
@@ -79,15 +80,22 @@ class GoLivePanel(QWidget):
         form.addRow(self.tr("Backend"), self.backend)
         form.addRow(self.tr("Email"), self.email)
         form.addRow(self.tr("Password"), self.password)
+        self.display_name = QLineEdit()
+        self.display_name.setPlaceholderText(self.tr("Only for a new account"))
+        self.display_name.setMaxLength(64)
+        form.addRow(self.tr("Your name"), self.display_name)
         layout.addLayout(form)
         row = QHBoxLayout()
         self.login = QPushButton(self.tr("Log in"))
         self.login.clicked.connect(self.log_in)
+        self.register = QPushButton(self.tr("Create account"))
+        self.register.setToolTip(self.tr("A new account on this backend, with this email"))
+        self.register.clicked.connect(self.create_account)
         self.cancel = QPushButton(self.tr("Cancel"))
         self.cancel.clicked.connect(self._cancel)
         self.logout = QPushButton(self.tr("Log out"))
         self.logout.clicked.connect(lambda: self._start(lambda link: link.logout()))
-        for button in (self.login, self.cancel, self.logout):
+        for button in (self.login, self.register, self.cancel, self.logout):
             row.addWidget(button)
         layout.addLayout(row)
         self.account_status = muted()
@@ -178,6 +186,21 @@ class GoLivePanel(QWidget):
         self.password.clear()
         self._start(lambda link: link.login(backend, email, password))
 
+    def create_account(self) -> None:
+        backend = self.backend.text().strip()
+        email, password = self.email.text().strip(), self.password.text()
+        name = self.display_name.text().strip()
+        if not backend or not email or not name:
+            message = self.tr("Enter the backend address, your email, a password and your name.")
+            self._failed("login", message)
+            return
+        if len(password) < MIN_PASSWORD:
+            message = self.tr("A new password has at least {0} characters.").format(MIN_PASSWORD)
+            self._failed("login", message)
+            return
+        self.password.clear()
+        self._start(lambda link: link.register(backend, email, password, name))
+
     def _start(self, work: Any) -> None:
         self.error.clear()
         self._pending = self._bridge.call(work)
@@ -216,9 +239,10 @@ class GoLivePanel(QWidget):
         busy = bool(m.busy)
         logged_in = m.email is not None
         self.login.setEnabled(not busy and not logged_in)
+        self.register.setEnabled(not busy and not logged_in)
         self.cancel.setVisible(busy)
         self.logout.setEnabled(logged_in and not busy)
-        for field in (self.backend, self.email, self.password):
+        for field in (self.backend, self.email, self.password, self.display_name):
             field.setEnabled(not logged_in and not busy)
         if "login" in m.busy:
             self.account_status.setText(self.tr("Working…"))
