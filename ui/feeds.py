@@ -1,9 +1,11 @@
-"""Where the views pull frames from: the program clock's latest ticks and each source's slot."""
+"""Where the views pull frames from: the program clock's latest ticks and each source's slot
+(and whether the source is still there)."""
 
 from __future__ import annotations
 
 from app.runtime import Runtime
 from media.frames import Frame
+from media.sources.base import SourceState
 
 from .video.pump import Feed
 
@@ -33,3 +35,9 @@ def source_feed(runtime: Runtime, name: str) -> Feed:
         return None if slot is None else (slot, slot.frame)
 
     return latest
+
+
+def source_state(runtime: Runtime, name: str) -> SourceState | None:
+    """The source's state; None once the core no longer has it."""
+    source = runtime.sources.get(name)
+    return None if source is None else source.status.state

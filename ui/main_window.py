@@ -35,6 +35,7 @@ from .models.link import LinkModel
 from .models.switcher import SwitcherModel
 from .settings import Settings, save
 from .video.multiview import Multiview
+from .video.onair import Clocks
 from .video.pump import FramePump
 from .video.view import VideoView
 from .widgets.audio import AudioStrip
@@ -43,7 +44,6 @@ from .widgets.cameras import CamerasPanel
 from .widgets.common import panel, title
 from .widgets.crew import CrewPanel
 from .widgets.golive import GoLivePanel
-from .widgets.sessions import SessionPanel
 from .widgets.settings_dialog import SettingsDialog
 from .widgets.transition import TransitionPanel
 
@@ -52,12 +52,18 @@ STATUS_MS = 6000
 
 class MainWindow(QMainWindow):
     def __init__(
-        self, runtime: Runtime, settings: Settings, store: QSettings | None = None
+        self,
+        runtime: Runtime,
+        settings: Settings,
+        store: QSettings | None = None,
+        *,
+        clocks: Clocks | None = None,  # the multiview's clock and on-air time; tests set it
     ) -> None:
         super().__init__()
         self.runtime = runtime
         self.settings = settings
         self._store = store
+        self._clocks = clocks
         self.setWindowTitle("ReturnFeed")
         self.resize(1600, 900)
         self.bridge = Bridge(runtime, self)
@@ -116,10 +122,16 @@ class MainWindow(QMainWindow):
         monitors.addWidget(self.program_view)
         layout.addLayout(monitors, 5)
         self.multiview = Multiview(
-            self.switcher, self.pump, lambda name: feeds.source_feed(self.runtime, name)
+            self.switcher,
+            self.pump,
+            lambda name: feeds.source_feed(self.runtime, name),
+            lambda name: feeds.source_state(self.runtime, name),
+            layout=self.settings.multiview_layout,
+            clocks=self._clocks,
         )
         self.multiview.previewRequested.connect(lambda n: self.bridge.submit(SetPreview(n)))
         self.multiview.programRequested.connect(lambda n: self.bridge.submit(SetProgram(n)))
+        self.multiview.layoutPicked.connect(self._layout_picked)
         layout.addWidget(self.multiview, 4)
         layout.addWidget(self._control_strip())
         self.switcher.busChanged.connect(self._label_monitors)
@@ -163,8 +175,6 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.cameras_panel, self.tr("Cameras"))
         self.crew_panel = CrewPanel(self.crew, self.link, self.bridge)
         self.tabs.addTab(self.crew_panel, self.tr("Crew"))
-        self.session_panel = SessionPanel(self.link, self.bridge)
-        self.tabs.addTab(self.session_panel, self.tr("Session"))
         self.tabs.setMinimumWidth(360)
         return self.tabs
 
@@ -207,6 +217,10 @@ class MainWindow(QMainWindow):
         self.preview_view.set_title(pvw, self.tr("PVW"))
         self.program_view.set_title(pgm, self.tr("PGM"))
 
+    def _layout_picked(self, count: int) -> None:
+        self.settings = replace(self.settings, multiview_layout=count)
+        self._save()
+
     def _audio_inputs_changed(self, specs: tuple[AudioSpec, ...]) -> None:
         self.settings = replace(self.settings, audio=specs)
         self._save()
@@ -229,8 +243,10 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, new: Settings) -> None:
         """Hand each changed setting to the core: sources and NDI at once (NDI sources are
-        rebuilt with the new settings), encoder and SRT latency for the next Go Live."""
+        rebuilt with the new settings), encoder and SRT latency for the next Go Live; show
+        the multiview layout at once."""
         old, self.settings = self.settings, new
+        self.multiview.set_layout(new.multiview_layout)
         ndi = new.ndi if new.ndi != old.ndi else None
         if new.sources != old.sources or ndi is not None:
             future = self.runtime.replace_sources(new.sources, ndi)

@@ -1,5 +1,5 @@
 """The director's settings, kept with QSettings: sources, audio inputs, NDI, encoder, SRT,
-backend, language.
+backend, language, multiview layout.
 
 No secrets here (QSettings is a plain file): logins and the control token live in the
 keyring (app/session_link/vault.py).
@@ -20,6 +20,7 @@ from media.encode.codecs import HARDWARE, SOFTWARE
 from media.sources.ndi import NdiConfig
 
 from .i18n import LANGUAGES
+from .video.grid import DEFAULT_LAYOUT, LAYOUTS
 
 VERSION = 2  # 1 (no version key): encoder "nvenc"/"qsv"/..., latency always 120
 AUTO = "auto"
@@ -45,6 +46,7 @@ NOTE_LATENCY = "SRT latency {0} in the settings is not usable; it follows the li
 NOTE_LATENCY_RANGE = "SRT latency {0} ms is outside {1}-{2} ms; {3} ms is used."
 NOTE_BANDWIDTH = "Unknown NDI bandwidth {0} in the settings; proxy is used."
 NOTE_LANGUAGE = "Unknown language {0} in the settings; the system's is used."
+NOTE_LAYOUT = "Multiview layout {0} in the settings is not 4, 9 or 16; {1} is used."
 NOTES = (
     NOTE_SOURCES,
     NOTE_AUDIO,
@@ -54,6 +56,7 @@ NOTES = (
     NOTE_LATENCY_RANGE,
     NOTE_BANDWIDTH,
     NOTE_LANGUAGE,
+    NOTE_LAYOUT,
 )
 
 
@@ -69,6 +72,7 @@ class Settings:
     backend: str = "http://127.0.0.1:8000"
     language: str = ""  # "" = follow the system
     email: str = ""
+    multiview_layout: int = DEFAULT_LAYOUT  # tiles: one of ui.video.grid.LAYOUTS
 
     @property
     def ndi(self) -> NdiConfig:
@@ -151,6 +155,17 @@ def _encoder(value: str, notes: list[str]) -> str:
     return AUTO
 
 
+def _layout(value: object, notes: list[str]) -> int:
+    try:
+        layout = int(str(value))
+    except ValueError:
+        layout = 0
+    if layout not in LAYOUTS:
+        notes.append(_tr(NOTE_LAYOUT).format(value, DEFAULT_LAYOUT))
+        return DEFAULT_LAYOUT
+    return layout
+
+
 def load_with_notes(store: QSettings) -> tuple[Settings, tuple[str, ...]]:
     """What is saved, and a note for each value that was unreadable and so defaulted."""
     default = Settings()
@@ -185,6 +200,7 @@ def load_with_notes(store: QSettings) -> tuple[Settings, tuple[str, ...]]:
         backend=str(store.value("cloud/backend", default.backend)),
         language=language,
         email=str(store.value("cloud/email", "")),
+        multiview_layout=_layout(store.value("multiview/layout", default.multiview_layout), notes),
     )
     return settings, tuple(notes)
 
@@ -207,4 +223,5 @@ def save(store: QSettings, settings: Settings) -> None:
     store.setValue("cloud/backend", settings.backend)
     store.setValue("ui/language", settings.language)
     store.setValue("cloud/email", settings.email)
+    store.setValue("multiview/layout", settings.multiview_layout)
     store.sync()

@@ -141,9 +141,10 @@ KO: dict[str, str] = {
     "NDI discovery server: host or host:port, comma-separated.": (
         "NDI 검색 서버: 호스트 또는 호스트:포트, 쉼표로 구분합니다."
     ),
-    "Sources and NDI apply at once. Encoder and SRT latency apply at the next Go Live; "
+    "Sources, NDI and the multiview layout apply at once. "
+    "Encoder and SRT latency apply at the next Go Live; "
     "language and an NDI discovery server at the next start.": (
-        "소스와 NDI는 바로 적용됩니다. 인코더와 SRT 지연은 다음 송출 시작부터, "
+        "소스, NDI, 멀티뷰 배치는 바로 적용됩니다. 인코더와 SRT 지연은 다음 송출 시작부터, "
         "언어와 NDI 검색 서버는 다음 실행부터 적용됩니다."
     ),
     # settings read from an older or damaged file
@@ -265,5 +266,21 @@ KO: dict[str, str] = {
     ),
     "Phones and viewers appear here once they join by a link.": (
         "휴대폰과 시청자가 링크로 들어오면 여기에 나타납니다."
+    ),
+    # the multiview
+    "Multiview": "멀티뷰",
+    "Show {0} sources": "소스 {0}개 보기",
+    "{0} sources": "소스 {0}개",
+    "Sources {0} not shown: pick a bigger layout (still on the buses)": (
+        "소스 {0}은(는) 표시되지 않음: 더 큰 배치를 고르세요 (버스에는 그대로 있음)"
+    ),
+    "Sources {0} not shown: the multiview holds 16 (still on the buses)": (
+        "소스 {0}은(는) 표시되지 않음: 멀티뷰는 16개까지 (버스에는 그대로 있음)"
+    ),
+    "ON AIR {0} {1}": "온에어 {0} {1}",
+    "SOURCE GONE": "소스 없음",
+    "NO SIGNAL": "신호 없음",
+    "Multiview layout {0} in the settings is not 4, 9 or 16; {1} is used.": (
+        "설정의 멀티뷰 배치 {0}은(는) 4, 9, 16이 아니어서 {1}을(를) 씁니다."
     ),
 }

@@ -1,65 +1,115 @@
-"""The multiview: every source in a grid, numbered like the buttons, with tally borders."""
+"""The multiview: 4, 9 or 16 tiles of sources, numbered like the buttons, with tally borders.
+
+Drawn here, from each source's own slot, not composed by the program clock: the program
+output never pays for the multiview. Sources beyond the chosen layout keep their place on
+the buses and hotkeys, and the bar above the grid names them. A tile whose source lost its
+signal, or that the core no longer has, says so over the picture.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGridLayout, QWidget
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.engine.state import SourceInfo
+from media.sources.base import SourceState
 
 from ..models.switcher import SwitcherModel
+from .grid import DEFAULT_LAYOUT, LAYOUTS
+from .multiview_bar import MultiviewBar
+from .onair import Clocks
 from .pump import Feed, FramePump
+from .tile_grid import SPACING, TileGrid
 from .view import VideoView
 
+STATE_CHECK_MS = 500
 
-def columns_for(count: int) -> int:
-    return (
-        1 if count <= 1 else 2 if count <= 4 else 4 if count <= 8 else math.ceil(math.sqrt(count))
-    )
+
+class UnknownLayout(ValueError):
+    """A multiview layout other than 4, 9 or 16 tiles."""
 
 
 class Multiview(QWidget):
     previewRequested = Signal(str)
     programRequested = Signal(str)
+    layoutPicked = Signal(int)  # the director chose a layout in the bar (already shown)
 
     def __init__(
         self,
         model: SwitcherModel,
         pump: FramePump,
         feed_for: Callable[[str], Feed],
+        state_for: Callable[[str], SourceState | None],
+        *,
+        layout: int = DEFAULT_LAYOUT,
+        clocks: Clocks | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._model = model
         self._pump = pump
         self._feed_for = feed_for
-        self.tiles: dict[str, VideoView] = {}
-        self._grid = QGridLayout(self)
-        self._grid.setContentsMargins(0, 0, 0, 0)
-        self._grid.setSpacing(4)
+        self._state_for = state_for
+        self.layout_size = _checked(layout)
+        self.tiles: dict[str, VideoView] = {}  # by source name, in bus order
+        self.left_out: tuple[SourceInfo, ...] = ()
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(SPACING)
+        self.bar = MultiviewBar(clocks or Clocks())
+        self.bar.layoutPicked.connect(self._picked)
+        column.addWidget(self.bar)
+        self.grid = TileGrid()
+        column.addWidget(self.grid, 1)
         model.sourcesChanged.connect(self._rebuild)
         model.busChanged.connect(self._retally)
+        self._states = QTimer(self)
+        self._states.setInterval(STATE_CHECK_MS)
+        self._states.timeout.connect(self.check_sources)
+        self._states.start()
         self._rebuild()
+
+    def set_layout(self, count: int) -> None:
+        """Show `count` tiles (4, 9 or 16); raises UnknownLayout for anything else."""
+        count = _checked(count)
+        if count != self.layout_size:
+            self.layout_size = count
+            self._rebuild()
+
+    def check_sources(self) -> None:
+        """Mark tiles whose source has lost its signal or is gone from the core."""
+        for name, tile in self.tiles.items():
+            state = self._state_for(name)
+            if state is None:
+                tile.set_note(self.tr("SOURCE GONE"))
+            elif state is SourceState.LOST:
+                tile.set_note(self.tr("NO SIGNAL"))
+            else:
+                tile.set_note("")
+
+    def _picked(self, count: int) -> None:
+        self.set_layout(count)
+        self.layoutPicked.emit(count)
 
     def _rebuild(self) -> None:
         for tile in self.tiles.values():
             self._pump.remove(tile)
-            tile.deleteLater()
-        self.tiles = {}
         sources = self._model.sources
-        cols = columns_for(len(sources))
-        for index, info in enumerate(sources):
-            tile = self._tile(index + 1, info)
-            self._grid.addWidget(tile, index // cols, index % cols)
-            self.tiles[info.name] = tile
+        shown = sources[: self.layout_size]
+        self.left_out = sources[self.layout_size :]
+        self.tiles = {info.name: self._tile(n, info) for n, info in enumerate(shown, start=1)}
+        empty = [VideoView(caption=False) for _ in range(self.layout_size - len(shown))]
+        self.grid.set_cells([*self.tiles.values(), *empty])
+        self.bar.show_layout(self.layout_size)
+        self.bar.show_left_out(len(shown) + 1, self.left_out, self.layout_size)
         self._retally()
+        self.check_sources()
 
     def _tile(self, number: int, info: SourceInfo) -> VideoView:
-        tile = VideoView(info.title, border=3)
-        tile.badge = str(number) if number <= 9 else ""
+        tile = VideoView(info.title, border=2)
+        tile.badge = str(number)
         tile.setToolTip(self.tr("Click: preview · Double-click: program"))
         tile.clicked.connect(lambda name=info.name: self.previewRequested.emit(name))
         tile.doubleClicked.connect(lambda name=info.name: self.programRequested.emit(name))
@@ -69,3 +119,12 @@ class Multiview(QWidget):
     def _retally(self) -> None:
         for name, tile in self.tiles.items():
             tile.set_tally(self._model.tally(name))
+        program = self._model.program
+        info = next((s for s in self._model.sources if s.name == program), None)
+        self.bar.show_program(program, info.title if info is not None else program or "")
+
+
+def _checked(count: int) -> int:
+    if count not in LAYOUTS:
+        raise UnknownLayout(f"a multiview shows {', '.join(map(str, LAYOUTS))} tiles, not {count}")
+    return count

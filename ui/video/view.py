@@ -1,4 +1,8 @@
-"""A video tile: the picture, its name, and a tally border - red on air, green on preview."""
+"""A video tile: the picture, its name, and a tally border - red on air, green on preview.
+
+The border and the caption grow with the tile, so a tally reads as clearly on a 4-tile
+multiview as on a 16-tile one, and a name stays legible on the smallest tile.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ from .convert import fit
 TALLY_COLOURS = {"program": QColor("#ff3b30"), "preview": QColor("#30d158")}
 IDLE_BORDER = QColor("#2a2e34")
 ASPECT = (16, 9)
+BORDER_PER_HEIGHT = 40  # a tally border one 40th of the tile's height, at least `border`
+CAPTION_PER_HEIGHT = 9
+CAPTION_MIN, CAPTION_MAX = 14, 36  # caption bar height, pixels
 
 
 class VideoView(QWidget):
@@ -24,7 +31,7 @@ class VideoView(QWidget):
         self,
         title: str = "",
         *,
-        border: int = 3,
+        border: int = 3,  # the tally border's width on the smallest tile
         caption: bool = True,
         parent: QWidget | None = None,
     ) -> None:
@@ -46,8 +53,18 @@ class VideoView(QWidget):
 
     def picture_size(self) -> QSize:
         """The size frames should be converted to: the 16:9 area inside the border."""
-        inner = self.rect().adjusted(self._border, self._border, -self._border, -self._border)
-        return fit(*ASPECT, inner.size())
+        b = self.border_width()
+        return fit(*ASPECT, self.rect().adjusted(b, b, -b, -b).size())
+
+    def border_width(self) -> int:
+        """The tally border's width at this size."""
+        return max(self._border, self.height() // BORDER_PER_HEIGHT)
+
+    def caption_height(self) -> int:
+        return max(CAPTION_MIN, min(CAPTION_MAX, self.height() // CAPTION_PER_HEIGHT))
+
+    def caption_font_px(self) -> int:
+        return max(9, self.caption_height() * 5 // 8)
 
     def set_image(self, image: QImage | None, key: object) -> None:
         self._image = image
@@ -92,7 +109,7 @@ class VideoView(QWidget):
 
     def _paint_border(self, painter: QPainter, rect: QRect) -> None:
         colour = TALLY_COLOURS.get(self.tally or "", IDLE_BORDER)
-        width = self._border if self.tally else 1
+        width = self.border_width() if self.tally else 1
         pen = QPen(colour, width)
         pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
         painter.setPen(pen)
@@ -100,16 +117,16 @@ class VideoView(QWidget):
         painter.drawRect(rect.adjusted(int(half), int(half), -int(half + 0.5), -int(half + 0.5)))
 
     def _paint_caption(self, painter: QPainter, rect: QRect) -> None:
-        height = max(18, min(26, rect.height() // 8))
+        height, border = self.caption_height(), self.border_width()
         bar = QRect(
-            rect.left() + self._border,
-            rect.bottom() - height - self._border + 1,
-            rect.width() - 2 * self._border,
+            rect.left() + border,
+            rect.bottom() - height - border + 1,
+            rect.width() - 2 * border,
             height,
         )
         painter.fillRect(bar, QColor(0, 0, 0, 170))
         font = QFont(self.font())
-        font.setPixelSize(max(10, height - 10))
+        font.setPixelSize(self.caption_font_px())
         font.setBold(True)
         painter.setFont(font)
         text_rect = bar.adjusted(8, 0, -8, 0)

@@ -9,6 +9,8 @@ from app.engine.commands import SetPreview, SetProgram
 from ..bridge import Bridge
 from ..models.switcher import SwitcherModel
 
+BUTTON_MIN_WIDTH = 36  # a long name is cut short; the tooltip has it whole
+
 
 class BusRows(QWidget):
     def __init__(self, model: SwitcherModel, bridge: Bridge, parent: QWidget | None = None) -> None:
@@ -43,6 +45,7 @@ class BusRows(QWidget):
                 button.setObjectName(kind)
                 button.setCheckable(True)
                 button.setToolTip(info.title)
+                button.setMinimumWidth(BUTTON_MIN_WIDTH)  # 16 sources still fit the window
                 button.clicked.connect(lambda _=False, n=info.name, r=row: self._pressed(n, r))
                 self._grid.addWidget(button, row, column)
                 buttons[info.name] = button

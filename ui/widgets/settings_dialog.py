@@ -1,8 +1,8 @@
 """The settings dialog: edits a Settings value and says what is wrong before accepting.
 
-Every field reaches the core (ui/main_window.py open_settings): sources and NDI at once,
-the encoder and SRT latency at the next Go Live, the language and an NDI discovery server
-at the next start; the dialog says which.
+Every field reaches the core (ui/main_window.py open_settings): sources, NDI and the
+multiview layout at once, the encoder and SRT latency at the next Go Live, the language and
+an NDI discovery server at the next start; the dialog says which.
 """
 
 from __future__ import annotations
@@ -29,12 +29,14 @@ from media.encode.detect import EncoderChoice, available_encoders, choose_encode
 
 from ..i18n import LANGUAGES
 from ..settings import AUTO, LATENCY_MAX, LATENCY_MIN, Settings, parse_ips, parse_sources
+from ..video.grid import LAYOUTS
 
 SOURCES_HELP = (
     "One per line: test:NAME, file:PATH, camera:DEVICE or ndi:NDI NAME; add =Label to name it."
 )
 WHEN_HELP = (
-    "Sources and NDI apply at once. Encoder and SRT latency apply at the next Go Live; "
+    "Sources, NDI and the multiview layout apply at once. "
+    "Encoder and SRT latency apply at the next Go Live; "
     "language and an NDI discovery server at the next start."
 )
 FOLLOW_LINK_LATENCY = 120  # what the spin box shows while the latency follows the link
@@ -94,11 +96,16 @@ class SettingsDialog(QDialog):
         for code, name in LANGUAGES.items():
             self.language.addItem(name, code)
         self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
+        self.layout_box = QComboBox()
+        for count in LAYOUTS:
+            self.layout_box.addItem(self.tr("{0} sources").format(count), count)
+        self.layout_box.setCurrentIndex(max(0, self.layout_box.findData(settings.multiview_layout)))
         help_label = QLabel(self.tr(SOURCES_HELP))
         help_label.setObjectName("muted")
         help_label.setWordWrap(True)
         form.addRow(self.tr("Sources"), self.sources)
         form.addRow("", help_label)
+        form.addRow(self.tr("Multiview"), self.layout_box)
         form.addRow(self.tr("NDI extra IPs"), self.ndi_ips)
         form.addRow(self.tr("NDI discovery server"), self.ndi_discovery)
         form.addRow(self.tr("NDI bandwidth"), self.ndi_bandwidth)
@@ -157,5 +164,6 @@ class SettingsDialog(QDialog):
             encoder=str(self.encoder.currentData()),
             srt_latency_ms=None if self.follow_link.isChecked() else self.latency.value(),
             language=str(self.language.currentData() or ""),
+            multiview_layout=int(self.layout_box.currentData()),
         )
         super().accept()
