@@ -14,6 +14,7 @@ class CloseCode(enum.IntEnum):
     TIMEOUT = 4408  # heard nothing for the timeout
     TAKEN_OVER = 4409  # another director took the session over: do not reconnect
     RATE_LIMITED = 4429  # kept sending over the rate limit
+    REPLACED = 4430  # the same invite token opened too many newer sockets
     TOO_SLOW = 4503  # the send queue filled up
     GOING_AWAY = 1001  # the relay is shutting down
 

@@ -24,6 +24,12 @@ class RelayMetrics:
             "Tally updates fanned out to a room (each encoded once)",
             registry=registry,
         )
+        self.keyframes_throttled = Counter(
+            "returnfeed_relay_keyframe_requests_throttled_total",
+            "Viewers' keyframe requests not passed on: one per layer per 0.5 s reaches the "
+            "director",
+            registry=registry,
+        )
         self.broker_up = Gauge(
             "returnfeed_relay_broker_up",
             "1 while the relay's broker (Redis) is reachable",

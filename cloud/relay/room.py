@@ -43,6 +43,7 @@ from cloud.relay.commands import (
     Wake,
 )
 from cloud.relay.frames import Outgoing
+from cloud.relay.keyframes import KeyframeThrottle
 from cloud.relay.metrics import RelayMetrics
 from cloud.relay.peer import Peer
 from cloud.relay.roster import Roster, login_tag
@@ -75,6 +76,9 @@ log = logging.getLogger(__name__)
 # one burst that would delay a tally change behind it.
 HEARTBEAT_SLICES = 4
 TAKEN_OVER = "another director took over this session"
+# A page opens one socket; a few more cover tabs and a reconnect racing its old socket.
+MAX_SOCKETS_PER_PARTICIPANT = 4
+REPLACED = f"this link has {MAX_SOCKETS_PER_PARTICIPANT} newer connections; this one was closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,7 @@ class Room:
         self._joined = 0
         self._ticks = 0
         self._roster: Roster[Peer] = Roster(secrets.token_hex(6))
+        self._keyframes = KeyframeThrottle()
         self._directors_changed = False  # announce at the end of the command
         # Other rooms forget ours after a few missed refreshes (one per heartbeat), so the
         # directors of a process that died stop counting after about the relay's timeout.
@@ -191,6 +196,7 @@ class Room:
     def _join(self, peer: Peer, camera: int | None, takeover: bool) -> None:
         if peer.has_ended:
             return
+        self._make_room_for(peer)
         self._peers[peer] = None
         peer.slot = self._joined % HEARTBEAT_SLICES
         self._joined += 1
@@ -203,6 +209,16 @@ class Room:
             self._tell_camera(peer)
             if refusal is not None:
                 self._send(peer, refusal)
+
+    def _make_room_for(self, peer: Peer) -> None:
+        """One invite token keeps at most MAX_SOCKETS_PER_PARTICIPANT sockets in a room:
+        the oldest goes, so a phone whose old socket has not timed out yet still gets in."""
+        participant = peer.identity.participant_id
+        if participant is None:
+            return  # a director: one per login is the roster's business (takeover)
+        same = [p for p in self._peers if p.identity.participant_id == participant]
+        for old in same[: max(0, len(same) - MAX_SOCKETS_PER_PARTICIPANT + 1)]:
+            self._drop(old, CloseCode.REPLACED, REPLACED)
 
     def _choose_camera(self, peer: Peer, camera: int) -> Outgoing | None:
         """Take a phone's own choice of camera; the refusal to send it, if any."""
@@ -331,7 +347,10 @@ class Room:
             ack = Ack(message.id, peer.camera if peer.camera is not None else message.camera)
             self._forward(Forward(Audience.DIRECTORS, encode(ack)))
         elif isinstance(message, KeyframeRequest):
-            self._forward(Forward(Audience.DIRECTORS, encode(message)))
+            if self._keyframes.allow(message.layer, time.monotonic()):
+                self._forward(Forward(Audience.DIRECTORS, encode(message)))
+            else:
+                self._deps.metrics.keyframes_throttled.inc()
 
     def _known_camera(self, peer: Peer, camera: int | None) -> bool:
         if camera is None or camera in self._tally.camera_numbers:
