@@ -101,5 +101,8 @@ def _gateway(
         ),
         # A backend on loopback serves browsers on this machine: offer 127.0.0.1 as well.
         loopback_candidates=settings.host in ("127.0.0.1", "localhost", "::1"),
+        max_viewers_per_session=settings.max_viewers_per_session,
+        max_viewers_per_token=settings.max_viewers_per_token,
+        connect_timeout_s=settings.webrtc_connect_timeout_s,
     )
     return Gateway(config, metrics.registry, db, relay.request_keyframe)

@@ -291,6 +291,35 @@ def _gateway_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> No
         "more (default none: host candidates only)",
     )
     _webrtc_arguments(p, env)
+    _admission_arguments(p, env)
+
+
+def _admission_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    adm = p.add_argument_group("WHEP viewer limits (docs/gateway.md)")
+    adm.add_argument(
+        "--max-viewers-per-session",
+        type=int,
+        metavar="N",
+        default=env_int(env, "MAX_VIEWERS_PER_SESSION", 500),
+        help="WebRTC viewers of one session at a time; one more gets 503 session_full "
+        "(default 500)",
+    )
+    adm.add_argument(
+        "--max-viewers-per-token",
+        type=int,
+        metavar="N",
+        default=env_int(env, "MAX_VIEWERS_PER_TOKEN", 4),
+        help="WebRTC viewers one participant token (a phone or viewer page) holds at a "
+        "time; one more gets 429 too_many_viewers (default 4)",
+    )
+    adm.add_argument(
+        "--webrtc-connect-timeout-s",
+        type=float,
+        metavar="S",
+        default=env_float(env, "WEBRTC_CONNECT_TIMEOUT_S", 20.0),
+        help="a viewer that has not finished ICE and DTLS this long after its answer is "
+        "closed and its sockets freed (default 20)",
+    )
 
 
 def _webrtc_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
@@ -400,6 +429,9 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         turn_urls=tuple(args.turn_urls),
         turn_secret=env_value(env, "TURN_SECRET") or "",
         turn_ttl_s=args.turn_ttl_s,
+        max_viewers_per_session=args.max_viewers_per_session,
+        max_viewers_per_token=args.max_viewers_per_token,
+        webrtc_connect_timeout_s=args.webrtc_connect_timeout_s,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         tls_local_ca=args.tls_local_ca,

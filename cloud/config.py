@@ -91,6 +91,11 @@ class Settings:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str = field(default="", repr=False)
     turn_ttl_s: int = 3600
+    # WHEP admission (docs/gateway.md): viewers per session and per participant token, and
+    # how long a viewer that has not finished ICE and DTLS keeps its sockets.
+    max_viewers_per_session: int = 500
+    max_viewers_per_token: int = 4
+    webrtc_connect_timeout_s: float = 20.0
     # HTTPS served by the backend itself (cloud/tls/, docs/deploy.md): a certificate and key,
     # or a local CA of its own for a venue LAN; plain HTTP on a second port redirects.
     tls_cert: Path | None = None
@@ -118,6 +123,10 @@ class Settings:
             if not url.startswith(("stun:", "turn:", "turns:")):
                 raise ConfigError("an ICE server is a stun:, turn: or turns: URL")
         self._check_webrtc()
+        if min(self.max_viewers_per_session, self.max_viewers_per_token) < 1:
+            raise ConfigError("the viewer limits must be at least 1")
+        if not 1 <= self.webrtc_connect_timeout_s <= 300:
+            raise ConfigError("the WebRTC connect timeout must be 1..300 s")
         if self.redis_url is not None and not self.redis_url.startswith(
             ("redis://", "rediss://", "unix://")
         ):

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.db.models import LiveSession
-from cloud.gateway import iceports
+from cloud.gateway import admission, iceports
 from cloud.gateway.feed import SessionFeed, Tap
 from cloud.gateway.iceports import IcePlan, NoFreePort, PortAllocator, PortRange
 from cloud.gateway.ingest import Credentials, Ingest, IngestAuth
@@ -29,7 +29,7 @@ from cloud.gateway.metrics import GatewayMetrics
 from cloud.gateway.quality import LinkSample, Mode, QualityPolicy
 from cloud.gateway.turn import TurnRest
 from cloud.gateway.units import Unit
-from cloud.gateway.viewer import Viewer
+from cloud.gateway.viewer import CONNECT_TIMEOUT_S, Viewer
 from media.srt import SrtError
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,8 @@ class GatewayConfig:
     public_ips: tuple[str, ...] = ()  # also offered as host candidates, with that port
     turn: TurnRest | None = None  # TURN servers for the pages, credentials minted per caller
     max_viewers_per_session: int = 500
+    max_viewers_per_token: int = 4  # one participant token's peers at a time (admission.py)
+    connect_timeout_s: float = CONNECT_TIMEOUT_S  # a viewer that has not connected goes
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +320,8 @@ class Gateway:
         feed = self._feeds.get(session_id)
         if feed is None or not feed.live:
             raise NoPublisher(session_id)
+        limits = self.config.max_viewers_per_session, self.config.max_viewers_per_token
+        admission.check(self._viewers.values(), session_id, participant_id, *limits)
         viewer_id = secrets.token_urlsafe(12)
         # A viewer that chose a layer starts on it: its first keyframe, and its first
         # frames, come from that layer (a phone on "low" never pays for a hi GOP).
@@ -357,7 +361,7 @@ class Gateway:
         )
         self._viewers[viewer_id] = viewer
         try:
-            answer = await viewer.answer(offer_sdp)
+            answer = await viewer.answer(offer_sdp, self.config.connect_timeout_s)
         except NoFreePort as exc:
             self.metrics.viewers_refused.labels("no_udp_port").inc()
             log.warning("viewer refused: %s", exc)

@@ -109,7 +109,8 @@ class Viewer:
         self._audio = PacketTrack("audio", tap.audio)
         self.pc.on("connectionstatechange", self._state_changed)
 
-    async def answer(self, offer_sdp: str) -> str:
+    async def answer(self, offer_sdp: str, connect_timeout_s: float = CONNECT_TIMEOUT_S) -> str:
+        """The answer; a viewer not connected `connect_timeout_s` later is closed."""
         pc = self.pc
         video = pc.addTransceiver(self._video, direction="sendonly")
         codecs = RTCRtpSender.getCapabilities("video").codecs
@@ -155,7 +156,7 @@ class Viewer:
             answer = playout.negotiate(answer, playout_id)
             self._senders[0].extra_extensions = [(playout_id, playout.element())]
         self._hook_rtcp(video.sender)
-        self._task = asyncio.create_task(self._watch())
+        self._task = asyncio.create_task(self._watch(connect_timeout_s))
         return answer
 
     def set_mode(self, mode: Mode) -> str:
@@ -218,13 +219,13 @@ class Viewer:
         setattr(sender, "_handle_rtcp_packet", hooked)  # noqa: B010 - override one instance
         setattr(sender, "_send_rtcp", sending)  # noqa: B010
 
-    async def _watch(self) -> None:
+    async def _watch(self, connect_timeout_s: float) -> None:
         started = time.monotonic()
         try:
             while not self._closed:
                 await asyncio.sleep(STATS_INTERVAL_S)
                 if not self.connected:
-                    if time.monotonic() - started > CONNECT_TIMEOUT_S:
+                    if time.monotonic() - started > connect_timeout_s:
                         log.info("viewer %s never connected", self.id)
                         break
                     continue

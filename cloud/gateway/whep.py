@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from cloud.auth.deps import BackendDep, Caller, CallerDep
 from cloud.errors import ApiError, Forbidden, NotFound, error_response
+from cloud.gateway import admission
 from cloud.gateway.gateway import Gateway, NoPublisher, UnknownViewer
 from cloud.gateway.iceports import NoFreePort
 from cloud.gateway.offer import BadOffer, parse_offer
@@ -112,6 +113,15 @@ async def whep_offer(
             "the program is not on air yet",
             {"retry_after_s": RETRY_AFTER_S},
             headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+    except admission.Refused as exc:
+        gateway.metrics.viewers_refused.labels(exc.reason).inc()
+        return error_response(
+            exc.status,
+            exc.code,
+            str(exc),
+            {"retry_after_s": exc.retry_after_s, "limit": exc.limit},
+            headers={"Retry-After": str(exc.retry_after_s)},
         )
     except NoFreePort as exc:
         # The port range is full: a clear refusal the page retries, never a hang.
