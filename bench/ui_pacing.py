@@ -5,7 +5,8 @@ Run from the repository root (offscreen by default; under Xvfb for a real X serv
     xvfb-run -a -s "-screen 0 1600x900x24" env QT_QPA_PLATFORM=xcb python -m bench.ui_pacing
 
 The real window on the real core: N test patterns at 640x360, program clock at 60 fps,
-the window at 1600x900. A 5 ms precise timer measures how late the UI thread gets to it
+the window at 1600x900, the multiview in the smallest layout that shows them all (4, 9 or
+16 tiles). A 5 ms precise timer measures how late the UI thread gets to it
 (a stall). Every 0.5 s a CUT is submitted the way a hotkey submits it; its latency is
 from the submit to the first paint of a program frame composed after the engine took it.
 Prints JSON, writes bench/results/ui_pacing.json (and ui_pacing.png with --plot).
@@ -38,6 +39,7 @@ from media.clock import OutputFrame
 from ui.main_window import MainWindow
 from ui.resources import stylesheet
 from ui.settings import Settings
+from ui.video.grid import LAYOUTS
 
 TARGET = {"monitor_fps": 30.0, "cut_to_screen_frames": 2.0}
 PROBE_MS = 5
@@ -115,7 +117,8 @@ def run(seconds: float, sources: int, warmup: float = 1.5) -> dict[str, Any]:
     config = replace(RuntimeConfig(), sources=default_specs(sources), control_port=0)
     runtime = Runtime(config, vault=MemoryVault())
     runtime.start()
-    win = MainWindow(runtime, Settings())
+    layout = next((n for n in LAYOUTS if n >= sources), LAYOUTS[-1])
+    win = MainWindow(runtime, Settings(multiview_layout=layout))
     win.resize(1600, 900)
     win.show()
     probe = Probe(win, runtime)
@@ -161,6 +164,7 @@ def run(seconds: float, sources: int, warmup: float = 1.5) -> dict[str, Any]:
         "platform": os.environ.get("QT_QPA_PLATFORM"),
         "machine": f"{platform.machine()} {os.cpu_count()} cpus",
         "sources": sources,
+        "multiview_tiles": len(win.multiview.tiles),
         "seconds": seconds,
         "window": "1600x900",
         "monitor_fps": {

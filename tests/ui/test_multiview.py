@@ -26,7 +26,7 @@ from tests.media.support import LOOPBACK, LoopbackSender
 from ui.main_window import MainWindow
 from ui.settings import Settings, load, load_with_notes
 from ui.video.grid import grid_shape
-from ui.video.multiview import UnknownLayout
+from ui.video.multiview import UnknownLayout, tile_every
 from ui.video.onair import Clocks
 from ui.video.view import TALLY_COLOURS, VideoView
 from ui.widgets.settings_dialog import SettingsDialog
@@ -248,6 +248,11 @@ def test_the_grid_takes_the_shape_that_makes_tiles_largest() -> None:
     assert grid_shape(16, 1180, 300) == (6, 3)  # two cells empty, but larger tiles
     # As large either way (6x3 or 8x2 here): the shape with no empty cells.
     assert grid_shape(16, 1176, 250, 4) == (8, 2)
+
+
+def test_all_tiles_together_keep_to_a_frame_budget() -> None:
+    # The pump ticks 125 times a second: up to 8 tiles at ~30 fps, 16 at ~15.
+    assert [tile_every(n, 125) for n in (1, 4, 8, 9, 16)] == [4, 4, 4, 5, 8]
     assert grid_shape(9, 900, 510) == (3, 3)
     assert grid_shape(4, 1180, 300) == (4, 1)
     assert grid_shape(4, 640, 360) == (2, 2)

@@ -8,6 +8,7 @@ signal, or that the core no longer has, says so over the picture.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, Signal
@@ -25,6 +26,13 @@ from .tile_grid import SPACING, TileGrid
 from .view import VideoView
 
 STATE_CHECK_MS = 500
+# Frames the tiles convert per second, all together. Each conversion reads a whole source
+# frame on the UI thread, whose GIL the program clock shares: with 16 tiles at 30 fps the
+# window's process took ~110 % of a core and the clock was late on ~10 % of its ticks; at
+# this budget ~80-95 % and ~4-6 % (bench/ui_pacing.py --sources 16 on a shared 2-core VM,
+# noisy). 16 tiles then show ~15 fps, 9 tiles 25, up to 8 tiles 30.
+TILE_FRAMES_PER_S = 250
+FASTEST_TILE_EVERY = 4  # pump ticks: ~30 fps at the pump's 8 ms
 
 
 class UnknownLayout(ValueError):
@@ -99,7 +107,10 @@ class Multiview(QWidget):
         sources = self._model.sources
         shown = sources[: self.layout_size]
         self.left_out = sources[self.layout_size :]
-        self.tiles = {info.name: self._tile(n, info) for n, info in enumerate(shown, start=1)}
+        every = tile_every(len(shown), self._pump.ticks_per_second)
+        self.tiles = {
+            info.name: self._tile(n, info, every) for n, info in enumerate(shown, start=1)
+        }
         empty = [VideoView(caption=False) for _ in range(self.layout_size - len(shown))]
         self.grid.set_cells([*self.tiles.values(), *empty])
         self.bar.show_layout(self.layout_size)
@@ -107,13 +118,13 @@ class Multiview(QWidget):
         self._retally()
         self.check_sources()
 
-    def _tile(self, number: int, info: SourceInfo) -> VideoView:
+    def _tile(self, number: int, info: SourceInfo, every: int) -> VideoView:
         tile = VideoView(info.title, border=2)
         tile.badge = str(number)
         tile.setToolTip(self.tr("Click: preview · Double-click: program"))
         tile.clicked.connect(lambda name=info.name: self.previewRequested.emit(name))
         tile.doubleClicked.connect(lambda name=info.name: self.programRequested.emit(name))
-        self._pump.add(tile, self._feed_for(info.name), every=4, fast=True)
+        self._pump.add(tile, self._feed_for(info.name), every=every, fast=True)
         return tile
 
     def _retally(self) -> None:
@@ -122,6 +133,11 @@ class Multiview(QWidget):
         program = self._model.program
         info = next((s for s in self._model.sources if s.name == program), None)
         self.bar.show_program(program, info.title if info is not None else program or "")
+
+
+def tile_every(tiles: int, ticks_per_second: float) -> int:
+    """Pull each tile on every n-th pump tick so all tiles together keep to the budget."""
+    return max(FASTEST_TILE_EVERY, math.ceil(tiles * ticks_per_second / TILE_FRAMES_PER_S))
 
 
 def _checked(count: int) -> int:

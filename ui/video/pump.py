@@ -48,6 +48,10 @@ class FramePump(QObject):
         phase = sum(1 for e in self._entries if e.every == every) % every
         self._entries.append(_Entry(view, feed, every, phase, fast))
 
+    @property
+    def ticks_per_second(self) -> float:
+        return 1000 / max(1, self._timer.interval())
+
     def remove(self, view: VideoView) -> None:
         self._entries = [e for e in self._entries if e.view is not view]
 
