@@ -28,9 +28,10 @@ from .view import VideoView
 STATE_CHECK_MS = 500
 # Frames the tiles convert per second, all together. Each conversion reads a whole source
 # frame on the UI thread, whose GIL the program clock shares: with 16 tiles at 30 fps the
-# window's process took ~110 % of a core and the clock was late on ~10 % of its ticks; at
-# this budget ~80-95 % and ~4-6 % (bench/ui_pacing.py --sources 16 on a shared 2-core VM,
-# noisy). 16 tiles then show ~15 fps, 9 tiles 25, up to 8 tiles 30.
+# window's process took 102-112 % of a core and the clock was late on 7-11 % of its ticks;
+# at this budget 77-95 % and 4-12 % (bench/ui_pacing.py --sources 16, three runs each on a
+# shared 2-core VM under load 1.3-3: the CPU figure is the steadier one). 16 tiles then
+# show ~15 fps, 9 tiles 25, up to 8 tiles 30.
 TILE_FRAMES_PER_S = 250
 FASTEST_TILE_EVERY = 4  # pump ticks: ~30 fps at the pump's 8 ms
 
