@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 
+from .strings_core_ko import CORE_KO
 from .strings_ko import KO
 
 LANGUAGES = {"en": "English", "ko": "한국어"}
@@ -44,6 +45,6 @@ def install(app: QCoreApplication, language: str) -> QTranslator | None:
     """Install the table for `language`; keep the returned object alive with the app."""
     if language != "ko":
         return None
-    translator = TableTranslator(KO)
+    translator = TableTranslator(KO | CORE_KO)  # the window's words and the core's
     app.installTranslator(translator)
     return translator

@@ -27,6 +27,7 @@ from app.runtime import Runtime
 
 from . import feeds
 from .bridge import Bridge
+from .core_text import core_text
 from .hotkeys import Hotkeys
 from .models.audio import AudioModel
 from .models.cameras import CamerasModel
@@ -230,10 +231,10 @@ class MainWindow(QMainWindow):
         self.show_message(self.tr("Control token copied"))
 
     def show_error(self, message: str) -> None:
-        self.statusBar().showMessage("⚠ " + message, STATUS_MS)
+        self.statusBar().showMessage("⚠ " + core_text(message), STATUS_MS)
 
     def show_message(self, message: str) -> None:
-        self.statusBar().showMessage(message, STATUS_MS)
+        self.statusBar().showMessage(core_text(message), STATUS_MS)
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)

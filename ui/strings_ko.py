@@ -234,6 +234,11 @@ KO: dict[str, str] = {
     ),
     "Refresh list": "목록 새로 고침",
     "On air the list follows by itself": "방송 중에는 목록이 저절로 갱신됩니다",
+    # the core's words in the Go Live panel
+    "{0}: {1:.0f} fps · {2:.0f} kbps": "{0}: {1:.0f} fps · {2:.0f} kbps",
+    " · RTT {0:.0f} ms · loss {1:.1f}%": " · RTT {0:.0f} ms · 손실 {1:.1f}%",
+    " · latency {0}": " · 지연 {0}",
+    "Wake watch": "절전 복귀 감시",
     # go live: what is down
     "Take over": "제어권 가져오기",
     "Make this switcher the only director and program sender of the session": (

@@ -113,8 +113,9 @@ class Crew:
         invites = await login.api.invites(access, session.id)
         mine = [i for i in invites if self._of(i, camera) and not i.revoked]
         if not mine:
-            what = "the viewers" if camera is None else f"camera {camera}"
-            raise CrewRefused(404, "no_invite", f"{what} have no link to revoke")
+            if camera is None:
+                raise CrewRefused(404, "no_invite", "the viewers have no link to revoke")
+            raise CrewRefused(404, "no_invite", f"camera {camera} has no link to revoke")
         for invite in mine:
             await login.api.revoke_invite(access, session.id, invite.id)
         self._publish(invites, gone={i.id for i in mine})

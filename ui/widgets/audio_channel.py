@@ -31,6 +31,7 @@ from media.audio.mixer import ChannelSettings
 from media.audio.source import AudioState, AudioStatus
 
 from ..bridge import Bridge
+from ..core_text import core_text
 from .meter import Meter
 
 Kind = Literal["source", "input", "program"]
@@ -188,7 +189,7 @@ class ChannelStrip(QWidget):
             self.badge.setProperty("state", state.value)
             self.badge.style().unpolish(self.badge)
             self.badge.style().polish(self.badge)
-        self.badge.setToolTip(status.error or "" if status is not None else "")
+        self.badge.setToolTip(core_text(status.error or "") if status is not None else "")
         self.badge.setVisible(state is not AudioState.LIVE)
         self.loudness.setVisible(state is AudioState.LIVE)
         if status is not None and status.sample_rate and status.channels:

@@ -16,6 +16,8 @@ from app.engine.sources import AudioSpec
 from media.audio.capture import list_audio_devices
 from media.errors import NoAudioDevice
 
+from ..core_text import core_text
+
 
 class InputsCore(Protocol):
     """What the input list needs of app.runtime.Runtime."""
@@ -70,7 +72,8 @@ class AudioInputs(QObject):
     def _done(self, specs: tuple[AudioSpec, ...], error: str) -> None:
         self._sending = False
         if error:
-            self.failed.emit(self.tr("Could not change the audio inputs: {0}").format(error))
+            message = self.tr("Could not change the audio inputs: {0}")
+            self.failed.emit(message.format(core_text(error)))
         else:
             self.changed.emit(specs)
         if self._wanted is not None and self._wanted != specs:

@@ -23,9 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.golive import StreamLayer
 from media.encode.detect import AUTO_HARDWARE, AUTO_SOFTWARE, FELL_BACK, EncoderChoice
 
 from ..bridge import Bridge
+from ..core_text import core_text
 from ..models.link import LinkModel
 from .common import muted, panel, title
 
@@ -232,7 +234,7 @@ class GoLivePanel(QWidget):
     # --- showing ------------------------------------------------------------------------
 
     def _failed(self, action: str, message: str) -> None:
-        self.error.setText(message)
+        self.error.setText(core_text(message))
 
     def _refresh(self) -> None:
         m = self._model
@@ -294,7 +296,7 @@ class GoLivePanel(QWidget):
             self.relay.setText(self.tr("connected") + rtt)
             self.relay.setObjectName("ok")
         else:
-            self.relay.setText(m.detail or self.tr("connecting…"))
+            self.relay.setText(core_text(m.detail) or self.tr("connecting…"))
             self.relay.setObjectName("error")
         self.relay.style().unpolish(self.relay)
         self.relay.style().polish(self.relay)
@@ -311,6 +313,9 @@ class GoLivePanel(QWidget):
             "invites": self.tr("Invite links"),
             "directors": self.tr("Directors"),
             "program stream": self.tr("Stream"),
+            "relay events": self.tr("Tally relay"),
+            "credentials": self.tr("SRT credentials"),
+            "wake watch": self.tr("Wake watch"),
         }
         lines = []
         for item in m.degraded:
@@ -319,7 +324,8 @@ class GoLivePanel(QWidget):
             name = names.get(item.link) or (
                 f"{self.tr('Stream')} {layer}" if layer != item.link else item.link
             )
-            lines.append(self.tr("{0}: {1} (since {2})").format(name, item.detail, since))
+            detail = core_text(item.detail)
+            lines.append(self.tr("{0}: {1} (since {2})").format(name, detail, since))
         self.problems.setText("\n".join(lines))
         self.problems.setVisible(bool(lines))
         actions = {item.action for item in m.degraded}
@@ -339,17 +345,30 @@ class GoLivePanel(QWidget):
             why = self.tr("as set in Settings")
         return self.tr("Encoder {0} ({1})").format(choice.name, why)
 
+    def layer_text(self, layer: StreamLayer) -> str:
+        """One stream layer's line (StreamLayer.line's facts) in the director's language."""
+        if not layer.connected:
+            return f"{layer.name}: {core_text(layer.state)}"
+        text = self.tr("{0}: {1:.0f} fps · {2:.0f} kbps").format(layer.name, layer.fps, layer.kbps)
+        if layer.rtt_ms is not None:
+            text += self.tr(" · RTT {0:.0f} ms · loss {1:.1f}%").format(
+                layer.rtt_ms, layer.loss_pct or 0.0
+            )
+        if layer.latency:
+            text += self.tr(" · latency {0}").format(core_text(layer.latency))
+        return text
+
     def _show_stream(self) -> None:
         m = self._model
         if m.stream_sending and m.stream_layers:
-            lines = [layer.line() for layer in m.stream_layers]
+            lines = [self.layer_text(layer) for layer in m.stream_layers]
             if m.stream_encoder is not None:
                 lines.insert(0, self.encoder_text(m.stream_encoder))
             self.encoder.setText("\n".join(lines))
             ok = all(layer.connected for layer in m.stream_layers)
             self.encoder.setObjectName("ok" if ok else "error")
         elif m.stream_detail:
-            self.encoder.setText(m.stream_detail)
+            self.encoder.setText(core_text(m.stream_detail))
             self.encoder.setObjectName("error")
         elif m.live:
             self.encoder.setText(self.tr("connecting…"))
