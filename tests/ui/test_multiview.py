@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.engine.commands import Cut
@@ -24,6 +25,7 @@ from media.sources.base import SourceState
 from tests.app.core_config import LIGHT_MEDIA, light_config
 from tests.media.support import LOOPBACK, LoopbackSender
 from ui.main_window import MainWindow
+from ui.resources import stylesheet
 from ui.settings import Settings, load, load_with_notes
 from ui.video.grid import grid_shape
 from ui.video.multiview import UnknownLayout, tile_every
@@ -111,6 +113,21 @@ def test_sixteen_sources_in_the_sixteen_layout_with_borders_and_labels_that_scal
     assert big.border_width() > small[1] and big.caption_font_px() > small[2]
     assert red_or_green(big, "program") and red_or_green(mv.tiles["test-2"], "preview")
     win.close()
+
+
+@pytest.mark.parametrize("core", [16], indirect=True)
+def test_sixteen_sources_fit_a_full_hd_screen(qtbot: QtBot, core: Runtime) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.setStyleSheet(stylesheet())
+    try:
+        win = open_window(qtbot, core, Settings(sources=core.config.sources, multiview_layout=16))
+        # The bus buttons used to make the window 2038 px wide at the least with 16 sources.
+        assert win.minimumSizeHint().width() <= 1920, win.minimumSizeHint()
+        assert win.minimumSizeHint().height() <= 1080 - 80, win.minimumSizeHint()
+        win.close()
+    finally:
+        app.setStyleSheet("")
 
 
 @pytest.mark.parametrize("core", [8], indirect=True)

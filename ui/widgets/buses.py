@@ -9,7 +9,7 @@ from app.engine.commands import SetPreview, SetProgram
 from ..bridge import Bridge
 from ..models.switcher import SwitcherModel
 
-BUTTON_MIN_WIDTH = 36  # a long name is cut short; the tooltip has it whole
+BUTTON_MIN_WIDTH = 32  # a long name is cut short; the tooltip has it whole
 
 
 class BusRows(QWidget):
