@@ -240,6 +240,22 @@ def test_a_source_that_vanishes_says_so_in_its_tile(qtbot: QtBot) -> None:
         sender.stop()
 
 
+def test_a_source_the_core_no_longer_has_says_so_until_its_tile_goes(
+    qtbot: QtBot, core: Runtime
+) -> None:
+    win = open_window(qtbot, core, Settings(sources=core.config.sources))
+    tile = win.multiview.tiles["test-4"]
+    # The core drops the source; the window has not yet heard (nothing runs the Qt loop
+    # until the next line), as when the core is quicker than the screen.
+    core.replace_sources(default_specs(3)).result(10)
+    win.multiview.check_sources()
+    assert tile.note == "SOURCE GONE"
+    assert win.multiview.tiles["test-3"].note == ""
+    qtbot.waitUntil(lambda: "test-4" not in win.multiview.tiles, timeout=5000)
+    assert list(win.multiview.tiles) == ["test-1", "test-2", "test-3"]
+    win.close()
+
+
 def test_a_bad_layout_is_refused_and_a_bad_saved_one_reads_as_the_default(
     qtbot: QtBot, core: Runtime, tmp_path: Path
 ) -> None:
