@@ -45,6 +45,7 @@ from .widgets.cameras import CamerasPanel
 from .widgets.common import panel, title
 from .widgets.crew import CrewPanel
 from .widgets.golive import GoLivePanel
+from .widgets.sessions import SessionPanel
 from .widgets.settings_dialog import SettingsDialog
 from .widgets.transition import TransitionPanel
 
@@ -176,6 +177,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.cameras_panel, self.tr("Cameras"))
         self.crew_panel = CrewPanel(self.crew, self.link, self.bridge)
         self.tabs.addTab(self.crew_panel, self.tr("Crew"))
+        self.session_panel = SessionPanel(self.link, self.bridge)
+        self.tabs.addTab(self.session_panel, self.tr("Session"))
         self.tabs.setMinimumWidth(360)
         return self.tabs
 
