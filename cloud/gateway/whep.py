@@ -14,6 +14,7 @@ feed). Watching is all a camera token opens here: the director's API still refus
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -21,13 +22,14 @@ from pydantic import BaseModel
 
 from cloud.auth.deps import BackendDep, Caller, CallerDep
 from cloud.errors import ApiError, Forbidden, NotFound, error_response
-from cloud.gateway import admission
+from cloud.gateway import admission, candidates
 from cloud.gateway.gateway import Gateway, NoPublisher, UnknownViewer
 from cloud.gateway.iceports import NoFreePort
 from cloud.gateway.offer import BadOffer, parse_offer
 from cloud.gateway.quality import Mode
 from cloud.gateway.viewer import Viewer
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["viewer (WHEP)"])
 
 MAX_SDP_BYTES = 16 * 1024
@@ -104,6 +106,7 @@ async def whep_offer(
         parse_offer(sdp)
     except BadOffer as exc:
         raise ApiError(str(exc), {"reason": exc.reason}) from None
+    sdp = _screened(sdp, gateway.config.loopback_candidates)
     try:
         viewer, answer = await gateway.add_viewer(session_id, caller.participant.id, sdp, mode)
     except NoPublisher:
@@ -141,6 +144,25 @@ async def whep_offer(
         media_type="application/sdp",
         headers={"Location": location, "Link": f'<{location}/quality>; rel="quality"'},
     )
+
+
+def _screened(sdp: str, loopback_ok: bool) -> str:
+    """The offer with only the candidates the gateway will check (candidates.py)."""
+    screened = candidates.screen(sdp, loopback_ok)
+    if screened.dropped:
+        log.info(
+            "WHEP offer: %d of %d candidates dropped %s",
+            sum(screened.dropped.values()),
+            screened.offered,
+            dict(screened.dropped),
+        )
+    if screened.offered and not screened.kept:
+        raise ApiError(
+            f"none of the offer's {screened.offered} ICE candidates is one this server sends "
+            "to (UDP, port 1024..65535, a unicast address or an mDNS .local name)",
+            {"reason": "candidates", "dropped": dict(screened.dropped)},
+        )
+    return screened.sdp
 
 
 def _too_large() -> Response:
