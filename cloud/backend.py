@@ -93,6 +93,7 @@ def _gateway(
         srt_fec=fec_config(settings.srt_fec),
         ice_servers=settings.ice_servers,
         udp_ports=PortRange(*settings.webrtc_udp_ports) if settings.webrtc_udp_ports else None,
+        udp_port=settings.webrtc_udp_port,
         public_ips=settings.webrtc_public_ips,
         turn=(
             TurnRest(settings.turn_urls, settings.turn_secret, settings.turn_ttl_s)

@@ -29,8 +29,9 @@ from cloud.config import (
 )
 from cloud.db.engine import make_sqlite_file_private
 from cloud.db.migrate import upgrade
-from cloud.gateway.iceports import parse_port_range, parse_public_ip
+from cloud.gateway.iceports import parse_port, parse_port_range, parse_public_ip
 from cloud.gateway.turn import check_turn_url
+from cloud.gateway.udpmux import PortInUse
 from cloud.relay import RELAY_MAX_FRAME_BYTES
 from cloud.relay.uvicorn_protocol import RelayWebSocketProtocol
 from cloud.secret_store import SecretError, load_or_create_secret
@@ -325,12 +326,21 @@ def _admission_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> 
 def _webrtc_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
     rtc = p.add_argument_group("WebRTC ports, NAT and TURN (docs/deploy.md)")
     rtc.add_argument(
+        "--webrtc-udp-port",
+        type=_argument(parse_port),
+        metavar="PORT",
+        default=env_value(env, "WEBRTC_UDP_PORT"),
+        help="every viewer's ICE on this one UDP port, e.g. 8189, told apart by ICE ufrag and "
+        "address: one firewall rule, no port limit on viewers (recommended on the internet); "
+        "a port in use stops the start (default: any port)",
+    )
+    rtc.add_argument(
         "--webrtc-udp-ports",
         type=_argument(parse_port_range),
         metavar="FIRST-LAST",
         default=env_value(env, "WEBRTC_UDP_PORTS"),
-        help="bind each viewer's ICE to one UDP port of this range, e.g. 40000-40999: one "
-        "firewall rule; a viewer finding none free gets a 503 (default: any port)",
+        help="or bind each viewer's ICE to one UDP port of this range, e.g. 40000-40999; a "
+        "viewer finding none free gets a 503 (default: any port)",
     )
     rtc.add_argument(
         "--webrtc-public-ip",
@@ -340,7 +350,7 @@ def _webrtc_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> Non
         metavar="ADDR",
         default=_env_list(env, "WEBRTC_PUBLIC_IPS", parse_public_ip),
         help="also offer this address (a 1:1 NAT's public IP) as a host candidate, with the "
-        "port of the range; repeat for more; needs --webrtc-udp-ports",
+        "gateway's port; repeat for more; needs --webrtc-udp-port or --webrtc-udp-ports",
     )
     rtc.add_argument(
         "--turn-url",
@@ -425,6 +435,7 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
             if args.webrtc_udp_ports is not None
             else None
         ),
+        webrtc_udp_port=args.webrtc_udp_port,
         webrtc_public_ips=tuple(args.webrtc_public_ips),
         turn_urls=tuple(args.turn_urls),
         turn_secret=env_value(env, "TURN_SECRET") or "",
@@ -481,7 +492,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in tls.summary() if tls is not None else []:
         print(line, flush=True)
     # X-Forwarded-For/-Proto/-Host from trusted proxies only (cloud/tls/forwarded.py).
-    app = ForwardedHeaders(create_app(settings), settings.forwarded_allow_ips)  # type: ignore[arg-type]
+    try:  # the shared WebRTC port is bound here: one in use stops the start, named
+        app = ForwardedHeaders(create_app(settings), settings.forwarded_allow_ips)  # type: ignore[arg-type]
+    except PortInUse as exc:
+        print(f"returnfeed-cloud: {exc}", file=sys.stderr)
+        return 2
     _calm_garbage_collector()
     config = uvicorn.Config(
         app,
@@ -534,6 +549,8 @@ def _shown_webrtc(settings: Settings) -> str:
     """Ports, public addresses and TURN servers (never the TURN secret)."""
     ports = settings.webrtc_udp_ports
     parts = [f"udp {ports[0]}-{ports[1]}" if ports else "udp any port"]
+    if settings.webrtc_udp_port is not None:
+        parts = [f"udp {settings.webrtc_udp_port} (every viewer)"]
     if settings.webrtc_public_ips:
         parts.append("public " + ", ".join(settings.webrtc_public_ips))
     if settings.turn_urls:

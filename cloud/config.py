@@ -84,9 +84,11 @@ class Settings:
     srt_token_ttl_s: int = 24 * 3600
     ice_servers: tuple[str, ...] = field(default=(), repr=False)  # TURN URLs carry passwords
     # WebRTC ports and addresses (docs/deploy.md, "WebRTC ports, NAT and TURN"): the UDP
-    # range viewers' ICE binds in (None: any port), public addresses of a 1:1 NAT to
-    # advertise, TURN servers whose credentials the backend mints from a shared secret.
+    # range viewers' ICE binds in or the one port they all share (None: any port), public
+    # addresses of a 1:1 NAT to advertise, TURN servers whose credentials the backend mints
+    # from a shared secret.
     webrtc_udp_ports: tuple[int, int] | None = None
+    webrtc_udp_port: int | None = None  # or one port every viewer shares
     webrtc_public_ips: tuple[str, ...] = ()
     turn_urls: tuple[str, ...] = ()
     turn_secret: str = field(default="", repr=False)
@@ -153,10 +155,16 @@ class Settings:
             first, last = self.webrtc_udp_ports
             if not 1024 <= first <= last <= 65535:
                 raise ConfigError("the WebRTC UDP ports must be FIRST-LAST within 1024..65535")
-        if self.webrtc_public_ips and self.webrtc_udp_ports is None:
+        if self.webrtc_udp_port is not None:
+            if self.webrtc_udp_ports is not None:
+                raise ConfigError("give either --webrtc-udp-port or --webrtc-udp-ports, not both")
+            if not 1024 <= self.webrtc_udp_port <= 65535:
+                raise ConfigError("the WebRTC UDP port must be within 1024..65535")
+        if self.webrtc_public_ips and self.webrtc_udp_ports is None and not self.webrtc_udp_port:
             raise ConfigError(
-                "--webrtc-public-ip needs --webrtc-udp-ports: a 1:1 NAT forwards the range, "
-                "and the public candidate carries the port every address is bound to"
+                "--webrtc-public-ip needs --webrtc-udp-port or --webrtc-udp-ports: a 1:1 NAT "
+                "forwards them, and the public candidate carries the port every address is "
+                "bound to"
             )
         if self.turn_urls and not self.turn_secret:
             raise ConfigError("--turn-url needs the shared secret in RETURNFEED_TURN_SECRET")

@@ -21,13 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.db.models import LiveSession
-from cloud.gateway import admission, icelog, iceports
+from cloud.gateway import admission, iceports
 from cloud.gateway.feed import SessionFeed, Tap
 from cloud.gateway.iceports import IcePlan, NoFreePort, PortAllocator, PortRange
 from cloud.gateway.ingest import Credentials, Ingest, IngestAuth
 from cloud.gateway.metrics import GatewayMetrics
 from cloud.gateway.quality import LinkSample, Mode, QualityPolicy
 from cloud.gateway.turn import TurnRest
+from cloud.gateway.udpmux import UdpMux
 from cloud.gateway.units import Unit
 from cloud.gateway.viewer import CONNECT_TIMEOUT_S, Viewer
 from media.srt import SrtError
@@ -66,6 +67,7 @@ class GatewayConfig:
     ice_servers: tuple[str, ...] = ()
     loopback_candidates: bool = False  # also offer 127.0.0.1 (a backend on loopback)
     udp_ports: PortRange | None = None  # each viewer's ICE binds one port of it (iceports.py)
+    udp_port: int | None = None  # or every viewer's ICE shares this one port (udpmux.py)
     public_ips: tuple[str, ...] = ()  # also offered as host candidates, with that port
     turn: TurnRest | None = None  # TURN servers for the pages, credentials minted per caller
     max_viewers_per_session: int = 500
@@ -114,6 +116,14 @@ def offer_loopback_candidates() -> None:
     ice.get_host_addresses = with_loopback
 
 
+def _host_addresses(loopback: bool) -> list[str]:
+    """The addresses aioice gathers on (ifaddr's, loopback left out unless asked)."""
+    import aioice.ice as ice
+
+    addresses = ice.get_host_addresses(use_ipv4=True, use_ipv6=True)
+    return [*addresses, "127.0.0.1"] if loopback else addresses
+
+
 class Gateway:
     def __init__(
         self,
@@ -128,11 +138,14 @@ class Gateway:
         self._db = db
         self._keyframes = keyframes
         self._ice = [parse_ice_server(url) for url in config.ice_servers]
-        self._ice_plan = (
-            IcePlan(PortAllocator(config.udp_ports), config.public_ips)
-            if config.udp_ports is not None
+        # Bound now, so a port in use stops the start (udpmux.PortInUse) before it serves.
+        self._udp_mux = (
+            UdpMux(config.udp_port, _host_addresses(config.loopback_candidates))
+            if config.udp_port is not None
             else None
         )
+        ports = self._udp_mux or (PortAllocator(config.udp_ports) if config.udp_ports else None)
+        self._ice_plan = IcePlan(ports, config.public_ips) if ports is not None else None
         self._feeds: dict[str, SessionFeed] = {}
         self._viewers: dict[str, Viewer] = {}
         self._last_keyframe: dict[tuple[str, str], float] = {}
@@ -147,11 +160,18 @@ class Gateway:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        icelog.install()  # a viewer's offer must not flood the log (icelog.py)
         if self.config.loopback_candidates:
             offer_loopback_candidates()
-        if self.config.udp_ports is not None:
+        if self._ice_plan is not None:
             iceports.install()  # raises IncompatibleAioice now rather than at a viewer
+        if self._udp_mux is not None:
+            mux = self._udp_mux
+            await mux.start(lambda reason: self.metrics.webrtc_udp_dropped.labels(reason).inc())
+            self.metrics.webrtc_udp_mux_viewers.set_function(lambda: mux.viewers)
+            log.info(
+                "WebRTC: every viewer on UDP port %d of %s", mux.port, ", ".join(mux.addresses)
+            )
+        elif self.config.udp_ports is not None:
             ports = self.config.udp_ports
             log.info(
                 "WebRTC: each viewer binds one UDP port of %s: %d viewers at most at a time",
@@ -187,6 +207,8 @@ class Gateway:
             self._refresher.cancel()
         for viewer in list(self._viewers.values()):
             await viewer.close()
+        if self._udp_mux is not None:
+            self._udp_mux.close()
         if self._ingest is not None:
             await asyncio.to_thread(self._ingest.close)
 

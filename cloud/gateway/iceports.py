@@ -1,23 +1,33 @@
-"""Where the gateway's ICE listens: a fixed UDP port range, and extra host candidates for a
-1:1 NAT (the one module that reaches into aioice's gathering).
+"""Where the gateway's ICE listens: a fixed UDP port range, or one UDP port for all
+viewers, and extra host candidates for a 1:1 NAT (the one module that reaches into aioice's
+gathering).
 
 aioice binds every host candidate to port 0 (any free port: aiortc #487), so a firewall in
-front of the gateway would have to open all of UDP. Here each viewer's ICE connection gets
-one port number from the configured range (`--webrtc-udp-ports 40000-40999`), bound on
-every host address, so one firewall rule covers every viewer and a 1:1 NAT's public address
-(`--webrtc-public-ip`) can be advertised with the same port. The range is searched from a
-cursor that moves on after each viewer (a port just freed is not handed out again at once,
-so a late packet of the last viewer does not meet the next one); a port the OS refuses is
-skipped. When no port in the range is free for all the addresses, gathering raises
-`NoFreePort` ("no free UDP port in 40000-40009"), which the WHEP endpoint answers with a
-503: never a hang, never a silent answer without candidates (aioice PR #112 drops the host
-candidate of an exhausted range instead).
+front of the gateway would have to open all of UDP. Two ways out:
+
+- `--webrtc-udp-port 8189`: every viewer's host candidates carry that one port; the
+  sockets are shared and what arrives is handed to the right viewer by ICE ufrag and
+  address (udpmux.py). One firewall rule, no limit from ports.
+- `--webrtc-udp-ports 40000-40999`: each viewer's ICE connection gets one port number of
+  the range, bound on every host address. The range is searched from a cursor that moves
+  on after each viewer (a port just freed is not handed out again at once, so a late packet
+  of the last viewer does not meet the next one); a port the OS refuses is skipped. When no
+  port in the range is free for all the addresses, gathering raises `NoFreePort` ("no free
+  UDP port in 40000-40009"), which the WHEP endpoint answers with a 503: never a hang,
+  never a silent answer without candidates (aioice PR #112 drops the host candidate of an
+  exhausted range instead).
+
+Either way a 1:1 NAT's public address (`--webrtc-public-ip`) is advertised with the same
+port.
 
 What it touches in aioice, checked against aioice 0.13.0 (with aiortc 1.16.0):
 `Connection.get_component_candidates` (wrapped at class level; a connection without a plan
 attached gathers exactly as before), `Connection._protocols` (the host sockets it reads
-and closes), `StunProtocol(connection)` and its `local_candidate`, `server_reflexive_candidate`
-(for a configured STUN server), `turn.UDP_SOCKET_BUFFER_SIZE`; and in aiortc the path from
+and closes), `Connection._local_username` (a ufrag another viewer on the shared port holds
+is drawn again before the answer is written), `StunProtocol(connection)`, its
+`local_candidate` and `transactions`, `stun.parse_message` and
+`Message.check_message_integrity`, `server_reflexive_candidate` (for a configured STUN
+server), `turn.UDP_SOCKET_BUFFER_SIZE`; and in aiortc the path from
 a transceiver to its `Connection` (`RTCIceGatherer._connection`). `check_aioice()` raises
 `IncompatibleAioice` when one of them is missing; `install()` calls it.
 """
@@ -25,7 +35,6 @@ a transceiver to its `Connection` (`RTCIceGatherer._connection`). `check_aioice(
 from __future__ import annotations
 
 import asyncio
-import errno
 import ipaddress
 import logging
 import random
@@ -35,16 +44,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import aioice.ice as ice
+from aioice import stun as aioice_stun
 from aioice import turn as aioice_turn
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
+from aioice.utils import random_string
 from aiortc import RTCPeerConnection
+
+from cloud.gateway.udpmux import BUSY, UdpMux, UfragTaken, bind_udp
 
 log = logging.getLogger(__name__)
 
 _PLAN = "_returnfeed_ice_plan"  # the attribute a planned aioice Connection carries
 _WRAPPED = "_returnfeed_wrapped"
 GATHER_TIMEOUT_S = 5  # aioice's own for STUN and TURN
-_BUSY = (errno.EADDRINUSE, errno.EACCES)
 
 
 class IncompatibleAioice(RuntimeError):
@@ -81,6 +93,17 @@ def parse_port_range(text: str) -> PortRange:
     if last < first:
         raise ValueError(f"UDP port range {text!r}: the last port is below the first")
     return PortRange(first, last)
+
+
+def parse_port(text: str) -> int:
+    """One UDP port ``8189``, 1024..65535; ValueError with the reason."""
+    try:
+        port = int(text.strip())
+    except ValueError:
+        raise ValueError(f"UDP port {text!r} is not a number, e.g. 8189") from None
+    if not 1024 <= port <= 65535:
+        raise ValueError(f"UDP port {text!r}: ports must be 1024..65535")
+    return port
 
 
 def parse_public_ip(text: str) -> str:
@@ -130,13 +153,10 @@ class PortAllocator:
         for address in addresses:
             if address in unusable:
                 continue
-            family = socket.AF_INET6 if ":" in address else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_DGRAM)
             try:
-                sock.bind((address, port))
+                sock = bind_udp(address, port)
             except OSError as exc:
-                sock.close()
-                if exc.errno in _BUSY:
+                if exc.errno in BUSY:
                     for other in bound:
                         other.close()
                     return None  # this port is taken somewhere: the next one
@@ -149,10 +169,11 @@ class PortAllocator:
 
 @dataclass(frozen=True, slots=True)
 class IcePlan:
-    """How one viewer's ICE connection gathers: its port from `allocator`, plus each of
-    `public_ips` as a host candidate with that port (a 1:1 NAT forwards it unchanged)."""
+    """How one viewer's ICE connection gathers: its port from `ports` (a port of the range
+    for this viewer alone, or the one port every viewer shares), plus each of `public_ips`
+    as a host candidate with that port (a 1:1 NAT forwards it unchanged)."""
 
-    allocator: PortAllocator
+    ports: PortAllocator | UdpMux
     public_ips: tuple[str, ...] = ()
 
 
@@ -168,11 +189,20 @@ def check_aioice() -> None:
             ("StunProtocol", hasattr(ice, "StunProtocol")),
             ("server_reflexive_candidate", hasattr(ice, "server_reflexive_candidate")),
             ("turn.UDP_SOCKET_BUFFER_SIZE", hasattr(aioice_turn, "UDP_SOCKET_BUFFER_SIZE")),
+            ("stun.parse_message", hasattr(aioice_stun, "parse_message")),
+            (
+                "stun.Message.check_message_integrity",
+                hasattr(aioice_stun.Message, "check_message_integrity"),
+            ),
+            (  # an attribute its __init__ sets; making one needs an event loop
+                "StunProtocol.transactions",
+                "transactions" in ice.StunProtocol.__init__.__code__.co_names,
+            ),
         )
         if not ok
     ]
     probe = ice.Connection(ice_controlling=False)
-    for attribute in ("_protocols", "stun_server", "turn_server"):
+    for attribute in ("_protocols", "_local_username", "stun_server", "turn_server"):
         if not hasattr(probe, attribute):
             missing.append(f"Connection.{attribute}")
     if missing:
@@ -212,6 +242,10 @@ def attach(pc: RTCPeerConnection, plan: IcePlan) -> None:
         connection = getattr(gatherer, "_connection", None)
         if connection is None:
             raise IncompatibleAioice("aiortc's RTCIceGatherer has no _connection")
+        if isinstance(plan.ports, UdpMux):
+            # The shared port tells viewers apart by ufrag: no two live ones may share one.
+            while not plan.ports.ufrag_free(connection.local_username):
+                connection._local_username = random_string(4)
         setattr(connection, _PLAN, plan)
 
 
@@ -223,8 +257,16 @@ async def _gather(
     addresses: list[str],
     wait_s: int,
 ) -> list[Candidate]:
-    port, sockets = plan.allocator.bind(addresses)
-    hosts = await _host_candidates(connection, component, sockets)
+    if isinstance(plan.ports, UdpMux):
+        port = plan.ports.port
+        try:
+            joined = plan.ports.join(connection, addresses)
+        except UfragTaken as exc:  # two answers at once drew one ufrag: the page retries
+            raise NoFreePort(str(exc)) from None
+        hosts = _adopt(connection, component, joined)
+    else:
+        port, sockets = plan.ports.bind(addresses)
+        hosts = await _host_candidates(connection, component, sockets)
     # The public addresses have no socket of their own: a 1:1 NAT delivers what is sent to
     # them to the private address's socket, which answers the checks (aioice sees the
     # browser as a peer-reflexive candidate). They only have to be in the answer.
@@ -257,8 +299,6 @@ async def _host_candidates(
             _, protocol = await loop.create_datagram_endpoint(
                 lambda: ice.StunProtocol(connection), sock=sock
             )
-            address = sock.getsockname()
-            protocol.local_candidate = _host(component, address[0], address[1])
             protocols.append(protocol)
     except BaseException:
         for protocol in protocols:
@@ -266,6 +306,16 @@ async def _host_candidates(
         for sock in sockets[len(protocols) :]:
             sock.close()
         raise
+    return _adopt(connection, component, protocols)
+
+
+def _adopt(
+    connection: ice.Connection, component: int, protocols: list[ice.StunProtocol]
+) -> list[Candidate]:
+    """Make `protocols` the connection's host candidates, as aioice's own would be."""
+    for protocol in protocols:
+        address = protocol.transport.get_extra_info("sockname")
+        protocol.local_candidate = _host(component, address[0], address[1])
     connection._protocols += protocols
     return [p.local_candidate for p in protocols]
 

@@ -54,6 +54,19 @@ class GatewayMetrics:
             ["reason"],
             registry=registry,
         )
+        # The shared WebRTC port (--webrtc-udp-port, udpmux.py): what no viewer claims is
+        # dropped, by reason (unknown_ufrag, unknown_address, error); viewers in its tables.
+        self.webrtc_udp_dropped = Counter(
+            "gateway_webrtc_udp_dropped",
+            "Datagrams to the shared WebRTC UDP port that no viewer claimed, by reason",
+            ["reason"],
+            registry=registry,
+        )
+        self.webrtc_udp_mux_viewers = Gauge(
+            "gateway_webrtc_udp_mux_viewers",
+            "Viewers the shared WebRTC UDP port routes to (their ICE ufrag is known)",
+            registry=registry,
+        )
         self.keyframe_requests = Counter(
             "gateway_keyframe_requests",
             "Keyframe requests sent to the director, by reason",

@@ -7,7 +7,8 @@
     GET    /whep/{session_id}/status               {"live", "layers", "viewers"}
 
 Every call carries the participant token (from redeeming the invite link) as Bearer, and
-the session must be the token's (else 403). Viewers and the director watch; so do camera
+the session must be the token's (else 403); the session's owner may use their login's
+access token instead, to watch their own program. Viewers and the director watch; so do camera
 phones, whose tally page can show the program under the tally colour (it is their return
 feed). Watching is all a camera token opens here: the director's API still refuses it.
 """
@@ -19,8 +20,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
+from sqlalchemy import select
 
-from cloud.auth.deps import BackendDep, Caller, CallerDep
+from cloud.auth.deps import (
+    BackendDep,
+    BearerDep,
+    Caller,
+    DbDep,
+    current_participant,
+    current_user,
+)
+from cloud.auth.tokens import TokenError
+from cloud.backend import Backend
+from cloud.db.models import LiveSession, Participant
 from cloud.errors import ApiError, Forbidden, NotFound, error_response
 from cloud.gateway import admission, candidates
 from cloud.gateway.gateway import Gateway, NoPublisher, UnknownViewer
@@ -59,6 +71,43 @@ def _gateway(backend: BackendDep) -> Gateway:
 
 
 GatewayDep = Annotated[Gateway, Depends(_gateway)]
+
+
+async def _watcher(
+    session_id: SessionId, backend: BackendDep, db: DbDep, credentials: BearerDep
+) -> Caller:
+    """A participant token (viewer, camera phone, a director invite), or the login of the
+    session's owner: the director may watch their own program as the viewers get it."""
+    if credentials is None or not _is_access_token(backend, credentials.credentials):
+        return await current_participant(backend, db, credentials)
+    user = await current_user(backend, db, credentials)
+    session = await db.get(LiveSession, session_id)
+    if session is None or session.owner_id != user.id:
+        raise Forbidden("this login does not own this session", {"reason": "session"})
+    if session.ended_at is not None:
+        raise Forbidden("the session has ended", {"reason": "session_ended"})
+    found = await db.scalars(
+        select(Participant).where(
+            Participant.session_id == session_id,
+            Participant.user_id == user.id,
+            Participant.role == "director",
+        )
+    )
+    participant = found.first()
+    if participant is None:  # every session gets its owner's row when it is made
+        raise Forbidden("this login is not this session's director", {"reason": "role"})
+    return Caller(participant=participant, session=session)
+
+
+def _is_access_token(backend: Backend, token: str) -> bool:
+    try:
+        backend.signer.read_access_token(token)
+    except TokenError:
+        return False
+    return True
+
+
+CallerDep = Annotated[Caller, Depends(_watcher)]
 
 
 def _may_watch(caller: Caller, session_id: str) -> None:

@@ -58,15 +58,25 @@ def ports() -> PortRange:
 
 @pytest.fixture(scope="module")
 def ranged(tmp_path_factory: pytest.TempPathFactory, ports: PortRange) -> Iterator[CloudServer]:
-    env = {"RETURNFEED_WEBRTC_UDP_PORTS": str(ports), "RETURNFEED_WEBRTC_PUBLIC_IPS": PUBLIC_IP}
-    server = gateway_server(tmp_path_factory.mktemp("ranged-cloud"), env=env)
+    yield from behind_nat(tmp_path_factory.mktemp("ranged-cloud"), "UDP_PORTS", str(ports))
+
+
+def behind_nat(workdir: Path, setting: str, ports: str) -> Iterator[CloudServer]:
+    """A backend with RETURNFEED_WEBRTC_<setting>=`ports` that offers PUBLIC_IP too."""
+    env = {f"RETURNFEED_WEBRTC_{setting}": ports, "RETURNFEED_WEBRTC_PUBLIC_IPS": PUBLIC_IP}
+    server = gateway_server(workdir, env=env)
     yield server
     server.stop()
 
 
 @pytest.fixture
 def ranged_show(ranged: CloudServer) -> Show:
-    with ranged.client() as api:
+    return show_on(ranged)
+
+
+def show_on(server: CloudServer) -> Show:
+    """A new director's show on `server`."""
+    with server.client() as api:
         return new_show(api, register(api))
 
 
@@ -123,7 +133,10 @@ def test_bad_port_flags_are_refused_at_start(tmp_path: Path) -> None:
         (["--webrtc-udp-ports", "50000-40000"], "below the first"),
         (["--webrtc-udp-ports", "ports"], "FIRST-LAST"),
         (["--webrtc-public-ip", "my.host"], "not an IPv4 or IPv6 address"),
-        (["--webrtc-public-ip", PUBLIC_IP], "needs --webrtc-udp-ports"),
+        (["--webrtc-public-ip", PUBLIC_IP], "needs --webrtc-udp-port or --webrtc-udp-ports"),
+        (["--webrtc-udp-port", "8189", "--webrtc-udp-ports", "40000-40999"], "not both"),
+        (["--webrtc-udp-port", "80"], "1024..65535"),
+        (["--webrtc-udp-port", "port"], "not a number"),
     ):
         done = subprocess.run([*base, *args], capture_output=True, text=True, timeout=60)
         assert done.returncode == 2, (args, done.stderr)
