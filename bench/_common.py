@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -59,11 +60,21 @@ def proc_stats(pid: int) -> ProcStats:
 class Server:
     """A child process whose output goes to a log file."""
 
-    def __init__(self, argv: list[str], log: Path, ready_port: int | None = None) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        log: Path,
+        ready_port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.log = log
         self._fh = log.open("ab")
         self.popen = subprocess.Popen(
-            argv, stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True
+            argv,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
         if ready_port is not None:
             self._wait_port(ready_port)
@@ -102,6 +113,16 @@ def start_redis(workdir: Path) -> tuple[Server, str]:
     return Server(argv, workdir / "redis.log", ready_port=port), f"redis://127.0.0.1:{port}/0"
 
 
+_SCRAPE = secrets.token_urlsafe(24)  # /metrics' bearer token for the backends benches start
+
+
+def metrics_text(base: str) -> str:
+    """A scrape of /metrics of a backend start_cloud started."""
+    r = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {_SCRAPE}"}, timeout=5)
+    r.raise_for_status()
+    return r.text
+
+
 def start_cloud(workdir: Path, database_url: str, *extra: str) -> tuple[Server, str]:
     """The real `returnfeed-cloud`, with relaxed REST limits; returns it and its base URL."""
     port = free_port()
@@ -109,7 +130,9 @@ def start_cloud(workdir: Path, database_url: str, *extra: str) -> tuple[Server, 
     argv += ["--database-url", database_url, "--log-level", "warning"]
     for name in ("login", "register", "redeem"):
         argv += [f"--{name}-rate", "100000/60"]
-    server = Server([*argv, *extra], workdir / f"cloud-{port}.log")
+    server = Server(
+        [*argv, *extra], workdir / f"cloud-{port}.log", env={"RETURNFEED_METRICS_TOKEN": _SCRAPE}
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -60,7 +60,7 @@ from typing import Any
 
 import httpx
 
-from bench._common import proc_stats, raise_open_files_limit, start_cloud
+from bench._common import metrics_text, proc_stats, raise_open_files_limit, start_cloud
 
 RETURNFEED = Path(sys.executable).with_name("returnfeed")
 RESULTS = Path(__file__).with_name("results")
@@ -355,9 +355,9 @@ def run_n(
         children.append(
             subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         )
-    metrics = httpx.get(f"{base}/metrics").text
+    metrics = metrics_text(base)
     dropped0 = _metric(metrics, DROPPED)
-    to_lo0 = _metric(metrics, 'simulcast_quality_switches_total{from="hi"')
+    to_lo0 = _metric(metrics, 'simulcast_quality_switches_total{from_quality="hi"')
     try:
         connected = 0
         for child in children:
@@ -367,7 +367,7 @@ def run_n(
                 raise RuntimeError("a viewer process died before it was ready")
             connected += json.loads(line)["connected"]
         time.sleep(1.0)  # past the first IDR: every viewer is streaming
-        window0 = _metric(httpx.get(f"{base}/metrics").text, DROPPED)
+        window0 = _metric(metrics_text(base), DROPPED)
         for child in children:
             assert child.stdin is not None
             child.stdin.write("go\n")
@@ -379,7 +379,7 @@ def run_n(
             child.stdin.write("stop\n")
             child.stdin.flush()
         after, wall = proc_stats(pid), time.monotonic() - t0
-        window_dropped = int(_metric(httpx.get(f"{base}/metrics").text, DROPPED) - window0)
+        window_dropped = int(_metric(metrics_text(base), DROPPED) - window0)
         loadavg = Path("/proc/loadavg").read_text().split()[:3]
         results = []
         for child in children:
@@ -399,9 +399,9 @@ def run_n(
         if status["viewers"] == 0:
             break
         time.sleep(0.2)
-    metrics = httpx.get(f"{base}/metrics").text
+    metrics = metrics_text(base)
     dropped = int(_metric(metrics, DROPPED) - dropped0)
-    to_lo = int(_metric(metrics, 'simulcast_quality_switches_total{from="hi"') - to_lo0)
+    to_lo = int(_metric(metrics, 'simulcast_quality_switches_total{from_quality="hi"') - to_lo0)
     row: dict[str, Any] = {
         "viewers": n,
         "connected": connected,

@@ -43,9 +43,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from bench._common import start_cloud
+from bench._common import metrics_text, start_cloud
 from bench.glass_to_glass import (
     CHROMIUM_ARGS,
     COLLECT,
@@ -83,7 +81,7 @@ METRICS = (
 
 def scrape(base: str) -> dict[str, float]:
     """The ingest's counters, summed over layers and streams."""
-    text = httpx.get(f"{base}/metrics", timeout=5).text
+    text = metrics_text(base)
     out = dict.fromkeys(METRICS, 0.0)
     for line in text.splitlines():
         for name in METRICS:

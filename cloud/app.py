@@ -9,12 +9,14 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from cloud.api import accounts, health, invites, sessions, srt
+from cloud.api.health import scrape_app
 from cloud.backend import Backend
 from cloud.config import Settings
 from cloud.errors import install_error_handlers
 from cloud.gateway import whep
 from cloud.limits import BodySizeLimit
 from cloud.metrics import MetricsMiddleware
+from cloud.metrics_port import MetricsListener
 from cloud.pages import router as pages_router
 from cloud.relay import endpoint as relay_endpoint
 from cloud.tls import ca_page
@@ -29,11 +31,20 @@ participant token that carries only their role. Every error body is
 
 def create_app(settings: Settings) -> FastAPI:
     backend = Backend.create(settings)
+    scraper = (  # bound now: a port in use stops the start (MetricsPortInUse)
+        MetricsListener(settings.metrics_host, settings.metrics_port, scrape_app(backend))
+        if settings.metrics_port is not None
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await backend.start()
+        if scraper is not None:
+            await scraper.start()
         yield
+        if scraper is not None:
+            await scraper.close()
         await backend.close()
 
     app = FastAPI(title="ReturnFeed", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)

@@ -32,6 +32,7 @@ from cloud.db.migrate import upgrade
 from cloud.gateway.iceports import parse_port, parse_port_range, parse_public_ip
 from cloud.gateway.turn import check_turn_url
 from cloud.gateway.udpmux import PortInUse
+from cloud.metrics_port import MetricsPortInUse
 from cloud.relay import RELAY_MAX_FRAME_BYTES
 from cloud.relay.uvicorn_protocol import RelayWebSocketProtocol
 from cloud.secret_store import SecretError, load_or_create_secret
@@ -105,6 +106,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="proxies trusted for X-Forwarded-For (default 127.0.0.1)",
     )
     _tls_arguments(p, env)
+    _metrics_arguments(p, env)
     _lifetime_arguments(p, env)
     _relay_arguments(p, env)
     _gateway_arguments(p, env)
@@ -176,6 +178,28 @@ def _tls_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
         default=env_int(env, "HTTP_REDIRECT_PORT", 0) if redirect else None,
         help="also listen for plain HTTP on this port and redirect it to HTTPS (and serve "
         "/ca.crt there with --tls-local-ca)",
+    )
+
+
+def _metrics_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    m = p.add_argument_group(
+        "metrics",
+        "/metrics is served with a bearer token (RETURNFEED_METRICS_TOKEN, from the "
+        "environment only, so it never shows in a process list) on the API's port, and/or on "
+        "a port of its own for the scraper; with neither it answers 404",
+    )
+    m.add_argument(
+        "--metrics-host",
+        default=env_value(env, "METRICS_HOST") or "127.0.0.1",
+        help="address of the metrics port (default 127.0.0.1)",
+    )
+    port = env_value(env, "METRICS_PORT")
+    m.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="P",
+        default=env_int(env, "METRICS_PORT", 0) if port else None,
+        help="serve /metrics (only) on this port too, with no token: firewall it to the scraper",
     )
 
 
@@ -448,6 +472,9 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         tls_local_ca=args.tls_local_ca,
         tls_names=tuple(args.tls_names),
         http_redirect_port=args.http_redirect_port,
+        metrics_token=env_value(env, "METRICS_TOKEN") or "",
+        metrics_host=args.metrics_host,
+        metrics_port=args.metrics_port,
     )
 
 
@@ -484,6 +511,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"ReturnFeed cloud on {base}", flush=True)
     print(f"  API docs  {base}/docs", flush=True)
     print(f"  health    {base}/api/health", flush=True)
+    print(f"  metrics   {_shown_metrics(settings)}", flush=True)
     print(f"  database  {shown_db}", flush=True)
     print(f"  relay     {_shown_relay(settings)}", flush=True)
     srt = f"srt://{settings.srt_listen_host}:{settings.srt_port}" if settings.srt_enabled else "off"
@@ -494,7 +522,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # X-Forwarded-For/-Proto/-Host from trusted proxies only (cloud/tls/forwarded.py).
     try:  # the shared WebRTC port is bound here: one in use stops the start, named
         app = ForwardedHeaders(create_app(settings), settings.forwarded_allow_ips)  # type: ignore[arg-type]
-    except PortInUse as exc:
+    except (PortInUse, MetricsPortInUse) as exc:
         print(f"returnfeed-cloud: {exc}", file=sys.stderr)
         return 2
     _calm_garbage_collector()
@@ -556,6 +584,15 @@ def _shown_webrtc(settings: Settings) -> str:
     if settings.turn_urls:
         parts.append(f"TURN {', '.join(settings.turn_urls)} ({settings.turn_ttl_s} s credentials)")
     return "; ".join(parts)
+
+
+def _shown_metrics(settings: Settings) -> str:
+    shown = []
+    if settings.metrics_token:
+        shown.append(f"{settings.base_url}/metrics with the bearer token")
+    if settings.metrics_port is not None:
+        shown.append(f"http://{settings.metrics_host}:{settings.metrics_port}/metrics")
+    return ", and ".join(shown) or "off (RETURNFEED_METRICS_TOKEN or --metrics-port)"
 
 
 def _shown_relay(settings: Settings) -> str:

@@ -105,10 +105,16 @@ class Settings:
     tls_local_ca: bool = False
     tls_names: tuple[str, ...] = ()  # more names/addresses for the local CA's certificate
     http_redirect_port: int | None = None
+    # /metrics (docs/monitoring.md): a bearer token on the main port, or a port of its own
+    # for the scraper only; with neither it is not served.
+    metrics_token: str = field(default="", repr=False)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None
 
     def __post_init__(self) -> None:
         self._check_token_lifetimes()
         self._check_tls()
+        self._check_metrics()
         if self.relay_heartbeat_s <= 0 or self.relay_timeout_s <= self.relay_heartbeat_s:
             raise ConfigError("the relay timeout must be longer than its heartbeat, both above 0")
         if self.relay_queue < 1 or self.relay_burst < 1 or self.relay_rate <= 0:
@@ -133,6 +139,15 @@ class Settings:
             ("redis://", "rediss://", "unix://")
         ):
             raise ConfigError("the Redis URL must start with redis://, rediss:// or unix://")
+
+    def _check_metrics(self) -> None:
+        if self.metrics_token and len(self.metrics_token) < 16:
+            raise ConfigError("RETURNFEED_METRICS_TOKEN must be at least 16 characters")
+        if self.metrics_port is not None and (
+            not 1 <= self.metrics_port <= 65535
+            or self.metrics_port in (self.port, self.http_redirect_port)
+        ):
+            raise ConfigError("the metrics port must be 1..65535 and not one the API serves on")
 
     def _check_tls(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):

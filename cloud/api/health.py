@@ -14,16 +14,18 @@ let a load balancer turn a partial outage into a total one.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI, Header
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from cloud.auth.deps import BackendDep
 from cloud.backend import Backend
+from cloud.errors import NotFound, Unauthorized
 
 router = APIRouter(tags=["operations"])
 
@@ -64,9 +66,36 @@ async def health(backend: BackendDep) -> JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(backend: BackendDep) -> Response:
+async def metrics(backend: BackendDep, authorization: Annotated[str, Header()] = "") -> Response:
+    """On the API's port only with RETURNFEED_METRICS_TOKEN as a bearer token: session and
+    user ids are in its labels."""
+    token = backend.settings.metrics_token
+    if not token:
+        raise NotFound(
+            "metrics are not served on this port: set RETURNFEED_METRICS_TOKEN, or use "
+            "--metrics-port (docs/monitoring.md)"
+        )
+    scheme, _, given = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+        backend.metrics.auth_failures.labels("metrics_token").inc()
+        raise Unauthorized("metrics need the metrics token as a bearer token")
+    return await scrape(backend)
+
+
+async def scrape(backend: Backend) -> Response:
     await check(backend)  # the readiness gauges are as of this scrape
     return Response(backend.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def scrape_app(backend: Backend) -> FastAPI:
+    """What --metrics-port serves: GET /metrics with no token, and nothing else."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/metrics")
+    async def metrics_port() -> Response:
+        return await scrape(backend)
+
+    return app
 
 
 async def check(backend: Backend) -> list[Part]:

@@ -27,6 +27,7 @@ from cloud.gateway.iceports import IcePlan, NoFreePort, PortAllocator, PortRange
 from cloud.gateway.ingest import Credentials, Ingest, IngestAuth
 from cloud.gateway.metrics import GatewayMetrics
 from cloud.gateway.quality import LinkSample, Mode, QualityPolicy
+from cloud.gateway.seedmetrics import ViewerLabels
 from cloud.gateway.turn import TurnRest
 from cloud.gateway.udpmux import UdpMux
 from cloud.gateway.units import Unit
@@ -148,6 +149,7 @@ class Gateway:
         self._ice_plan = IcePlan(ports, config.public_ips) if ports is not None else None
         self._feeds: dict[str, SessionFeed] = {}
         self._viewers: dict[str, Viewer] = {}
+        self._counted: dict[str, ViewerLabels] = {}  # viewer id -> its seed metric labels
         self._last_keyframe: dict[tuple[str, str], float] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ingest: Ingest | None = None
@@ -360,9 +362,11 @@ class Gateway:
             self.request_keyframe(session_id, layer, reason)
 
         def switched(old: str | None, new: str) -> None:
+        counted = self.metrics.viewers.joined(session_id, participant_id)
+
             if old is not None:
-                self.metrics.quality_switches.labels(session_id, old, new).inc()
-            self._count_viewer(viewer, new)
+                self.metrics.viewers.switched(counted, old, new)
+            self.metrics.viewers.counted(counted, new)
 
         tap = Tap(layer, ask, switched)
         tap.on_drop = self.metrics.viewer_drops.inc  # counted as they happen
@@ -380,10 +384,11 @@ class Gateway:
             live_layers=lambda: (
                 set(self._feeds[session_id].layers) if session_id in self._feeds else set()
             ),
-            on_sample=self._sampled,
+            on_sample=lambda sample: self._sampled(counted, sample),
         )
         self._viewers[viewer_id] = viewer
         try:
+        self._counted[viewer_id] = counted
             answer = await viewer.answer(offer_sdp, self.config.connect_timeout_s)
         except NoFreePort as exc:
             self.metrics.viewers_refused.labels("no_udp_port").inc()
@@ -395,17 +400,9 @@ class Gateway:
             raise
         return viewer, answer
 
-    def _count_viewer(self, viewer: Viewer, layer: str | None) -> None:
-        """Keep simulcast_active_viewers{quality} on the layer the viewer gets now."""
-        if viewer.counted_layer is not None:
-            self.metrics.active_viewers.labels(viewer.session_id, viewer.counted_layer).dec()
-        viewer.counted_layer = layer
-        if layer is not None:
-            self.metrics.active_viewers.labels(viewer.session_id, layer).inc()
-
-    def _sampled(self, sample: LinkSample) -> None:
+    def _sampled(self, counted: ViewerLabels, sample: LinkSample) -> None:
         if sample.loss is not None:
-            self.metrics.packet_loss.observe(sample.loss)
+            self.metrics.viewers.loss(counted, sample.loss)
 
     def _viewer_connected(self, viewer: Viewer) -> None:
         feed = self._feeds.get(viewer.session_id)
@@ -428,7 +425,9 @@ class Gateway:
 
     async def _viewer_closed(self, viewer: Viewer) -> None:
         self._viewers.pop(viewer.id, None)
-        self._count_viewer(viewer, None)
+        counted = self._counted.pop(viewer.id, None)
+        if counted is not None:
+            self.metrics.viewers.left(counted)
         feed = self._feeds.get(viewer.session_id)
         if feed is not None:
             feed.taps.discard(viewer.tap)

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from cloud.gateway.seedmetrics import ViewerMetrics
 
 
 class GatewayMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.quality_switches = Counter(
-            "simulcast_quality_switches",
-            "Viewer layer switches made at an IDR",
-            ["session", "from", "to"],
-            registry=registry,
-        )
-        self.active_viewers = Gauge(
-            "simulcast_active_viewers",
-            "WHEP viewers by the layer they get",
-            ["session", "quality"],
-            registry=registry,
-        )
-        self.packet_loss = Histogram(
-            "network_packet_loss",
-            "Fraction of packets lost per viewer receiver report",
-            registry=registry,
-            buckets=(0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0),
-        )
+        self.viewers = ViewerMetrics(registry)  # the seed's simulcast_* and network_packet_loss
         self.ingest_refused = Counter(
             "gateway_srt_refused",
             "SRT callers refused during the handshake, by reason",

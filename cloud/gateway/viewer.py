@@ -91,7 +91,6 @@ class Viewer:
         self.policy = policy
         self.stats = ViewerStats()
         self.connected = False
-        self.counted_layer: str | None = None  # the layer this viewer is counted under
         self._on_connected = on_connected
         self._on_closed = on_closed
         self._on_pli = on_pli

@@ -116,7 +116,7 @@ def test_database_outage_is_reported_and_survived(tmp_path: Path) -> None:
             assert r.json()["status"] == "degraded" and r.json()["database"]["ok"] is False
             r = c.get("/api/auth/me", headers=d.auth)
             assert r.status_code == 503 and r.json()["error"]["code"] == "database_unavailable"
-            assert "returnfeed_database_up 0.0" in c.get("/metrics").text
+            assert "returnfeed_database_up 0.0" in server.metrics_text()
         assert server.alive()
     finally:
         server.stop()

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.cloud import CloudServer
+from tests.support.cloud import METRICS_AUTH, CloudServer
 
 
 def test_health_reports_the_database(client: httpx.Client, cloud: CloudServer) -> None:
@@ -33,7 +33,7 @@ def test_health_is_readiness_of_every_part_and_live_is_liveness(client: httpx.Cl
 def test_metrics_count_requests(client: httpx.Client) -> None:
     client.get("/api/health")
     client.get("/api/auth/me")
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=METRICS_AUTH).text
     assert 'returnfeed_http_requests_total{method="GET",route="/api/health",status="200"}' in text
     assert 'route="/api/auth/me",status="401"' in text
     assert "returnfeed_database_up 1.0" in text

@@ -133,6 +133,6 @@ def test_without_srt_the_ingest_is_disabled_not_a_failure(tmp_path: Path) -> Non
             [],
         )
         assert metric(server, "returnfeed_ready") == 1
-        assert 'part="srt"' not in httpx.get(f"{server.base_url}/metrics", timeout=5).text
+        assert 'part="srt"' not in server.metrics_text()
     finally:
         server.stop()

@@ -11,6 +11,9 @@ import httpx
 from tests.support.procs import Proc, ProcessFailed, free_port, free_udp_port, wait_until
 
 CLI = Path(sys.executable).with_name("returnfeed-cloud")
+# /metrics needs a bearer token on the API's port; every test backend gets this one.
+METRICS_TOKEN = "metrics-token-for-tests-only"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 RELAXED_RATES = [
     "--login-rate",
     "1000/60",
@@ -47,7 +50,12 @@ class CloudServer:
             *(["--srt-port", str(srt_port)] if srt_port is not None else []),
         ]
         # A free SRT port per backend: two test backends must never share UDP 8890.
-        self._env = {**os.environ, "RETURNFEED_SRT_PORT": "0", **(env or {})}
+        self._env = {
+            **os.environ,
+            "RETURNFEED_SRT_PORT": "0",
+            "RETURNFEED_METRICS_TOKEN": METRICS_TOKEN,
+            **(env or {}),
+        }
         self.proc: Proc | None = None
         self.srt_port = srt_port  # known only when the test chose it
         self.start()
@@ -70,6 +78,11 @@ class CloudServer:
 
     def log_text(self) -> str:
         return (self.workdir / "cloud.log").read_text(errors="replace")
+
+    def metrics_text(self) -> str:
+        r = httpx.get(f"{self.base_url}/metrics", headers=METRICS_AUTH, timeout=5)
+        r.raise_for_status()
+        return r.text
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=10)

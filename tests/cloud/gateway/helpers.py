@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 
 from tests.support.api import Director, bearer, create_session, invite, redeem
+from tests.support.cloud import METRICS_AUTH, CloudServer
 from tests.support.lossy_relay import LossyRelay
 from tests.support.procs import Proc, ProcessFailed, wait_until
 
@@ -62,7 +63,7 @@ def live(api: httpx.Client, show: Show) -> bool:
 def metric(api: httpx.Client, name: str) -> float:
     """The sum of every sample of `name` (all labels) on the backend's /metrics."""
     total = 0.0
-    for line in api.get("/metrics").text.splitlines():
+    for line in api.get("/metrics", headers=METRICS_AUTH).text.splitlines():
         if line.startswith(name):
             total += float(line.rsplit(" ", 1)[1])
     return total
@@ -446,14 +447,29 @@ def relayed_viewer(
 
 
 def quality_switches(api: httpx.Client, session_id: str, old: str, new: str) -> float:
-    """simulcast_quality_switches{session, from=old, to=new} on the backend's /metrics."""
+    """simulcast_quality_switches{session_id, from_quality=old, to_quality=new}."""
     import re
 
-    text = api.get("/metrics").text
+    text = api.get("/metrics", headers=METRICS_AUTH).text
     found = re.search(
-        rf'^simulcast_quality_switches_total\{{from="{old}",session="{re.escape(session_id)}",'
-        rf'to="{new}"\}} (\S+)$',
+        rf'^simulcast_quality_switches_total\{{from_quality="{old}",'
+        rf'session_id="{re.escape(session_id)}",to_quality="{new}"\}} (\S+)$',
         text,
         re.M,
     )
     return float(found.group(1)) if found else 0.0
+
+
+@contextmanager
+def on_air(api: httpx.Client, show: Show, srt_port: int, tmp_path: Path) -> Iterator[None]:
+    """`returnfeed send` publishing to the session, once the gateway says it is live."""
+    with publisher(show, srt_port, tmp_path / "send.log") as proc:
+        wait_until(lambda: live(api, show), 15, f"a live publisher\n{proc.tail()}")
+        yield
+
+
+def watch(cloud: CloudServer, show: Show, seconds: float, **options: Any) -> Watched:
+    """An aiortc WHEP viewer of the show for `seconds` (options: watch_with_aiortc's)."""
+    return run_async(
+        watch_with_aiortc(cloud.base_url, show.session_id, show.viewer_token, seconds, **options)
+    )

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import re
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from tests.cloud.gateway.helpers import (
     Show,
-    Watched,
     live,
     metric,
-    publisher,
-    run_async,
-    watch_with_aiortc,
+    on_air,
+    watch,
 )
-from tests.support.cloud import CloudServer
-from tests.support.procs import wait_until
-
-
-@contextmanager
-def on_air(api: httpx.Client, show: Show, srt_port: int, tmp_path: Path) -> Iterator[None]:
-    """`returnfeed send` publishing to the session, once the gateway says it is live."""
-    with publisher(show, srt_port, tmp_path / "send.log") as proc:
-        wait_until(lambda: live(api, show), 15, f"a live publisher\n{proc.tail()}")
-        yield
-
-
-def watch(cloud: CloudServer, show: Show, seconds: float, **options: Any) -> Watched:
-    """An aiortc WHEP viewer of the show for `seconds` (options: watch_with_aiortc's)."""
-    return run_async(
-        watch_with_aiortc(cloud.base_url, show.session_id, show.viewer_token, seconds, **options)
-    )
+from tests.support.cloud import METRICS_AUTH, CloudServer
 
 
 def test_aiortc_viewer_gets_video_and_audio(
@@ -57,12 +37,16 @@ def test_the_viewer_switches_to_low_at_an_idr_when_asked(
     assert got.status == 201, got
     # hi is 640 wide, lo 320; one switch, no frame of another size in between.
     assert got.widths == [640, 320], got
-    metrics = api.get("/metrics").text
+    metrics = api.get("/metrics", headers=METRICS_AUTH).text
+    # The seed's names and labels (§9.1), exactly.
+    sid = show.session_id
     assert (
-        f'simulcast_quality_switches_total{{from="hi",session="{show.session_id}",to="lo"}} 1.0'
-        in metrics
+        f'simulcast_quality_switches_total{{from_quality="hi",session_id="{sid}",to_quality="lo"}}'
+        " 1.0" in metrics
     )
-    assert "network_packet_loss_bucket" in metrics
+    assert re.search(
+        rf'^network_packet_loss_count\{{session_id="{sid}",user_id="[^"]+"\}} [1-9]', metrics, re.M
+    ), metrics
 
 
 def test_a_viewer_that_asks_for_low_at_the_offer_gets_only_low(
@@ -102,9 +86,9 @@ def test_a_lossy_link_is_switched_to_low_automatically(
     with on_air(api, show, srt_port, tmp_path):
         got = watch(gw_cloud, show, 9.0, drop_video_every=20)
     assert got.status == 201, got
-    metrics = api.get("/metrics").text
+    metrics = api.get("/metrics", headers=METRICS_AUTH).text
     # Loss > 3 % in the receiver reports: down to lo at lo's next IDR, once (cooldown) ...
-    assert f'from="hi",session="{show.session_id}",to="lo"}} 1.0' in metrics
+    assert f'from_quality="hi",session_id="{show.session_id}",to_quality="lo"}} 1.0' in metrics
     # (Not checked: lo pictures in this client afterwards. aiortc's receiver jitter buffer
     # waits for the dropped retransmissions until 128 packets have passed, ~10 s of lo.)
     assert got.widths[:1] == [640], got.widths

@@ -197,7 +197,7 @@ async def connect_peer(
 
 def metric(server: CloudServer, name: str, **labels: str) -> float:
     """A counter or gauge from /metrics (0 when it has no sample yet)."""
-    text = httpx.get(f"{server.base_url}/metrics", timeout=5).text
+    text = server.metrics_text()
     wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
     pattern = re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if wanted else "") + r" (\S+)"
     found = re.search("^" + pattern + "$", text, re.MULTILINE)
