@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.db.models import LiveSession
-from cloud.gateway import admission, icelog, iceports
+from cloud.gateway import admission, iceports
 from cloud.gateway.feed import SessionFeed, Tap
 from cloud.gateway.iceports import IcePlan, NoFreePort, PortAllocator, PortRange
 from cloud.gateway.ingest import Credentials, Ingest, IngestAuth
@@ -162,7 +162,6 @@ class Gateway:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        icelog.install()  # a viewer's offer must not flood the log (icelog.py)
         if self.config.loopback_candidates:
             offer_loopback_candidates()
         if self._ice_plan is not None:
@@ -362,9 +361,9 @@ class Gateway:
         def ask(layer: str, reason: str) -> None:
             self.request_keyframe(session_id, layer, reason)
 
-        def switched(old: str | None, new: str) -> None:
         counted = self.metrics.viewers.joined(session_id, participant_id)
 
+        def switched(old: str | None, new: str) -> None:
             if old is not None:
                 self.metrics.viewers.switched(counted, old, new)
             self.metrics.viewers.counted(counted, new)
@@ -388,8 +387,8 @@ class Gateway:
             on_sample=lambda sample: self._sampled(counted, sample),
         )
         self._viewers[viewer_id] = viewer
-        try:
         self._counted[viewer_id] = counted
+        try:
             answer = await viewer.answer(offer_sdp, self.config.connect_timeout_s)
         except NoFreePort as exc:
             self.metrics.viewers_refused.labels("no_udp_port").inc()
