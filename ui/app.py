@@ -20,6 +20,7 @@ from app.desktop import DesktopOptions, runtime_config
 from app.runtime import CoreStartError, Runtime
 from app.session_link.vault import open_vault
 
+from .core_text import core_text
 from .i18n import install, pick_language
 from .main_window import MainWindow
 from .resources import stylesheet
@@ -59,7 +60,9 @@ def run_window(options: DesktopOptions) -> int:
         runtime.start()
     except CoreStartError as exc:
         QMessageBox.critical(
-            None, "ReturnFeed", app.tr("ReturnFeed could not start:\n{0}").format(exc)
+            None,
+            "ReturnFeed",
+            app.tr("ReturnFeed could not start:\n{0}").format(core_text(str(exc))),
         )
         return 1
     window = MainWindow(runtime, settings, store)

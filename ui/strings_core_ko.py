@@ -61,6 +61,12 @@ CORE_KO: dict[str, str] = {
     "{0}; log in again": "{0}; 다시 로그인하세요",
     "{0} {1}: HTTP {2}": "{0} {1}: HTTP {2}",
     "All connection attempts failed": "모든 연결 시도가 실패했습니다",
+    "the core did not start in time": "코어가 제때 시작하지 않았습니다",
+    "the core is not running": "코어가 실행 중이 아닙니다",
+    "the control API cannot listen on {0}:{1}: {2}": (
+        "제어 API가 {0}:{1}에서 대기할 수 없습니다: {2}"
+    ),
+    "Address already in use": "주소가 이미 사용 중입니다",
     # --- the program stream's layers (media/send) ----------------------------------------
     "idle": "대기",
     "connected": "연결됨",
