@@ -89,6 +89,9 @@ class _Clock:
         return self.now
 
 
+SWITCHES = "simulcast_quality_switches_total"
+
+
 def _series(registry: CollectorRegistry, name: str) -> list[str]:
     text = generate_latest(registry).decode()
     return [line for line in text.splitlines() if line.startswith(name + "{")]
@@ -111,10 +114,10 @@ def test_session_and_user_labels_are_capped_and_freed_after_the_show() -> None:
     for v in viewers[:2]:
         seed.left(v)
     # Gone viewers' series stay long enough to be scraped: the switch is still there.
-    assert any('session_id="s0"' in s for s in _series(registry, "simulcast_quality_switches_total"))
+    assert any('session_id="s0"' in s for s in _series(registry, SWITCHES))
     # A new show takes the room of the one that ended longest ago, at once.
     assert seed.joined("s5", "u5").session == "s5"
-    assert not any('session_id="s0"' in s for s in _series(registry, "simulcast_quality_switches_total"))
+    assert not any('session_id="s0"' in s for s in _series(registry, SWITCHES))
     assert not any('session_id="s0"' in s for s in _series(registry, "simulcast_active_viewers"))
     clock.now = 601  # and ten minutes after its last viewer, s1 goes by itself
     seed.left(viewers[2])
