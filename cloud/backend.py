@@ -13,7 +13,7 @@ from cloud.gateway import Gateway, GatewayConfig
 from cloud.gateway.iceports import PortRange
 from cloud.gateway.turn import TurnRest
 from cloud.metrics import Metrics
-from cloud.ratelimit import RateLimiter
+from cloud.ratelimit import LoginGuard, RateLimiter
 from cloud.relay.broker import Broker, InProcessBroker
 from cloud.relay.metrics import RelayMetrics
 from cloud.relay.redis_broker import RedisBroker
@@ -33,6 +33,7 @@ class Backend:
     login_limiter: RateLimiter
     register_limiter: RateLimiter
     redeem_limiter: RateLimiter
+    login_guard: LoginGuard
     relay: Relay
     gateway: Gateway | None
 
@@ -51,6 +52,7 @@ class Backend:
             login_limiter=RateLimiter("login", settings.login_limit),
             register_limiter=RateLimiter("registration", settings.register_limit),
             redeem_limiter=RateLimiter("invite", settings.redeem_limit),
+            login_guard=LoginGuard(settings.login_account_limit, settings.login_account_total_limit),
             relay=relay,
             gateway=_gateway(settings, db, metrics, relay),
         )

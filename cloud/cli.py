@@ -100,10 +100,21 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
             default=env_value(env, f"{name.upper()}_RATE") or default,
             help=f"{name} attempts per client address, COUNT/SECONDS ({default})",
         )
+    for name, default, what in (
+        ("login-account", "5/900", "failed logins per account from one address"),
+        ("login-account-total", "20/900", "failed logins per account from all addresses; "
+         "past it only addresses that have not failed on it may try it"),
+    ):  # fmt: skip
+        p.add_argument(
+            f"--{name}-rate",
+            default=env_value(env, f"{name.upper().replace('-', '_')}_RATE") or default,
+            help=f"{what}, COUNT/SECONDS ({default}; docs/security.md)",
+        )
     p.add_argument(
         "--forwarded-allow-ips",
-        default=env_value(env, "FORWARDED_ALLOW_IPS") or "127.0.0.1",
-        help="proxies trusted for X-Forwarded-For (default 127.0.0.1)",
+        default=env_value(env, "FORWARDED_ALLOW_IPS") or "",
+        help="proxies trusted for X-Forwarded-For/-Proto/-Host, comma-separated, e.g. "
+        "127.0.0.1 behind a Caddy on this machine (default none: the headers are ignored)",
     )
     _tls_arguments(p, env)
     _metrics_arguments(p, env)
@@ -439,6 +450,8 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         login_limit=RateLimit.parse(args.login_rate),
         register_limit=RateLimit.parse(args.register_rate),
         redeem_limit=RateLimit.parse(args.redeem_rate),
+        login_account_limit=RateLimit.parse(args.login_account_rate),
+        login_account_total_limit=RateLimit.parse(args.login_account_total_rate),
         forwarded_allow_ips=args.forwarded_allow_ips,
         log_level=args.log_level,
         redis_url=args.redis_url,

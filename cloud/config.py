@@ -64,7 +64,12 @@ class Settings:
     login_limit: RateLimit = RateLimit(10, 60)
     register_limit: RateLimit = RateLimit(5, 60)
     redeem_limit: RateLimit = RateLimit(30, 60)
-    forwarded_allow_ips: str = "127.0.0.1"
+    # Failed logins per account from one address, and from all (cloud/ratelimit.LoginGuard).
+    login_account_limit: RateLimit = RateLimit(5, 900)
+    login_account_total_limit: RateLimit = RateLimit(20, 900)
+    # X-Forwarded-* are believed only from these proxies; none unless configured: a tunnel
+    # ending on 127.0.0.1 would otherwise let anyone name their own address.
+    forwarded_allow_ips: str = ""
     log_level: str = "info"
     # The tally relay (docs/relay.md). Without a Redis URL it fans out in this process only.
     redis_url: str | None = field(default=None, repr=False)  # may carry a password

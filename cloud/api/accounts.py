@@ -95,10 +95,14 @@ async def register(
 
 @router.post("/login", response_model=TokensOut)
 async def login(body: LoginIn, request: Request, backend: BackendDep, db: DbDep) -> TokensOut:
-    backend.login_limiter.check(client_address(request))
-    user = await db.scalar(select(User).where(User.email == body.email.strip().lower()))
+    address = client_address(request)
+    backend.login_limiter.check(address)
+    email = body.email.strip().lower()
+    backend.login_guard.check(email, address)  # before the hash: a refused try costs nothing
+    user = await db.scalar(select(User).where(User.email == email))
     if not await verify_password(user.password_hash if user else None, body.password):
         backend.metrics.auth_failures.labels("bad_password").inc()
+        backend.login_guard.failed(email, address)
         raise Unauthorized("email or password is wrong")
     assert user is not None
     tokens = await _new_login(backend, db, user.id)

@@ -77,6 +77,8 @@ def strict_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServ
             "1024",
             "--cors-origin",
             "https://studio.example",
+            "--forwarded-allow-ips",  # the test names other client addresses as a proxy would
+            "127.0.0.1",
         ],
     )
     yield server

@@ -221,7 +221,7 @@ def test_local_ca_is_made_once_kept_private_and_offered_to_phones(tmp_path: Path
 
 
 def test_forwarded_headers_only_from_trusted_proxies(tmp_path: Path) -> None:
-    """Behind a proxy (trusted: 127.0.0.1 by default) links follow X-Forwarded-Proto/Host;
+    """Behind a proxy (trusted: --forwarded-allow-ips) links follow X-Forwarded-Proto/Host;
     from anyone else those headers change nothing."""
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "tally.example.com"}
     for trusted, expected in (

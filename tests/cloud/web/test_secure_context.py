@@ -26,7 +26,7 @@ from tests.cloud.web.helpers import CAMERAS, director_desk, live_at
 from tests.support.api import Director, register
 from tests.support.browser import chromium, phone
 from tests.support.caddy import Caddy
-from tests.support.cloud import CloudServer
+from tests.support.cloud import RELAXED_RATES, CloudServer
 from tests.support.netns import Netns, veth_namespace
 from tests.support.tls import HttpsCloud
 from tests.support.trust import nss_home, trusting_chromium
@@ -52,7 +52,11 @@ def _holds_wake_lock(page: Page) -> None:
 @pytest.fixture
 def caddy_show(tmp_path: Path) -> Iterator[tuple[CloudServer, Caddy]]:
     (tmp_path / "cloud").mkdir()
-    cloud = CloudServer(tmp_path / "cloud", f"sqlite:///{tmp_path / 'returnfeed.db'}")
+    cloud = CloudServer(
+        tmp_path / "cloud",
+        f"sqlite:///{tmp_path / 'returnfeed.db'}",
+        [*RELAXED_RATES, "--forwarded-allow-ips", "127.0.0.1"],  # as deploy/Caddyfile says
+    )
     caddy_dir = tmp_path / "caddy"
     caddy_dir.mkdir()
     try:
