@@ -52,7 +52,9 @@ class Backend:
             login_limiter=RateLimiter("login", settings.login_limit),
             register_limiter=RateLimiter("registration", settings.register_limit),
             redeem_limiter=RateLimiter("invite", settings.redeem_limit),
-            login_guard=LoginGuard(settings.login_account_limit, settings.login_account_total_limit),
+            login_guard=LoginGuard(
+                settings.login_account_limit, settings.login_account_total_limit
+            ),
             relay=relay,
             gateway=_gateway(settings, db, metrics, relay),
         )
