@@ -54,6 +54,9 @@ CORE_KO: dict[str, str] = {
     "at the next refusal": "다음 거부 때 다시 시도",
     "again in {0} s": "{0}초 후 다시 시도",
     "phone list not updated: {0}": "휴대폰 목록을 갱신하지 못함: {0}",
+    "{0}: {1} packets arrived too late to play at the backend: raise the SRT latency": (
+        "{0}: 패킷 {1}개가 백엔드에 너무 늦게 도착해 재생되지 못했습니다: SRT 지연을 늘리세요"
+    ),
     "expiring links not re-issued yet: {0}": "만료되는 링크를 아직 다시 발급하지 못함: {0}",
     "failed ({0}); restarting in {1} s": "실패 ({0}); {1}초 후 다시 시작",
     "{0} did not answer in time": "{0}이(가) 제때 응답하지 않았습니다",

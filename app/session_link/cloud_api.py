@@ -50,6 +50,16 @@ class Tokens:
 
 
 @dataclass(frozen=True, slots=True)
+class LayerDamage:
+    """The backend ingest's counters for one layer (since that process started)."""
+
+    lost: int = 0
+    fec_rebuilt: int = 0
+    unrecovered: int = 0
+    ts_gaps: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class CameraInfo:
     number: int
     name: str
@@ -232,6 +242,15 @@ class CloudApi:
 
     async def srt(self, access: str, session_id: str) -> SrtCredentials:
         return _srt(await self._call("GET", f"/api/sessions/{session_id}/srt", access=access))
+
+    async def srt_health(self, access: str, session_id: str) -> dict[str, LayerDamage]:
+        data = await self._call("GET", f"/api/sessions/{session_id}/srt/health", access=access)
+        return {
+            str(layer): LayerDamage(
+                int(d["lost"]), int(d["fec_rebuilt"]), int(d["unrecovered"]), int(d["ts_gaps"])
+            )
+            for layer, d in data.get("layers", {}).items()
+        }
 
     async def rotate_srt(self, access: str, session_id: str) -> SrtCredentials:
         """New passphrase and publish token; the old ones stop working at once."""

@@ -44,6 +44,7 @@ from ..wake import WakeWatch
 from . import events as ev
 from .cloud_api import CloudError, Invite, NotLoggedIn, SessionInfo, SrtCredentials
 from .health import HealthBoard
+from .ingest_damage import DamageWatch
 from .login import Login
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ class OnAir:
         self._output_factory = output_factory  # None: tally only (no program clock here)
         self._srt_latency_ms = srt_latency_ms  # fixed for this Go Live; None follows the link
         self.health = HealthBoard(emit)
+        self._damage = DamageWatch(self.health)
         self.relay = relay_factory(
             f"{login.api.relay_base}/api/relay/{session.id}", self._relay_token
         )
@@ -252,6 +254,7 @@ class OnAir:
         try:
             await asyncio.shield(starting)
             self.health.up("program stream")
+            self._damage.reset()
             while True:
                 stats = output.stats()
                 layers = tuple(stream_layer(s) for s in stats.layers)
@@ -342,6 +345,8 @@ class OnAir:
                 self._emit(ev.PhonesChanged(participants))
                 self.health.up("phones")
                 await self._keep_invites(access)
+                if self.output is not None:
+                    await self._read_damage(access)
             except NotLoggedIn as exc:
                 self.health.down("login", f"{exc.message}.", "log_in")
                 raise Permanent(exc.message) from exc
@@ -352,6 +357,14 @@ class OnAir:
             if relay.stats.connected:
                 self._emit(ev.LiveChanged(True, True, "", relay.stats.rtt_ms))
             await self._nudge.wait(wait)
+
+    async def _read_damage(self, access: str) -> None:
+        try:
+            layers = await self._login.api.srt_health(access, self._session.id)
+        except CloudError as exc:  # the phones and the stream go on; an older backend has none
+            log.info("the ingest's SRT health not read: %s", exc.message)
+            return
+        self._damage.seen(layers)
 
     async def _keep_invites(self, access: str) -> None:
         """Re-issue links before they expire, so a QR code shown today still lets a phone in."""

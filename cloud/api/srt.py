@@ -9,7 +9,10 @@ gets one that works, and nobody is kicked. Rotating replaces them and does kick.
 
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi import APIRouter
+from pydantic import BaseModel
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +22,7 @@ from cloud.api.sessions import OwnedSession, require_live
 from cloud.auth.deps import BackendDep, DbDep
 from cloud.db.models import LiveSession
 from cloud.db.types import utcnow
+from cloud.gateway.units import LAYERS
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -94,3 +98,26 @@ async def rotate_srt_credentials(
     if backend.gateway is not None:  # the old credentials stop working now, publisher too
         backend.gateway.session_changed(session, kick=True)
     return _srt_out(backend, session)
+
+
+class LayerDamageOut(BaseModel):
+    lost: int  # missing on arrival, before any repair
+    fec_rebuilt: int
+    unrecovered: int  # never played: each one a broken picture until the next keyframe
+    ts_gaps: int
+
+
+class SrtHealthOut(BaseModel):
+    """What this process's ingest saw of the session's layers since it started (counters:
+    a client compares two reads). Another backend process's ingest is not included."""
+
+    session_id: str
+    layers: dict[str, LayerDamageOut]
+
+
+@router.get("/{session_id}/srt/health", response_model=SrtHealthOut)
+async def srt_health(session: OwnedSession, backend: BackendDep) -> SrtHealthOut:
+    gateway = backend.gateway
+    seen = {layer: gateway.link_damage(session.id, layer) for layer in LAYERS} if gateway else {}
+    layers = {layer: LayerDamageOut(**dataclasses.asdict(d)) for layer, d in seen.items()}
+    return SrtHealthOut(session_id=session.id, layers=layers)

@@ -25,6 +25,7 @@ from cloud.gateway import admission, iceports
 from cloud.gateway.feed import SessionFeed, Tap
 from cloud.gateway.iceports import IcePlan, NoFreePort, PortAllocator, PortRange
 from cloud.gateway.ingest import Credentials, Ingest, IngestAuth
+from cloud.gateway.linkhealth import LinkDamage
 from cloud.gateway.metrics import GatewayMetrics
 from cloud.gateway.quality import LinkSample, Mode, QualityPolicy
 from cloud.gateway.seedmetrics import ViewerLabels
@@ -218,6 +219,10 @@ class Gateway:
     def srt_port(self) -> int | None:
         """The port SRT publishers reach (the real one when configured as 0)."""
         return self._ingest.address[1] if self._ingest is not None else None
+
+    def link_damage(self, session_id: str, layer: str) -> LinkDamage:
+        """What the session layer's SRT links lost, FEC rebuilt and never recovered here."""
+        return self._ingest.damage(session_id, layer) if self._ingest is not None else LinkDamage()
 
     def _srt_at(self) -> tuple[str, int]:
         return self.config.srt_host, self.config.srt_port

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from cloud.gateway.labelcap import IDLE_S, OTHER, LabelCap
+from cloud.gateway.units import LAYERS
 
 MAX_SESSIONS = 50
 MAX_USERS = 200
-LAYERS = ("hi", "lo")
+
 LOSS_BUCKETS = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0)
 
 
