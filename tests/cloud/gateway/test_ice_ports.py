@@ -61,10 +61,13 @@ def ranged(tmp_path_factory: pytest.TempPathFactory, ports: PortRange) -> Iterat
     yield from behind_nat(tmp_path_factory.mktemp("ranged-cloud"), "UDP_PORTS", str(ports))
 
 
-def behind_nat(workdir: Path, setting: str, ports: str) -> Iterator[CloudServer]:
-    """A backend with RETURNFEED_WEBRTC_<setting>=`ports` that offers PUBLIC_IP too."""
+def behind_nat(
+    workdir: Path, setting: str, ports: str, more: dict[str, str] | None = None
+) -> Iterator[CloudServer]:
+    """A backend with RETURNFEED_WEBRTC_<setting>=`ports` that offers PUBLIC_IP too (and
+    the settings in `more`)."""
     env = {f"RETURNFEED_WEBRTC_{setting}": ports, "RETURNFEED_WEBRTC_PUBLIC_IPS": PUBLIC_IP}
-    server = gateway_server(workdir, env=env)
+    server = gateway_server(workdir, env={**env, **(more or {})})
     yield server
     server.stop()
 

@@ -36,10 +36,11 @@ from tests.cloud.gateway.test_ice_ports import (
     candidates,
     show_on,
 )
+from tests.cloud.gateway.test_turn import PAGE_ICE_SERVERS, coturn  # noqa: F401 - its fixture
 from tests.cloud.gateway.test_viewer_page import more_than, state_is
 from tests.support.browser import KEEP_PEER_CONNECTIONS
 from tests.support.cloud import CLI, CloudServer
-from tests.support.coturn import free_udp_ports
+from tests.support.coturn import Coturn, free_udp_ports
 from tests.support.procs import free_port, wait_until
 
 MUX_VIEWERS = "gateway_webrtc_udp_mux_viewers"
@@ -59,6 +60,27 @@ def muxed(tmp_path_factory: pytest.TempPathFactory, port: int) -> Iterator[Cloud
 @pytest.fixture
 def muxed_show(muxed: CloudServer) -> Show:
     return show_on(muxed)
+
+
+@pytest.fixture(scope="module")
+def turn_port() -> int:
+    return free_udp_ports(1)[0]
+
+
+@pytest.fixture(scope="module")
+def muxed_turn(
+    tmp_path_factory: pytest.TempPathFactory,
+    coturn: Coturn,  # noqa: F811 - test_turn's fixture
+    turn_port: int,
+) -> Iterator[CloudServer]:
+    """The shared port with coturn as the gateway's STUN server and the pages' TURN."""
+    env = {
+        "RETURNFEED_ICE_SERVERS": f"stun:127.0.0.1:{coturn.port}",
+        "RETURNFEED_TURN_URLS": coturn.url,
+        "RETURNFEED_TURN_SECRET": coturn.secret,
+    }
+    workdir = tmp_path_factory.mktemp("muxed-turn-cloud")
+    yield from behind_nat(workdir, "UDP_PORT", str(turn_port), env)
 
 
 def dropped(api: httpx.Client, reason: str) -> float:
@@ -230,3 +252,46 @@ def test_viewers_that_never_connect_leave_the_mux(
             "the viewer that never connected out of the mux",
         )
         assert api.get("/api/health").status_code == 200
+
+
+def test_through_coturn_and_with_a_stun_server_on_the_one_port(
+    muxed_turn: CloudServer,
+    turn_port: int,
+    webrtc_browser: Browser,
+    tmp_path: Path,
+) -> None:
+    """A page forced to relay reaches the shared port from coturn's relay address; every
+    viewer's STUN request to coturn leaves by the shared socket, and each answer comes back
+    to the viewer that asked (by transaction: they all come from coturn's one address)."""
+    server, port = muxed_turn, turn_port
+    show = show_on(server)
+    context = webrtc_browser.new_context(viewport={"width": 800, "height": 600})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.add_init_script(KEEP_PEER_CONNECTIONS)
+    assert server.srt_port is not None
+    with ExitStack() as stack:
+        api = stack.enter_context(server.client())
+        stack.callback(context.close)
+        stack.enter_context(publisher(show, server.srt_port, tmp_path / "send.log"))
+        wait_until(lambda: live(api, show), 20, "the publisher is live")
+        page.goto(f"{server.base_url}/watch?ice=relay#{show.viewer_invite}")
+        state_is(page, "playing")
+        more_than(page, "frames", 30)
+        pair = page.evaluate(SELECTED_PAIR)
+        assert page.evaluate(PAGE_ICE_SERVERS)["policy"] == "relay"
+        # Nothing dropped on the way: coturn's STUN answers and relayed checks all claimed
+        # (viewers that leave may still have a consent check in flight, so only until now).
+        assert metric(api, DROPPED) == 0
+        watched = run_async(
+            watch_with_aiortc(server.base_url, show.session_id, show.viewer_token, seconds=3)
+        )
+        page.goto("about:blank")
+        wait_until(lambda: metric(api, MUX_VIEWERS) == 0, 10, "both viewers out of the mux")
+    assert pair["local"]["type"] == "relay", pair
+    assert pair["remote"] == {"type": "host", "address": "127.0.0.1", "port": port}, pair
+    assert pair["bytes"] > 10_000, pair
+    assert watched.video_frames > 10, watched
+    # The gateway's own server-reflexive candidate: coturn saw the shared port.
+    found = candidates(watched.answer)
+    assert ("127.0.0.1", port, "srflx") in found, found
