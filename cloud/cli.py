@@ -110,6 +110,17 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
             default=env_value(env, f"{name.upper().replace('-', '_')}_RATE") or default,
             help=f"{what}, COUNT/SECONDS ({default}; docs/security.md)",
         )
+    for kind, most, what in (
+        ("sessions", 20, "sessions one account may have that have not ended"),
+        ("invites", 500, "invite links one account may have in use (not revoked or expired)"),
+    ):
+        p.add_argument(
+            f"--max-{kind}-per-user",
+            type=int,
+            metavar="N",
+            default=env_int(env, f"MAX_{kind.upper()}_PER_USER", most),
+            help=f"{what}; one more gets 403 quota_exceeded (default {most})",
+        )
     p.add_argument(
         "--forwarded-allow-ips",
         default=env_value(env, "FORWARDED_ALLOW_IPS") or "",
@@ -453,6 +464,8 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         login_account_limit=RateLimit.parse(args.login_account_rate),
         login_account_total_limit=RateLimit.parse(args.login_account_total_rate),
         forwarded_allow_ips=args.forwarded_allow_ips,
+        max_sessions_per_user=args.max_sessions_per_user,
+        max_invites_per_user=args.max_invites_per_user,
         log_level=args.log_level,
         redis_url=args.redis_url,
         relay_heartbeat_s=args.relay_heartbeat_s,

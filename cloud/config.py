@@ -67,6 +67,9 @@ class Settings:
     # Failed logins per account from one address, and from all (cloud/ratelimit.LoginGuard).
     login_account_limit: RateLimit = RateLimit(5, 900)
     login_account_total_limit: RateLimit = RateLimit(20, 900)
+    # What one account may hold at once (cloud/quotas.py).
+    max_sessions_per_user: int = 20
+    max_invites_per_user: int = 500
     # X-Forwarded-* are believed only from these proxies; none unless configured: a tunnel
     # ending on 127.0.0.1 would otherwise let anyone name their own address.
     forwarded_allow_ips: str = ""
@@ -138,6 +141,8 @@ class Settings:
         self._check_webrtc()
         if min(self.max_viewers_per_session, self.max_viewers_per_token) < 1:
             raise ConfigError("the viewer limits must be at least 1")
+        if min(self.max_sessions_per_user, self.max_invites_per_user) < 1:
+            raise ConfigError("the per-account quotas must be at least 1")
         if not 1 <= self.webrtc_connect_timeout_s <= 300:
             raise ConfigError("the WebRTC connect timeout must be 1..300 s")
         if self.redis_url is not None and not self.redis_url.startswith(

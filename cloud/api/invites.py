@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud import quotas
 from cloud.api.schemas import (
     InviteCreateIn,
     InviteOut,
@@ -82,6 +83,7 @@ async def create_invite(
     ):
         raise NotFound(f"camera {body.camera_number} does not exist in this session")
     now = utcnow()
+    await quotas.check_invites(db, session.owner_id, backend.settings.max_invites_per_user, now)
     ttl_s = body.ttl_seconds if body.ttl_seconds is not None else backend.settings.invite_ttl_s
     invite = Invite(
         id=new_id(),

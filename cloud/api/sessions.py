@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Response
-from sqlalchemy import delete, select
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud import quotas
 from cloud.api.credentials import alnum, new_passphrase, new_publish_token, token_expiry
+from cloud.api.pages import Cursor, PageLimit, page_link
 from cloud.api.schemas import (
     CameraIn,
     CameraOut,
@@ -95,6 +97,7 @@ async def create_session(
     body: SessionCreateIn, user: UserDep, db: DbDep, backend: BackendDep
 ) -> SessionOut:
     _unique_numbers(body.cameras)
+    await quotas.check_sessions(db, user.id, backend.settings.max_sessions_per_user)
     session = LiveSession(
         id=new_session_id(),
         owner_id=user.id,
@@ -124,11 +127,34 @@ def _director(session: LiveSession, user: User) -> Participant:
 
 
 @router.get("", response_model=list[SessionOut])
-async def list_sessions(user: UserDep, db: DbDep, include_ended: bool = False) -> list[SessionOut]:
+async def list_sessions(
+    user: UserDep,
+    db: DbDep,
+    request: Request,
+    response: Response,
+    include_ended: bool = False,
+    limit: PageLimit = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> list[SessionOut]:
+    """Newest first, `limit` at a time; a `Link: <...>; rel="next"` header names the next
+    page while there is one (the body stays a plain list, as it always was)."""
     query = select(LiveSession).where(LiveSession.owner_id == user.id)
     if not include_ended:
         query = query.where(LiveSession.ended_at.is_(None))
-    sessions = await db.scalars(query.order_by(LiveSession.created_at.desc()))
+    if cursor is not None:
+        after = Cursor.parse(cursor)
+        query = query.where(
+            or_(
+                LiveSession.created_at < after.created_at,
+                and_(LiveSession.created_at == after.created_at, LiveSession.id < after.id),
+            )
+        )
+    order = (LiveSession.created_at.desc(), LiveSession.id.desc())
+    sessions = list(await db.scalars(query.order_by(*order).limit(limit + 1)))
+    if len(sessions) > limit:
+        sessions = sessions[:limit]
+        last = sessions[-1]
+        response.headers["Link"] = page_link(request, Cursor(last.created_at, last.id))
     return [await session_out(db, s) for s in sessions]
 
 
