@@ -14,6 +14,7 @@ from cloud.backend import Backend
 from cloud.config import Settings
 from cloud.errors import install_error_handlers
 from cloud.gateway import whep
+from cloud.headers import SecurityHeaders
 from cloud.limits import BodySizeLimit
 from cloud.metrics import MetricsMiddleware
 from cloud.metrics_port import MetricsListener
@@ -67,4 +68,6 @@ def create_app(settings: Settings) -> FastAPI:
         )
     # Outermost, so refused and failed requests are counted too.
     app.add_middleware(MetricsMiddleware, metrics=backend.metrics)
+    # Outermost, so every answer carries them, refusals by the middlewares included.
+    app.add_middleware(SecurityHeaders)
     return app
