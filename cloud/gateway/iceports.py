@@ -235,18 +235,24 @@ def install() -> None:
 
 def attach(pc: RTCPeerConnection, plan: IcePlan) -> None:
     """Make every ICE connection `pc` has now gather by `plan`. Call it after
-    addTransceiver and before setLocalDescription (which gathers)."""
-    install()
+    addTransceiver and before createAnswer (which writes the ufrag) and setLocalDescription
+    (which gathers)."""
     for transceiver in pc.getTransceivers():
         gatherer = transceiver.sender.transport.transport.iceGatherer
         connection = getattr(gatherer, "_connection", None)
         if connection is None:
             raise IncompatibleAioice("aiortc's RTCIceGatherer has no _connection")
-        if isinstance(plan.ports, UdpMux):
-            # The shared port tells viewers apart by ufrag: no two live ones may share one.
-            while not plan.ports.ufrag_free(connection.local_username):
-                connection._local_username = random_string(4)
-        setattr(connection, _PLAN, plan)
+        assign(connection, plan)
+
+
+def assign(connection: ice.Connection, plan: IcePlan) -> None:
+    """Make one aioice connection gather by `plan` (before it gathers)."""
+    install()
+    if isinstance(plan.ports, UdpMux):
+        # The shared port tells viewers apart by ufrag: no two live ones may share one.
+        while not plan.ports.ufrag_free(connection.local_username):
+            connection._local_username = random_string(4)
+    setattr(connection, _PLAN, plan)
 
 
 async def _gather(

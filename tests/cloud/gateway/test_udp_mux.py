@@ -15,8 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aioice import stun
-from aioice.utils import random_transaction_id
 from playwright.sync_api import Browser
 
 from cloud.gateway.viewer import CONNECT_TIMEOUT_S
@@ -37,6 +35,7 @@ from tests.cloud.gateway.test_ice_ports import (
     show_on,
 )
 from tests.cloud.gateway.test_turn import PAGE_ICE_SERVERS, coturn  # noqa: F401 - its fixture
+from tests.cloud.gateway.test_udp_mux_routing import check
 from tests.cloud.gateway.test_viewer_page import more_than, state_is
 from tests.support.browser import KEEP_PEER_CONNECTIONS
 from tests.support.cloud import CLI, CloudServer
@@ -112,19 +111,6 @@ def udp_sockets(pid: int) -> set[tuple[str, int]]:
     return found
 
 
-def binding_request(username: str) -> bytes:
-    request = stun.Message(
-        message_method=stun.Method.BINDING,
-        message_class=stun.Class.REQUEST,
-        transaction_id=random_transaction_id(),
-    )
-    request.attributes["USERNAME"] = username
-    request.attributes["PRIORITY"] = 1
-    request.add_message_integrity(b"not-the-password")
-    request.add_fingerprint()
-    return bytes(request)
-
-
 # --- flags and the start ----------------------------------------------------------------------
 
 
@@ -156,7 +142,7 @@ def test_datagrams_no_viewer_claims_are_dropped_and_counted(muxed: CloudServer, 
         for _ in range(25):  # a flood, which the log must not echo
             for datagram in garbage:
                 peer.sendto(datagram, ("127.0.0.1", port))
-        peer.sendto(binding_request("nope:abcd"), ("127.0.0.1", port))
+        peer.sendto(check("nope:abcd", "not-the-password"), ("127.0.0.1", port))
         wait_until(
             lambda: (
                 dropped(api, "unknown_address") == address_before + 100
