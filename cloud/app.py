@@ -16,6 +16,7 @@ from cloud.errors import install_error_handlers
 from cloud.gateway import whep
 from cloud.headers import SecurityHeaders
 from cloud.limits import BodySizeLimit
+from cloud.logs import RequestIds
 from cloud.metrics import MetricsMiddleware
 from cloud.metrics_port import MetricsListener
 from cloud.pages import router as pages_router
@@ -68,6 +69,8 @@ def create_app(settings: Settings) -> FastAPI:
         )
     # Outermost, so refused and failed requests are counted too.
     app.add_middleware(MetricsMiddleware, metrics=backend.metrics)
+    # Outside even that: every line a request logs carries its id (cloud/logs.py).
+    app.add_middleware(RequestIds)
     # Outermost, so every answer carries them, refusals by the middlewares included.
     app.add_middleware(SecurityHeaders)
     return app

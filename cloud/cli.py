@@ -7,6 +7,7 @@ import gc
 import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,7 +15,7 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 import cloud.tls as cloud_tls
-from cloud import accesslog
+from cloud import accesslog, logs
 from cloud.app import create_app
 from cloud.config import (
     ConfigError,
@@ -136,6 +137,17 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--log-level",
         default=env_value(env, "LOG_LEVEL") or "info",
         choices=["critical", "error", "warning", "info", "debug"],
+    )
+    log_format = env_value(env, "LOG_FORMAT") or "text"
+    if log_format not in logs.FORMATS:
+        raise ConfigError(f"RETURNFEED_LOG_FORMAT={log_format!r}: use text or json")
+    p.add_argument(
+        "--log-format",
+        default=log_format,
+        choices=logs.FORMATS,
+        help="text (default: one readable line each, for a terminal or journalctl) or json "
+        "(one object a line with time, level, logger, message, request_id and the line's "
+        "fields, for a log shipper; docs/monitoring.md, Logs)",
     )
     p.add_argument(
         "--migrate-only",
@@ -512,7 +524,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"returnfeed-cloud: {exc}", file=sys.stderr)
         return 2
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    # The process's own secrets are masked should a line ever carry one (logs.Redactor).
+    own_secrets = [env_value(env, name) or "" for name in ("METRICS_TOKEN", "TURN_SECRET")]
+    logs.configure(args.log_format, args.log_level, own_secrets)
     try:
         settings = settings_from_args(args, env)
     except (ConfigError, SecretError, OSError) as exc:
@@ -534,17 +548,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"database {shown_db} is up to date")
         return 0
     base = settings.base_url
-    print(f"ReturnFeed cloud on {base}", flush=True)
-    print(f"  API docs  {base}/docs", flush=True)
-    print(f"  health    {base}/api/health", flush=True)
-    print(f"  metrics   {_shown_metrics(settings)}", flush=True)
-    print(f"  database  {shown_db}", flush=True)
-    print(f"  relay     {_shown_relay(settings)}", flush=True)
+    # In JSON mode the summary goes as log lines, so that every line a shipper reads parses.
+    say: Callable[[str], object] = (
+        log.info if args.log_format == "json" else partial(print, flush=True)
+    )
+    say(f"ReturnFeed cloud on {base}")
+    say(f"  API docs  {base}/docs")
+    say(f"  health    {base}/api/health")
+    say(f"  metrics   {_shown_metrics(settings)}")
+    say(f"  database  {shown_db}")
+    say(f"  relay     {_shown_relay(settings)}")
     srt = f"srt://{settings.srt_listen_host}:{settings.srt_port}" if settings.srt_enabled else "off"
-    print(f"  SRT       {srt}", flush=True)
-    print(f"  WebRTC    {_shown_webrtc(settings)}", flush=True)
+    say(f"  SRT       {srt}")
+    say(f"  WebRTC    {_shown_webrtc(settings)}")
     for line in tls.summary() if tls is not None else []:
-        print(line, flush=True)
+        say(line)
     # X-Forwarded-For/-Proto/-Host from trusted proxies only (cloud/tls/forwarded.py).
     try:  # the shared WebRTC port is bound here: one in use stops the start, named
         app = ForwardedHeaders(create_app(settings), settings.forwarded_allow_ips)  # type: ignore[arg-type]
@@ -557,6 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's loggers go through logs.configure's handler
         proxy_headers=False,
         ws=RelayWebSocketProtocol if args.ws == "relay" else args.ws,
         # Tally messages are tiny and go to a thousand phones: compressing each one once

@@ -90,6 +90,8 @@ async def register(
         raise Conflict("an account with this email already exists", {"field": "email"}) from exc
     tokens = await _new_login(backend, db, user.id)
     await db.commit()
+    # The account's id, never its email: logs are shipped and kept where emails must not be.
+    log.info("account %s registered", user.id, extra={"account_id": user.id})
     return AccountOut(user=_user_out(user), tokens=tokens)
 
 
@@ -103,10 +105,12 @@ async def login(body: LoginIn, request: Request, backend: BackendDep, db: DbDep)
     if not await verify_password(user.password_hash if user else None, body.password):
         backend.metrics.auth_failures.labels("bad_password").inc()
         backend.login_guard.failed(email, address)
+        log.info("login refused: wrong email or password", extra={"account_id": user and user.id})
         raise Unauthorized("email or password is wrong")
     assert user is not None
     tokens = await _new_login(backend, db, user.id)
     await db.commit()
+    log.info("account %s logged in", user.id, extra={"account_id": user.id})
     return tokens
 
 

@@ -30,6 +30,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
+from cloud import logs
 from cloud.gateway import iceports, playout
 from cloud.gateway.feed import Tap
 from cloud.gateway.iceports import IcePlan, NoFreePort
@@ -107,6 +108,8 @@ class Viewer:
         self._video = PacketTrack("video", tap.video)
         self._audio = PacketTrack("audio", tap.audio)
         self.pc.on("connectionstatechange", self._state_changed)
+        # Made while its WHEP POST is handled: every line of this viewer carries its id.
+        self._log = logs.bound(log, viewer_id=viewer_id, session_id=session_id)
 
     async def answer(self, offer_sdp: str, connect_timeout_s: float = CONNECT_TIMEOUT_S) -> str:
         """The answer; a viewer not connected `connect_timeout_s` later is closed."""
@@ -139,7 +142,7 @@ class Viewer:
             raise  # not the offer's fault: the WHEP endpoint answers 503
         except Exception as exc:  # aiortc raises many kinds for a bad offer
             # Its text is about aiortc's internals: the log keeps it, the client gets a hint.
-            log.info(
+            self._log.info(
                 "viewer %s: aiortc refused the offer: %s: %s", self.id, type(exc).__name__, exc
             )
             raise BadOffer(
@@ -168,6 +171,7 @@ class Viewer:
         if self._closed:
             return
         self._closed = True
+        self._log.info("viewer %s closed", self.id, extra={"connected": self.connected})
         if self._task is not None and self._task is not asyncio.current_task():
             self._task.cancel()
         self.tap.close()
@@ -180,6 +184,7 @@ class Viewer:
         state = self.pc.connectionState
         if state == "connected" and not self.connected:
             self.connected = True
+            self._log.info("viewer %s connected", self.id, extra={"layer": self.tap.wanted})
             self._on_connected(self)
         elif state in ("failed", "closed"):
             await self.close()
@@ -225,7 +230,7 @@ class Viewer:
                 await asyncio.sleep(STATS_INTERVAL_S)
                 if not self.connected:
                     if time.monotonic() - started > connect_timeout_s:
-                        log.info("viewer %s never connected", self.id)
+                        self._log.info("viewer %s never connected", self.id)
                         break
                     continue
                 layer = self.policy.decide(self._sample(), time.monotonic())
@@ -234,7 +239,7 @@ class Viewer:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("viewer %s quality watch failed", self.id)
+            self._log.exception("viewer %s quality watch failed", self.id)
         await self.close()
 
     def _sample(self) -> LinkSample:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from cloud import logs
 from cloud.relay.bucket import TokenBucket
 from cloud.relay.codes import CloseCode, Ending, ErrorCode
 from cloud.relay.commands import Inbound, Join, Leave, Reply
@@ -40,6 +42,8 @@ from tally import (
     encode,
     parse,
 )
+
+log = logging.getLogger(__name__)
 
 # What each role may send (docs/relay.md, "Who may send what"); the rest is `forbidden`.
 _EVERYONE: frozenset[type[Message]] = frozenset({Hello, Heartbeat, SnapshotRequest})
@@ -92,6 +96,14 @@ class Connection:
         if isinstance(hello, Ending):
             await self.close(hello)
             return
+        # The upgrade request's id is in the context: these lines and the room's carry it.
+        said = logs.bound(
+            log,
+            session_id=self._identity.session_id,
+            role=self._identity.role.value,
+            participant_id=self._identity.participant_id,
+        )
+        said.info("relay: a %s joined", self._identity.role.value)
         loop = asyncio.get_running_loop()
         outlet = Outlet(self._ws.send_text, self._limits.queue, frame_writer(self._ws))
         peer = Peer(self._identity, outlet, loop.time())
@@ -110,6 +122,8 @@ class Connection:
             sender.cancel()
             room.submit(Leave(peer))
             await asyncio.wait([reader, sender])
+        code = "client left" if ending.code is None else int(ending.code)
+        said.info("relay: the %s left (%s)", self._identity.role.value, code, extra={"code": code})
         await self.close(ending)
 
     async def close(self, ending: Ending) -> None:

@@ -31,7 +31,8 @@ async def relay_socket(websocket: WebSocket, session_id: str) -> None:
             backend.metrics.auth_failures.labels("relay_token").inc()
         identity = Ending(refused.code, refused.reason)
     except Exception as exc:  # the database is unreachable: refuse now, the client retries
-        log.warning("relay connect to %s failed: %s", session_id, exc)
+        # The type only: a database error's text may quote the query's parameters.
+        log.warning("relay connect to %s failed: %s", session_id, type(exc).__name__)
         identity = Ending(CloseCode.GOING_AWAY, "the server cannot check tokens now; retry")
     # Accepted even to refuse: a browser sees the close code and reason only on an open socket.
     subprotocols = websocket.scope.get("subprotocols", [])

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable
 from typing import Literal
 
+from cloud import logs
 from cloud.relay.broker import Audience, Forward
 from cloud.relay.codes import ErrorCode
 from cloud.relay.commands import CamerasEdited, Deliver, Revoke
@@ -34,7 +35,11 @@ class Relay:
         if room is None:
             room = Room(session_id, self.deps, self._forget)
             self._rooms[session_id] = room
-            run = asyncio.create_task(self._run(room, self._runs.get(session_id)))
+            # The room outlives the connection that opened it: its lines carry the id of
+            # the request each command came from (Room.submit), not that connection's.
+            run = asyncio.create_task(
+                self._run(room, self._runs.get(session_id)), context=logs.detached()
+            )
             self._runs[session_id] = run
             run.add_done_callback(lambda done: self._ran(session_id, done))
         return room

@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from cloud import logs
 from cloud.relay.broker import (
     Audience,
     Broker,
@@ -101,7 +102,9 @@ class Room:
         self.session_id = session_id
         self._deps = deps
         self._on_done = on_done
-        self._inbox: asyncio.Queue[Command] = asyncio.Queue()  # senders are rate-limited
+        # Each command with the id of the request that sent it (cloud/logs.py), so what the
+        # room logs while handling it carries that id. Senders are rate-limited.
+        self._inbox: asyncio.Queue[tuple[Command, str | None]] = asyncio.Queue()
         self._peers: dict[Peer, None] = {}
         self._tally = Tally.of(0, TallyState(EMPTY_BUS, (), live_only=False))
         self._saver = Saver(deps.store, session_id)
@@ -116,7 +119,7 @@ class Room:
         self._presence_ttl = max(deps.timeout_s, 3 * deps.heartbeat_s)
 
     def submit(self, command: Command) -> None:
-        self._inbox.put_nowait(command)
+        self._inbox.put_nowait((command, logs.request_id.get()))
 
     async def run(self) -> None:
         deps = self._deps
@@ -127,10 +130,11 @@ class Room:
             self._tally = await self._load()
             await self._load_presence()
             while True:
-                command = await self._inbox.get()
+                command, rid = await self._inbox.get()
                 if isinstance(command, Close):
                     break
-                await self._handle(command)
+                with logs.acting_for(rid):
+                    await self._handle(command)
                 while self._directors_changed:  # telling may drop a slow one: tell again
                     self._announce_directors()
                 if not self._peers and not self._tasks and self._inbox.empty():
@@ -165,7 +169,7 @@ class Room:
 
     def _refuse_waiting(self) -> None:
         while not self._inbox.empty():
-            command = self._inbox.get_nowait()
+            command, _rid = self._inbox.get_nowait()
             if isinstance(command, Join):
                 command.peer.end(CloseCode.GOING_AWAY, "the relay room closed; reconnect")
 
@@ -253,7 +257,11 @@ class Room:
             self._close_directors(but=peer)
             self._roster.forget_remote()  # theirs are closing as well
             self._deps.broker.publish(self.session_id, Takeover(self._roster.room))
-            log.info("a director took over session %s", self.session_id)
+            log.info(
+                "a director took over session %s",
+                self.session_id,
+                extra={"session_id": self.session_id},
+            )
         family = peer.identity.login
         # A director always has a login; one without would count as a login of its own.
         login = secrets.token_hex(8) if family is None else login_tag(self.session_id, family)

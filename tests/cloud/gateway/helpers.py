@@ -461,9 +461,12 @@ def quality_switches(api: httpx.Client, session_id: str, old: str, new: str) -> 
 
 
 @contextmanager
-def on_air(api: httpx.Client, show: Show, srt_port: int, tmp_path: Path) -> Iterator[None]:
-    """`returnfeed send` publishing to the session, once the gateway says it is live."""
-    with publisher(show, srt_port, tmp_path / "send.log") as proc:
+def on_air(
+    api: httpx.Client, show: Show, srt_port: int, tmp_path: Path, **options: Any
+) -> Iterator[None]:
+    """`returnfeed send` publishing to the session, once the gateway says it is live
+    (options: publisher's)."""
+    with publisher(show, srt_port, tmp_path / "send.log", **options) as proc:
         wait_until(lambda: live(api, show), 15, f"a live publisher\n{proc.tail()}")
         yield
 
