@@ -478,7 +478,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         srt_port = udp_port()
-        server, base = start_cloud(work, f"sqlite:///{work / 'rf.db'}", "--srt-port", str(srt_port))
+        # Every viewer here holds the one token: lift WHEP admission's limits (admission.py).
+        limits = ["--max-viewers-per-token", "100000", "--max-viewers-per-session", "100000"]
+        db = f"sqlite:///{work / 'rf.db'}"
+        server, base = start_cloud(work, db, "--srt-port", str(srt_port), *limits)
         show = new_show(base)
         env = {
             "RETURNFEED_SRT_PASSPHRASE": show["srt"]["passphrase"],
