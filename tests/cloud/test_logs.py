@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from cloud.logs import Redactor
+from cloud.logs import Redactor, secrets_in
 from tests.support.cloud import CLI, CloudServer
 from tests.support.jsonlog import json_lines
 from tests.support.procs import wait_until
@@ -126,3 +126,15 @@ def test_the_backstop_masks_what_looks_like_a_secret() -> None:
         "SRT publisher abc/hi from 127.0.0.1:4000": "SRT publisher abc/hi from 127.0.0.1:4000",
     }
     assert {text: redact(text) for text in cases} == cases
+
+
+def test_the_backstop_knows_the_processs_secret_settings() -> None:
+    env = {
+        "RETURNFEED_OIDC_GOOGLE_SECRET": "client-secret-of-google",
+        "RETURNFEED_METRICS_TOKEN": "scrape-token-123456",
+        "RETURNFEED_PORT": "8000",
+        "HOME": "/root",
+    }
+    redact = Redactor(secrets_in(env))
+    line = "GOCSPX client-secret-of-google, scrape-token-123456 on 8000 in /root"
+    assert redact(line) == "GOCSPX ***, *** on 8000 in /root"
