@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from cloud.api import accounts, health, invites, sessions, srt
+from cloud.api import accounts, health, invites, oidc, sessions, srt
 from cloud.api.health import scrape_app
 from cloud.backend import Backend
 from cloud.config import Settings
@@ -45,14 +45,23 @@ def create_app(settings: Settings) -> FastAPI:
         if scraper is not None:
             await scraper.start()
         yield
+        await oidc_providers.aclose()
         if scraper is not None:
             await scraper.close()
         await backend.close()
 
     app = FastAPI(title="ReturnFeed", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.backend = backend
+    oidc_providers = app.state.oidc = oidc.OidcProviders(settings.oidc_providers)
     install_error_handlers(app)
-    for router in (accounts.router, sessions.router, srt.router, invites.router, health.router):
+    for router in (
+        accounts.router,
+        oidc.router,
+        sessions.router,
+        srt.router,
+        invites.router,
+        health.router,
+    ):
         app.include_router(router)
     app.include_router(relay_endpoint.router)  # WebSocket /api/relay/{session_id}
     app.include_router(pages_router)

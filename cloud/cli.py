@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 import cloud.tls as cloud_tls
 from cloud import accesslog, logs
 from cloud.app import create_app
+from cloud.auth.oidc_config import OidcConfigError, OidcProviderConfig
 from cloud.config import (
     ConfigError,
     RateLimit,
@@ -130,6 +131,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     _tls_arguments(p, env)
     _metrics_arguments(p, env)
+    _oidc_arguments(p, env)
     _lifetime_arguments(p, env)
     _relay_arguments(p, env)
     _gateway_arguments(p, env)
@@ -234,6 +236,20 @@ def _metrics_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> No
         metavar="P",
         default=env_int(env, "METRICS_PORT", 0) if port else None,
         help="serve /metrics (only) on this port too, with no token: firewall it to the scraper",
+    )
+
+
+def _oidc_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    providers = env_value(env, "OIDC_PROVIDERS")
+    p.add_argument(
+        "--oidc-provider",
+        action="append",
+        dest="oidc_providers",
+        metavar="NAME=ISSUER,CLIENT_ID",
+        default=providers.split() if providers else [],
+        help="sign in through this OpenID Connect provider, e.g. "
+        "google=https://accounts.google.com,ID; its secret only from "
+        "RETURNFEED_OIDC_<NAME>_SECRET; repeat for more (docs/login.md)",
     )
 
 
@@ -513,7 +529,18 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         metrics_token=env_value(env, "METRICS_TOKEN") or "",
         metrics_host=args.metrics_host,
         metrics_port=args.metrics_port,
+        oidc_providers=_oidc_providers(args.oidc_providers, env),
     )
+
+
+def _oidc_providers(texts: Sequence[str], env: Mapping[str, str]) -> tuple[OidcProviderConfig, ...]:
+    try:
+        providers = tuple(OidcProviderConfig.parse(text, env) for text in texts)
+    except OidcConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+    if len({p.name for p in providers}) != len(providers):
+        raise ConfigError("two OIDC providers have the same NAME")
+    return providers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -525,7 +552,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     args = parser.parse_args(argv)
     # The process's own secrets are masked should a line ever carry one (logs.Redactor).
-    logs.configure(args.log_format, args.log_level, logs.secrets_in(env))
+    own_secrets = [env_value(env, name) or "" for name in ("METRICS_TOKEN", "TURN_SECRET")]
+    logs.configure(args.log_format, args.log_level, own_secrets)
     try:
         settings = settings_from_args(args, env)
     except (ConfigError, SecretError, OSError) as exc:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from cloud.auth.oidc_config import OidcProviderConfig
 from media.send.target import fec_config
 
 ENV_PREFIX = "RETURNFEED_"
@@ -118,6 +119,8 @@ class Settings:
     metrics_token: str = field(default="", repr=False)
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None
+    # OpenID Connect sign-in (docs/login.md): providers by issuer and client id.
+    oidc_providers: tuple[OidcProviderConfig, ...] = ()
 
     def __post_init__(self) -> None:
         self._check_token_lifetimes()

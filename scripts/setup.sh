@@ -14,6 +14,12 @@ apt_test=(libsrt-openssl-dev srt-tools chromium xvfb
           libnss3-tools prometheus)
 want=("${apt_run[@]}")
 [ "$purpose" != run ] && want+=("${apt_test[@]}")
+# The OIDC login tests run a real provider on Node (tests/support/oidc); Debian's nodejs and
+# npm unless a node and npm are there already (e.g. NodeSource's, which bundles npm).
+if [ "$purpose" != run ]; then
+  command -v node >/dev/null 2>&1 || want+=(nodejs)
+  command -v npm >/dev/null 2>&1 || want+=(npm)
+fi
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -58,4 +64,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     exit 1
   fi
   touch "$stamp"
+fi
+
+if [ "$purpose" != run ]; then
+  oidc=tests/support/oidc
+  if [ ! -f "$oidc/node_modules/.package-lock.json" ] || [ "$oidc/package-lock.json" -nt "$oidc/node_modules/.package-lock.json" ]; then
+    (cd "$oidc" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 fi

@@ -146,3 +146,44 @@ class TallyRoom(Base):
     cameras: Mapped[str] = mapped_column(Text)
     live_only: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OidcIdentity(Base):
+    """A person at an OpenID Connect provider, linked to an account (docs/login.md)."""
+
+    __tablename__ = "oidc_identities"
+    __table_args__ = (
+        UniqueConstraint("provider", "subject", name="uq_oidc_identities_provider_subject"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OidcLogin(Base):
+    """A login through a provider, from the app's start to its token exchange.
+
+    Only hashes of the state and of the code the app exchanges are stored; the rest is
+    what the callback and the exchange need, and goes when the login expires.
+    """
+
+    __tablename__ = "oidc_logins"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    app_redirect_uri: Mapped[str] = mapped_column(String(512))
+    app_state: Mapped[str] = mapped_column(String(128))
+    app_code_challenge: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    called_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
+    exchanged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
