@@ -17,8 +17,12 @@ from sqlalchemy.ext.asyncio import (
 
 
 def make_engine(database_url: str) -> AsyncEngine:
+    # A failed statement's error must not quote its parameters (passphrases, emails, token
+    # hashes): those errors reach the log.
     if database_url.startswith("sqlite"):
-        engine = create_async_engine(database_url, connect_args={"timeout": 15})
+        engine = create_async_engine(
+            database_url, connect_args={"timeout": 15}, hide_parameters=True
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -30,7 +34,9 @@ def make_engine(database_url: str) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(
+        database_url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+    )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -11,8 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
+from cloud.db.engine import make_engine
 from cloud.logs import Redactor, secrets_in
+from tests.cloud.gateway.helpers import run_async
 from tests.support.cloud import CLI, CloudServer
 from tests.support.jsonlog import json_lines
 from tests.support.procs import wait_until
@@ -138,3 +142,22 @@ def test_the_backstop_knows_the_processs_secret_settings() -> None:
     redact = Redactor(secrets_in(env))
     line = "GOCSPX client-secret-of-google, scrape-token-123456 on 8000 in /root"
     assert redact(line) == "GOCSPX ***, *** on 8000 in /root"
+
+
+def test_a_failed_statement_does_not_quote_its_parameters(tmp_path: Path) -> None:
+    """Database errors reach the log (an unexpected error's traceback): a passphrase or
+    email bound into a statement must not be in their text."""
+
+    async def fail() -> str:
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text("INSERT INTO nowhere VALUES (:p)"), {"p": "pass-phrase-9"})
+        except SQLAlchemyError as exc:
+            return str(exc)
+        finally:
+            await engine.dispose()
+        raise AssertionError("the insert into a missing table succeeded")
+
+    said = run_async(fail())
+    assert "no such table: nowhere" in said and "pass-phrase-9" not in said
