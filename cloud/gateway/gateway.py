@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.db.models import LiveSession
-from cloud.gateway import admission, iceports
+from cloud.gateway import admission, icelog, iceports
 from cloud.gateway.feed import SessionFeed, Tap
 from cloud.gateway.iceports import IcePlan, NoFreePort, PortAllocator, PortRange
 from cloud.gateway.ingest import Credentials, Ingest, IngestAuth
@@ -163,6 +163,7 @@ class Gateway:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        icelog.install()  # a viewer's offer must not flood the log (icelog.py)
         if self.config.loopback_candidates:
             offer_loopback_candidates()
         if self._ice_plan is not None:
