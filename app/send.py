@@ -81,7 +81,8 @@ class Renewal:
     cloud_url: str
     session_id: str
     token: DirectorToken = field(repr=False)
-    targets: Callable[[str, str | None], dict[str, SrtTarget]]  # (token, passphrase)
+    # (token, passphrase, srt_url: the session's ingest now, None: --srt-url)
+    targets: Callable[[str, str | None, str | None], dict[str, SrtTarget]]
 
 
 @dataclass(frozen=True)
@@ -200,10 +201,10 @@ def _renewal(
     # Only layers named by session and token: a raw streamid is someone else's scheme.
     own = [n for n in names if not getattr(args, f"streamid_{n}")]
 
-    def targets(token: str, passphrase: str | None) -> dict[str, SrtTarget]:
+    def targets(token: str, passphrase: str | None, srt_url: str | None) -> dict[str, SrtTarget]:
         streamid = publish_streamid(args.session, token)
         return layer_targets(
-            args.srt_url,
+            srt_url or args.srt_url,
             own,
             streamid,
             passphrase,
@@ -334,7 +335,8 @@ def _renew(renewal: Renewal, when: CredentialRenewal, output: SimulcastOutput, l
     try:
         access = renewal.token.get()
         srt = asyncio.run(fetch_credentials(renewal.cloud_url, access, renewal.session_id))
-        targets = renewal.targets(srt.publish_token, srt.passphrase)
+        # With several backend processes the ingest may have moved (docs/scale.md).
+        targets = renewal.targets(srt.publish_token, srt.passphrase, srt.srt_url)
     except (CloudError, TargetError) as exc:
         retry_in = when.failed(exc)
         # The layers keep retrying meanwhile; a login that ended waits for the next refusal
@@ -343,7 +345,9 @@ def _renew(renewal: Renewal, when: CredentialRenewal, output: SimulcastOutput, l
         log.write(f"returnfeed send: credentials not fetched again: {exc}{again}\n")
         return
     when.renewed()
-    log.write("returnfeed send: refused; fetched the session's SRT credentials again\n")
+    log.write(
+        "returnfeed send: refused or unreachable; fetched the session's SRT credentials again\n"
+    )
     output.retarget(targets)
 
 

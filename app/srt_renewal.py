@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from app.session_link.cloud_api import CloudApi, CloudError, CloudUnreachable, SrtCredentials
 from media.send.backoff import Backoff, BackoffPolicy
+from media.send.link import LinkPhase
 from media.send.output import OutputStats
 from media.srt import RejectReason
 
@@ -32,6 +33,12 @@ CREDENTIAL_REFUSALS = (RejectReason.FORBIDDEN, RejectReason.BADSECRET)
 # A failed fetch is tried again after 0.5 s, doubling to 2 s (+-20 %): as soon as the
 # sender's quick schedule finds a restarted listener, and no load on a backend that is down.
 FETCH_RETRY = BackoffPolicy(first_s=0.5, max_s=2.0)
+
+# A layer that has not connected for this long (no answer, the link broke) reads the target
+# again, and again each time this passes: with several backend processes the session's ingest
+# moves to another one when its owner dies (docs/scale.md), and the read says where.
+UNREACHABLE_S = 2.0
+_DOWN = (LinkPhase.CONNECTING, LinkPhase.RETRYING)
 
 
 class RefusalWatch:
@@ -90,6 +97,7 @@ class CredentialRenewal:
         self._backoff = Backoff(retry, rng)
         self._clock = clock
         self._retry_at: float | None = None  # a fetch failed: fetch again from then
+        self._down_since: float | None = None  # a layer has not connected since then
 
     @property
     def retry_in(self) -> float | None:
@@ -102,10 +110,25 @@ class CredentialRenewal:
         """Whether to fetch now. Look at every poll: each refusal is counted once."""
         refused = self._watch.credentials_refused(stats)
         retry = self._retry_at is not None and self._clock() >= self._retry_at
-        if refused or retry:
+        if refused or retry or self._unreachable(stats):
             self._retry_at = None
             return True
         return False
+
+    def _unreachable(self, stats: OutputStats) -> bool:
+        """Whether a layer has been unable to connect for UNREACHABLE_S since it last did or
+        since the last look that said so."""
+        if not any(layer.phase in _DOWN for layer in stats.layers):
+            self._down_since = None
+            return False
+        now = self._clock()
+        if self._down_since is None:
+            self._down_since = now
+            return False
+        if now - self._down_since < UNREACHABLE_S:
+            return False
+        self._down_since = now
+        return True
 
     def renewed(self) -> None:
         """The fetch worked and the output has the credentials."""

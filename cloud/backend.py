@@ -20,6 +20,7 @@ from cloud.relay.redis_broker import RedisBroker
 from cloud.relay.relay import Relay
 from cloud.relay.room import RoomDeps
 from cloud.relay.store import TallyStore
+from cloud.scale.cluster import ClusterConfig
 from media.send.target import fec_config
 
 
@@ -109,5 +110,12 @@ def _gateway(
         max_viewers_per_session=settings.max_viewers_per_session,
         max_viewers_per_token=settings.max_viewers_per_token,
         connect_timeout_s=settings.webrtc_connect_timeout_s,
+        cluster=(
+            ClusterConfig(
+                settings.redis_url, settings.jwt_secret, settings.process_id, settings.srt_advertise
+            )
+            if settings.redis_url
+            else None
+        ),
     )
     return Gateway(config, metrics.registry, db, relay.request_keyframe)

@@ -342,6 +342,19 @@ def _gateway_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> No
         "asking for a different FEC layout is refused (reject 14)",
     )
     gw.add_argument(
+        "--process-id",
+        default=env_value(env, "PROCESS_ID") or "",
+        help="this process's id among several sharing sessions over --redis-url: a-z, 0-9, - "
+        "(default: random at each start; docs/scale.md)",
+    )
+    gw.add_argument(
+        "--srt-advertise",
+        default=env_value(env, "SRT_ADVERTISE"),
+        metavar="HOST:PORT",
+        help="with --redis-url: where directors and other processes reach this process's SRT "
+        "ingest (default: the SRT host and port)",
+    )
+    gw.add_argument(
         "--srt-token-ttl-s",
         type=int,
         metavar="S",
@@ -507,6 +520,8 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         srt_latency_ms=args.srt_latency_ms,
         srt_fec=args.srt_fec,
         srt_token_ttl_s=args.srt_token_ttl_s,
+        process_id=args.process_id,
+        srt_advertise=args.srt_advertise,
         ice_servers=tuple(args.ice_servers),
         webrtc_udp_ports=(
             (args.webrtc_udp_ports.first, args.webrtc_udp_ports.last)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,11 @@ class Settings:
     srt_port: int = 8890
     srt_latency_ms: int = 20
     srt_fec: str = "off"  # the listener's packet filter: off, on, or a libsrt FEC config
+    # With a Redis URL, several processes share sessions (docs/scale.md): this process's id
+    # ("" = random at start) and the SRT address directors and edges reach it at (None: the
+    # SRT host and the bound port).
+    process_id: str = ""
+    srt_advertise: str | None = None
     # A publish token gates new SRT handshakes for this long after it was issued; reading
     # the credentials in its last quarter renews it (cloud/api/srt.py).
     srt_token_ttl_s: int = 24 * 3600
@@ -132,6 +138,7 @@ class Settings:
             raise ConfigError("relay queue, burst and rate must be positive")
         if not 0 <= self.srt_port <= 65535 or not 0 <= self.srt_latency_ms <= 5000:
             raise ConfigError("the SRT port must be 0..65535 and its latency 0..5000 ms")
+        self._check_scale()
         try:
             fec_config(self.srt_fec)
         except ValueError as exc:
@@ -152,6 +159,14 @@ class Settings:
             ("redis://", "rediss://", "unix://")
         ):
             raise ConfigError("the Redis URL must start with redis://, rediss:// or unix://")
+
+    def _check_scale(self) -> None:
+        if self.process_id and not re.fullmatch(r"[a-z0-9-]{1,32}", self.process_id):
+            raise ConfigError("the process id is 1..32 of a-z, 0-9 and -")
+        if self.srt_advertise is not None:
+            host, sep, port = self.srt_advertise.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+                raise ConfigError("the SRT advertise address is HOST:PORT, port 1..65535")
 
     def _check_metrics(self) -> None:
         if self.metrics_token and len(self.metrics_token) < 16:

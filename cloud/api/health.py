@@ -101,7 +101,7 @@ def scrape_app(backend: Backend) -> FastAPI:
 async def check(backend: Backend) -> list[Part]:
     """Check every part at once, and set the readiness gauges."""
     parts = list(await asyncio.gather(_database(backend), _redis(backend)))
-    parts += [_srt(backend), _gateway(backend)]
+    parts += [_srt(backend), _gateway(backend), _scale(backend)]
     gauges = backend.metrics
     for part in parts:
         if part.applies:
@@ -163,6 +163,20 @@ def _gateway(backend: Backend) -> Part:
     if gateway is not None and gateway.running:
         return Part("gateway", {"state": "running"})
     return Part("gateway", {"state": "stopped"}, "the gateway is not running: no viewers")
+
+
+def _scale(backend: Backend) -> Part:
+    """Sessions shared with other processes (docs/scale.md): what this one owns and pulls.
+    Leases it cannot renew degrade it like Redis away does: every process loses Redis at
+    once, and its owned sessions move to a process that still reaches it."""
+    cluster = backend.gateway.cluster if backend.gateway is not None else None
+    if cluster is None:
+        return Part("scale", {"state": "single"}, applies=False)
+    part = Part("scale", {"state": "shared", **cluster.report()}, needed=False)
+    error = cluster.ownership.error
+    if error is not None:
+        part.problem = f"SRT ingest leases not renewed: {error}"
+    return part
 
 
 def _ms(seconds: float) -> float:

@@ -22,7 +22,9 @@ from cloud.api.sessions import OwnedSession, require_live
 from cloud.auth.deps import BackendDep, DbDep
 from cloud.db.models import LiveSession
 from cloud.db.types import utcnow
+from cloud.errors import ApiError
 from cloud.gateway.units import LAYERS
+from cloud.scale.owner import OwnershipUnavailable
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -57,11 +59,24 @@ class SrtIngestOut(SrtCredentialsOut):
     srt_url: str | None
 
 
-def _srt_out(backend: BackendDep, session: LiveSession) -> SrtIngestOut:
+class OwnerUnknown(ApiError):
+    status = 503
+    code = "srt_owner_unknown"
+
+
+async def _srt_out(backend: BackendDep, session: LiveSession) -> SrtIngestOut:
     settings = backend.settings
     gateway = backend.gateway
     port = gateway.srt_port if gateway is not None else None
     host = settings.srt_public_host
+    cluster = gateway.cluster if gateway is not None else None
+    if cluster is not None and port is not None and session.ended_at is None:
+        # Several processes: send to the session's owner, this one if nobody owns it yet.
+        try:
+            owner = await cluster.ownership.claim(session.id)
+        except OwnershipUnavailable as exc:
+            raise OwnerUnknown("no process can say who takes this session's SRT now") from exc
+        host, port = owner.srt_address
     return SrtIngestOut(
         session_id=session.id,
         passphrase=session.srt_passphrase,
@@ -81,7 +96,7 @@ async def srt_credentials(session: OwnedSession, db: DbDep, backend: BackendDep)
         await renew_publish_token(db, session, ttl_s)
         if backend.gateway is not None:  # new handshakes need the new token; nobody is kicked
             backend.gateway.session_changed(session, kick=False)
-    return _srt_out(backend, session)
+    return await _srt_out(backend, session)
 
 
 @router.post("/{session_id}/srt/rotate", response_model=SrtIngestOut)
@@ -97,7 +112,7 @@ async def rotate_srt_credentials(
     await db.commit()
     if backend.gateway is not None:  # the old credentials stop working now, publisher too
         backend.gateway.session_changed(session, kick=True)
-    return _srt_out(backend, session)
+    return await _srt_out(backend, session)
 
 
 class LayerDamageOut(BaseModel):

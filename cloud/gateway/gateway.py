@@ -33,6 +33,7 @@ from cloud.gateway.turn import TurnRest
 from cloud.gateway.udpmux import UdpMux
 from cloud.gateway.units import Unit
 from cloud.gateway.viewer import CONNECT_TIMEOUT_S, Viewer
+from cloud.scale.cluster import Cluster, ClusterConfig
 from media.srt import SrtError
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ KEYFRAME_MIN_INTERVAL_S = 0.5  # per session layer: a crowd joining asks once
 KEYFRAME_PENDING_S = 0.4
 REFRESH_INTERVAL_S = 30.0  # credentials from the database, for changes made elsewhere
 MISS_REFRESH_MIN_S = 1.0
+PULL_WAIT_S = 3.0  # an offer on an edge waits this long for the owner's layers to arrive
 
 
 def credentials(session: LiveSession) -> Credentials:
@@ -75,6 +77,7 @@ class GatewayConfig:
     max_viewers_per_session: int = 500
     max_viewers_per_token: int = 4  # one participant token's peers at a time (admission.py)
     connect_timeout_s: float = CONNECT_TIMEOUT_S  # a viewer that has not connected goes
+    cluster: ClusterConfig | None = None  # several processes share sessions (docs/scale.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +161,13 @@ class Gateway:
         self._last_miss_refresh = 0.0
         self._closed = False
         self.srt_error: str | None = None
+        self.cluster = (
+            Cluster(
+                config.cluster, self.auth, self._has_viewers, self.refresh, config.srt_latency_ms
+            )
+            if config.cluster is not None and config.srt_enabled
+            else None
+        )
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -193,6 +203,7 @@ class Gateway:
             self,
             self.metrics,
             packet_filter=self.config.srt_fec,
+            scale=self.cluster,
         )
         try:
             ingest.start()
@@ -204,11 +215,15 @@ class Gateway:
         self._ingest = ingest
         log.info("SRT ingest on %s:%s", *ingest.address)
         self._refresher = asyncio.create_task(self._refresh_forever())
+        if self.cluster is not None:
+            await self.cluster.start(ingest, self.config.srt_host)
 
     async def close(self) -> None:
         self._closed = True
         if self._refresher is not None:
             self._refresher.cancel()
+        if self.cluster is not None:
+            await self.cluster.close()
         for viewer in list(self._viewers.values()):
             await viewer.close()
         if self._udp_mux is not None:
@@ -266,6 +281,8 @@ class Gateway:
 
     async def session_ended(self, session_id: str) -> None:
         self.auth.drop(session_id)
+        if self.cluster is not None:
+            await self.cluster.session_ended(session_id)
         if self._ingest is not None:
             self._ingest.kick(session_id)
         for viewer in [v for v in self._viewers.values() if v.session_id == session_id]:
@@ -325,6 +342,8 @@ class Gateway:
     def status(self, session_id: str, participant_id: str) -> dict[str, object]:
         feed = self._feeds.get(session_id)
         layers = sorted(feed.layers) if feed else []
+        if not layers and self.cluster is not None and not self.cluster.owns(session_id):
+            self.cluster.edges.want(session_id)  # a page about to watch: pull it from its owner
         viewers = sum(1 for v in self._viewers.values() if v.session_id == session_id)
         # The page offers with the same servers (a TURN credential goes to signed-in
         # viewers only, as TURN requires), and the --turn-url servers with a credential
@@ -349,6 +368,8 @@ class Gateway:
         """A new viewer, starting in `mode`: raises NoPublisher, or offer.BadOffer for an
         offer aiortc refuses."""
         feed = self._feeds.get(session_id)
+        if (feed is None or not feed.live) and self.cluster is not None:
+            feed = await self._pulled(session_id)
         if feed is None or not feed.live:
             raise NoPublisher(session_id)
         limits = self.config.max_viewers_per_session, self.config.max_viewers_per_token
@@ -405,6 +426,20 @@ class Gateway:
             await viewer.close()
             raise
         return viewer, answer
+
+    def _has_viewers(self, session_id: str) -> bool:
+        return any(v.session_id == session_id for v in self._viewers.values())
+
+    async def _pulled(self, session_id: str) -> SessionFeed | None:
+        """The session's feed once an edge pull from its owner is live (None: not soon)."""
+        assert self.cluster is not None
+        self.cluster.edges.want(session_id)
+        for _ in range(int(PULL_WAIT_S / 0.05)):
+            feed = self._feeds.get(session_id)
+            if feed is not None and feed.live:
+                return feed
+            await asyncio.sleep(0.05)
+        return None
 
     def _sampled(self, counted: ViewerLabels, sample: LinkSample) -> None:
         if sample.loss is not None:

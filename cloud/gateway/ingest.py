@@ -31,6 +31,7 @@ from cloud.gateway.linkhealth import CheckedReader, LinkDamage
 from cloud.gateway.metrics import GatewayMetrics
 from cloud.gateway.opus import OpusFramingError, split_opus
 from cloud.gateway.units import Unit
+from cloud.scale.egress import Egress, TeeReader
 from media.encode.nal import has_idr
 from media.srt import (
     LOW_LATENCY_DEMUX,
@@ -45,6 +46,8 @@ from media.srt import (
     SrtTimeout,
     StreamId,
     StreamIdError,
+    connect,
+    format_streamid,
     listen,
     parse_streamid,
 )
@@ -135,6 +138,7 @@ class Ingest:
         events: IngestEvents,
         metrics: GatewayMetrics,
         packet_filter: str | None = None,
+        scale: IngestScale | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -151,6 +155,8 @@ class Ingest:
         self._accepting: threading.Thread | None = None
         self.errors = 0  # streams that ended in an error
         self._damage: dict[str, LinkDamage] = {}  # resource -> since this process started
+        self._scale = scale
+        self.egress = Egress()
 
     @property
     def address(self) -> Address:
@@ -208,12 +214,22 @@ class Ingest:
             sid = parse_streamid(streamid)
         except StreamIdError as exc:
             return self._refuse(RejectReason.BAD_REQUEST, f"bad streamid from {peer[0]}: {exc}")
-        if sid.mode != "publish":
+        scale = self._scale
+        if sid.mode != "publish" and scale is None:
             return self._refuse(RejectReason.BAD_MODE, f"{sid.resource}: mode {sid.mode}")
         creds = self._auth.get(sid.session_id)
         if creds is None:
             self._events.credentials_missed(sid.session_id)
             return self._refuse(RejectReason.FORBIDDEN, f"{sid.resource}: no such live session")
+        if scale is not None:
+            if sid.mode == "request":  # an edge (egress.py): the deployment's pull token
+                wanted = scale.pull_token(sid.session_id).encode()
+                if not hmac.compare_digest(sid.token.encode(), wanted):
+                    return self._refuse(RejectReason.FORBIDDEN, f"{sid.resource}: bad pull token")
+                return AcceptDecision.allow(passphrase=creds.passphrase)
+            if not scale.owns(sid.session_id):  # the app reads the owner again on a 1403
+                why = f"{sid.resource}: another process owns this session's ingest"
+                return self._refuse(RejectReason.FORBIDDEN, why, counted_as="not_owner")
         if not hmac.compare_digest(sid.token.encode(), creds.token.encode()):
             self._events.credentials_missed(sid.session_id)
             return self._refuse(RejectReason.FORBIDDEN, f"{sid.resource}: wrong publish token")
@@ -275,6 +291,14 @@ class Ingest:
         except StreamIdError:  # vetted already; only a libsrt surprise gets here
             conn.close()
             return
+        if sid.mode == "request":
+            self.egress.serve(sid.resource, conn)
+            return
+        self.pull(sid, conn)
+
+    def pull(self, sid: StreamId, conn: SrtConnection) -> None:
+        """Take `conn` as the layer's publisher until it ends (on this thread): a caller the
+        listener accepted, or an edge's pull from the session's owner (cloud/scale/edge.py)."""
         with self._lock:
             old = self._publishers.get(sid.resource)
             if old is not None and not self._replaceable(sid.resource, conn.streamid):
@@ -320,7 +344,7 @@ class Ingest:
         log.warning("SRT stream %s ended: %s", sid.resource, detail)
 
     def _demux(self, sid: StreamId, conn: SrtConnection) -> None:
-        reader = CheckedReader(conn, timeout=IDLE_TIMEOUT_S)
+        reader = TeeReader(conn, IDLE_TIMEOUT_S, self.egress, sid.resource)
         try:
             with av.open(reader, "r", format="mpegts", options=DEMUX_OPTIONS) as container:
                 if not container.streams.video:
@@ -375,6 +399,27 @@ class Ingest:
                     unit = Unit("audio", sid.layer, pts + i * OPUS_FRAME_90K, opus)
                     self._events.unit(sid.session_id, unit)
                 self._metrics.units.labels("audio").inc()
+
+
+class IngestScale(Protocol):
+    """What the ingest asks when several processes share sessions (docs/scale.md)."""
+
+    def owns(self, session_id: str) -> bool:
+        """Whether this process holds the session's ingest lease (memory only)."""
+        ...
+
+    def pull_token(self, session_id: str) -> str:
+        """The token an edge must bring to pull the session from this process."""
+        ...
+
+
+def pull_connection(
+    address: tuple[str, int], sid: StreamId, passphrase: str, latency_ms: int
+) -> SrtConnection:
+    """An edge's SRT call to the session's owner, to pull `sid`'s layer (mode request)."""
+    streamid = format_streamid(sid)
+    options = SrtOptions(latency_ms=latency_ms, passphrase=passphrase, streamid=streamid)
+    return connect(*address, options)
 
 
 def _to_90k(pts: int, time_base: Fraction | None) -> int:

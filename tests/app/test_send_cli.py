@@ -324,7 +324,7 @@ def test_send_cloud_fetches_again_soon_after_a_failed_fetch(
 
     monkeypatch.setattr(send, "fetch_credentials", fetch)
     token = DirectorToken("http://cloud", access="director-token")
-    plan = send.Renewal("http://cloud", "s1", token, lambda t, p: {"hi": f"{t}/{p}"})
+    plan = send.Renewal("http://cloud", "s1", token, lambda t, p, _url: {"hi": f"{t}/{p}"})
     when, output, log = CredentialRenewal(), Output(), io.StringIO()
 
     send._renew(plan, when, output, log)

@@ -1,0 +1,78 @@
+"""This process's part in a deployment of several: its id, the leases it holds, its edges."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from cloud.gateway.ingest import Ingest, IngestAuth
+from cloud.scale.edge import Edges
+from cloud.scale.egress import pull_token
+from cloud.scale.owner import Owner, Ownership
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    redis_url: str = field(repr=False)
+    secret: str = field(repr=False)  # the deployment's JWT secret: pull tokens derive from it
+    process_id: str = ""  # "": a random one
+    srt_advertise: str | None = None  # "HOST:PORT"; None: srt_host and the bound port
+
+
+class Cluster:
+    """Implements the ingest's IngestScale; the gateway's way to ownership and edges."""
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        auth: IngestAuth,
+        has_viewers: Callable[[str], bool],
+        refresh: Callable[[], Awaitable[None]],
+        latency_ms: int,
+    ) -> None:
+        self.process_id = config.process_id or secrets.token_hex(4)
+        self._config = config
+        self.ownership = Ownership(config.redis_url, Owner(self.process_id, ""))
+        self.edges = Edges(self.ownership, auth, self.pull_token, has_viewers, refresh, latency_ms)
+
+    def pull_token(self, session_id: str) -> str:
+        return pull_token(self._config.secret, session_id)
+
+    def owns(self, session_id: str) -> bool:
+        return self.ownership.owns(session_id)
+
+    async def start(self, ingest: Ingest, srt_host: str) -> None:
+        """Once the ingest listens: its address is what the leases advertise."""
+        port = ingest.address[1]
+        advertise = self._config.srt_advertise or f"{srt_host}:{port}"
+        self.ownership.set_srt(advertise)
+        self.edges.bind(ingest)
+        await self.ownership.start()
+        log.info("process %s: SRT ingest advertised at %s", self.process_id, advertise)
+
+    async def close(self) -> None:
+        await self.edges.close()
+        await self.ownership.close()
+
+    async def session_ended(self, session_id: str) -> None:
+        self.edges.stop(session_id)
+        await self.ownership.release(session_id)
+
+    def report(self) -> dict[str, object]:
+        own = self.ownership
+        renewed = own.renewed_at
+        return {
+            "process": self.process_id,
+            "srt": own.me.srt,
+            "owns": sorted(own.owned),
+            "pulls": self.edges.following,
+            "lease_renewed_s_ago": None
+            if renewed is None
+            else round(time.monotonic() - renewed, 1),
+            "error": own.error,
+        }

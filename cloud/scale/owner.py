@@ -1,0 +1,156 @@
+"""Who owns each session's SRT ingest: one process, under a lease in Redis it renews.
+
+The key `returnfeed:scale:owner:<session>` holds `{"process": ID, "srt": "HOST:PORT"}` with a
+lease (SET NX PX). The owner renews each of its leases every third of the lease with a
+compare-and-renew script, so a process that stalled or lost Redis long enough to lose a
+lease cannot renew one that another process has taken since; it deletes them the same way
+when a session ends. A process that dies (kill -9) renews nothing: its leases expire and the
+next claim takes the session.
+
+`owns` is read by the ingest's accept filter on libsrt's thread: it only looks at a set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+log = logging.getLogger(__name__)
+
+PREFIX = "returnfeed:scale:owner:"
+LEASE_S = 6.0  # a dead owner's sessions wait this long at most before another takes them
+CALL_TIMEOUT_S = 1.0
+
+# Renew (or, with a lease of 0, drop) only while the key still names us.
+_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[2]) > 0 then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return redis.call('DEL', KEYS[1])
+"""
+
+
+class OwnershipUnavailable(Exception):
+    """Redis did not answer: nobody can say who owns the session right now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    process: str
+    srt: str  # "HOST:PORT" its SRT ingest is reached at
+
+    @property
+    def srt_address(self) -> tuple[str, int]:
+        host, _, port = self.srt.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    def encode(self) -> str:
+        return json.dumps({"process": self.process, "srt": self.srt}, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str) -> Owner:
+        data = json.loads(text)
+        return cls(str(data["process"]), str(data["srt"]))
+
+
+class Ownership:
+    def __init__(self, url: str, me: Owner, lease_s: float = LEASE_S) -> None:
+        self._redis: Redis = Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=2
+        )
+        self.me = me
+        self._lease_ms = int(lease_s * 1000)
+        self._renew = self._redis.register_script(_RENEW)
+        self._owned: set[str] = set()
+        self._task: asyncio.Task[None] | None = None
+        self.renewed_at: float | None = None  # monotonic time of the last renewal round
+        self.error: str | None = None  # why the last renewal round failed
+
+    @property
+    def lease_s(self) -> float:
+        return self._lease_ms / 1000
+
+    def set_srt(self, srt: str) -> None:
+        """The SRT address once the ingest is bound (a configured port 0 is known then)."""
+        self.me = Owner(self.me.process, srt)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._renew_forever())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        for session_id in list(self._owned):
+            await self.release(session_id)
+        await self._redis.aclose()
+
+    def owns(self, session_id: str) -> bool:
+        return session_id in self._owned
+
+    @property
+    def owned(self) -> frozenset[str]:
+        return frozenset(self._owned)
+
+    async def owner(self, session_id: str) -> Owner | None:
+        """Who holds the session's lease now (None: nobody)."""
+        text = await self._call(self._redis.get(PREFIX + session_id))
+        return Owner.decode(text) if text else None
+
+    async def claim(self, session_id: str) -> Owner:
+        """The session's owner, this process if nobody held it."""
+        mine = self.me.encode()
+        taken = await self._call(
+            self._redis.set(PREFIX + session_id, mine, nx=True, px=self._lease_ms)
+        )
+        if taken:
+            self._owned.add(session_id)
+            log.info("SRT ingest of session %s is ours (%s)", session_id, self.me.srt)
+            return self.me
+        holder = await self.owner(session_id)
+        if holder is None:  # expired between the two calls: try once more
+            return await self.claim(session_id)
+        if holder == self.me:
+            self._owned.add(session_id)  # ours from before (a restart with the same id)
+        return holder
+
+    async def release(self, session_id: str) -> None:
+        """The session ended: drop our lease (only if it is still ours)."""
+        self._owned.discard(session_id)
+        with contextlib.suppress(OwnershipUnavailable):  # else it expires by itself
+            await self._call(self._renew(keys=[PREFIX + session_id], args=[self.me.encode(), 0]))
+
+    async def renew_all(self) -> None:
+        """One renewal round; a lease that is no longer ours is forgotten."""
+        mine = self.me.encode()
+        for session_id in list(self._owned):
+            kept = await self._call(
+                self._renew(keys=[PREFIX + session_id], args=[mine, self._lease_ms])
+            )
+            if not kept:
+                self._owned.discard(session_id)
+                log.warning("lost the SRT ingest of session %s to another process", session_id)
+
+    async def _renew_forever(self) -> None:
+        while True:
+            try:
+                await self.renew_all()
+            except OwnershipUnavailable as exc:
+                self.error = str(exc)
+                log.warning("SRT ingest leases not renewed: %s", exc)
+            else:
+                self.error = None
+                self.renewed_at = time.monotonic()
+            await asyncio.sleep(self.lease_s / 3)
+
+    async def _call(self, call: Awaitable[Any]) -> Any:
+        try:
+            return await asyncio.wait_for(call, CALL_TIMEOUT_S)
+        except Exception as exc:  # refused, reset, timed out
+            raise OwnershipUnavailable(f"Redis: {type(exc).__name__}: {exc}") from exc
