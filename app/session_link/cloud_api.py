@@ -209,6 +209,16 @@ class CloudApi:
             raise
         return self._tokens(data)
 
+    async def oidc_providers(self) -> list[str]:
+        """The OpenID Connect providers this backend signs people in through."""
+        data = await self._call("GET", "/api/auth/oidc/providers")
+        return [str(name) for name in data.get("providers", [])]
+
+    async def oidc_token(self, code: str, code_verifier: str) -> Tokens:
+        """Tokens for the one-time code a browser sign-in brought back (oidc_login.py)."""
+        body = {"code": code, "code_verifier": code_verifier}
+        return self._tokens(await self._call("POST", "/api/auth/oidc/token", json=body))
+
     async def logout(self, refresh_token: str) -> None:
         await self._call("POST", "/api/auth/logout", json={"refresh_token": refresh_token})
 

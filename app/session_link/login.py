@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import webbrowser
+from collections.abc import Callable
 
 from .cloud_api import CloudApi, CloudError, NotLoggedIn, Tokens
+from .oidc_login import browser_login
 from .vault import Vault, VaultError
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,21 @@ class Login:
     async def sign_in(cls, api: CloudApi, vault: Vault, email: str, password: str) -> Login:
         tokens = await api.login(email.strip(), password)
         login = cls(api, vault, email.strip(), tokens)
+        await login._store()
+        return login
+
+    @classmethod
+    async def sign_in_with_provider(
+        cls,
+        api: CloudApi,
+        vault: Vault,
+        provider: str,
+        open_browser: Callable[[str], object] = webbrowser.open,
+    ) -> Login:
+        """Through an OpenID Connect provider in the system browser (oidc_login.py)."""
+        tokens = await browser_login(api, provider, open_browser)
+        email = str((await api.me(tokens.access))["email"])
+        login = cls(api, vault, email, tokens)
         await login._store()
         return login
 
