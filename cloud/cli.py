@@ -344,7 +344,8 @@ def _gateway_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> No
     gw.add_argument(
         "--process-id",
         default=env_value(env, "PROCESS_ID") or "",
-        help="this process's id among several sharing sessions over --redis-url: a-z, 0-9, - "
+        help="this process's id among several sharing sessions over --redis-url: 1..15 of "
+        "a-z, 0-9, -; each viewer's WHEP Location starts with it, for the balancer "
         "(default: random at each start; docs/scale.md)",
     )
     gw.add_argument(

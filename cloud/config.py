@@ -161,8 +161,9 @@ class Settings:
             raise ConfigError("the Redis URL must start with redis://, rediss:// or unix://")
 
     def _check_scale(self) -> None:
-        if self.process_id and not re.fullmatch(r"[a-z0-9-]{1,32}", self.process_id):
-            raise ConfigError("the process id is 1..32 of a-z, 0-9 and -")
+        # 15: it starts each viewer id, which WHEP paths allow 32 characters (16 random).
+        if self.process_id and not re.fullmatch(r"[a-z0-9-]{1,15}", self.process_id):
+            raise ConfigError("the process id is 1..15 of a-z, 0-9 and -")
         if self.srt_advertise is not None:
             host, sep, port = self.srt_advertise.rpartition(":")
             if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:

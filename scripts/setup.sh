@@ -11,7 +11,7 @@ apt_run=(python3-venv libsrt1.5-openssl ffmpeg libportaudio2 libxcb-cursor0 libx
          fonts-noto-cjk)
 apt_test=(libsrt-openssl-dev srt-tools chromium xvfb
           postgresql redis-server gcc pulseaudio libasound2-plugins caddy coturn iproute2
-          libnss3-tools prometheus)
+          libnss3-tools prometheus haproxy)
 want=("${apt_run[@]}")
 [ "$purpose" != run ] && want+=("${apt_test[@]}")
 # The OIDC login tests run a real provider on Node (tests/support/oidc); Debian's nodejs and

@@ -375,6 +375,8 @@ class Gateway:
         limits = self.config.max_viewers_per_session, self.config.max_viewers_per_token
         admission.check(self._viewers.values(), session_id, participant_id, *limits)
         viewer_id = secrets.token_urlsafe(12)
+        if self.cluster is not None:  # a balancer routes /whep/S/ID.* to process ID (scale.md)
+            viewer_id = f"{self.cluster.process_id}.{viewer_id}"
         # A viewer that chose a layer starts on it: its first keyframe, and its first
         # frames, come from that layer (a phone on "low" never pays for a hi GOP).
         preferred = "lo" if mode == "low" else "hi"

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tally import Role
 from tests.cloud.gateway.helpers import (
     Show,
     live,
@@ -27,9 +28,12 @@ from tests.cloud.gateway.helpers import (
     publisher,
     run_async,
     watch_with_aiortc,
+    whep_offer_sdp,
 )
+from tests.cloud.relay.peers import connect_peer
 from tests.support.api import Director, register
 from tests.support.cloud import RELAXED_RATES, CloudServer
+from tests.support.haproxy import Haproxy
 from tests.support.postgres import PostgresServer
 from tests.support.procs import Proc, free_udp_port, wait_until
 from tests.support.redis import RedisServer
@@ -61,9 +65,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     # One deployment: one signing secret, which the pull tokens derive from too.
     env = {"RETURNFEED_JWT_SECRET": secrets.token_urlsafe(32)}
     servers = []
-    for name in ("a", "b"):
+    for name in ("backend-1", "backend-2"):
         (work / name).mkdir()
-        args = [*RELAXED_RATES, "--redis-url", redis.url, "--process-id", f"proc-{name}"]
+        args = [*RELAXED_RATES, "--redis-url", redis.url, "--process-id", name]
         servers.append(CloudServer(work / name, database, args, env, srt_port=free_udp_port()))
     try:
         yield Deployment(servers[0], servers[1], work)
@@ -173,6 +177,52 @@ def test_a_publisher_on_a_process_that_does_not_own_the_session_is_refused(
         connect("127.0.0.1", b.srt_port or 0, options).close()
     assert info.value.reason_code == RejectReason.FORBIDDEN
     assert "another process owns this session's ingest" in b.log_text()
+
+
+@pytest.fixture(scope="module")
+def balancer(deployment: Deployment) -> Iterator[Haproxy]:
+    """deploy/haproxy.cfg as shipped, in front of both processes."""
+    a, b = deployment.a, deployment.b
+    proxy = Haproxy(deployment.work, [f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"])
+    yield proxy
+    proxy.stop()
+
+
+def test_whep_through_the_balancer_lands_on_the_process_holding_the_viewer(
+    deployment: Deployment, program: Program, balancer: Haproxy
+) -> None:
+    show = program.show
+    direct = {"backend-1": deployment.a, "backend-2": deployment.b}
+    offer = whep_offer_sdp()
+    headers = {**show.viewer_auth, "Content-Type": "application/sdp"}
+    held_by = []
+    with httpx.Client(base_url=balancer.base_url, timeout=10) as api:
+        for _ in range(4):
+            r = api.post(f"/whep/{show.session_id}", content=offer, headers=headers)
+            assert r.status_code == 201, r.text
+            location = r.headers["location"]
+            process = location.rsplit("/", 1)[1].split(".", 1)[0]
+            held_by.append(process)
+            # Straight to the process that does not hold it: it knows no such viewer.
+            other = direct["backend-2" if process == "backend-1" else "backend-1"]
+            with other.client() as wrong:
+                assert wrong.delete(location, headers=show.viewer_auth).status_code == 404
+            assert api.delete(location, headers=show.viewer_auth).status_code == 204
+            assert api.delete(location, headers=show.viewer_auth).status_code == 404  # gone
+    assert sorted(held_by) == ["backend-1", "backend-1", "backend-2", "backend-2"]
+
+
+async def test_the_relay_websocket_and_the_api_go_through_the_balancer(
+    program: Program, balancer: Haproxy
+) -> None:
+    show = program.show
+    url = balancer.base_url.replace("http://", "ws://") + f"/api/relay/{show.session_id}"
+    for _ in range(2):  # one on each process
+        async with connect_peer(url, show.viewer_token, Role.VIEWER) as peer:
+            assert peer.snapshot is not None
+    async with httpx.AsyncClient(base_url=balancer.base_url) as api:
+        r = await api.get(f"/api/sessions/{show.session_id}/srt", headers=program.director.auth)
+    assert r.status_code == 200, r.text
 
 
 def test_when_the_owner_dies_the_director_moves_and_viewers_get_video_again(
