@@ -138,9 +138,11 @@ def test_a_publisher_connected_before_expiry_keeps_streaming(
 
 
 def test_send_cloud_fetches_the_credentials_again_after_a_1403(tmp_path: Path) -> None:
-    """A director on air longer than the TTL loses the gateway (a backend restart): the
-    reconnect is refused as expired, `send --cloud` fetches the credentials again (which
-    renews the token) and is back without anyone touching it."""
+    """A director on air longer than the TTL loses the gateway (a backend restart): `send
+    --cloud` fetches the credentials again (which renews the token) and is back without
+    anyone touching it. It fetches either after its reconnect is refused as expired (1403)
+    or, when the restart takes longer, because the layer has been unable to connect for
+    2 s (app/srt_renewal.py UNREACHABLE_S): which comes first is the restart's timing."""
     (tmp_path / "cloud").mkdir()
     server = gateway_server(tmp_path / "cloud", env=EXPIRING)
     try:
@@ -160,7 +162,6 @@ def test_send_cloud_fetches_the_credentials_again_after_a_1403(tmp_path: Path) -
             with server.client() as api:
                 wait_until(lambda: live(api, show), 30, f"a reconnect\n{proc.tail()}")
                 renewed = srt_creds(api, director, show.session_id)
-        assert "publish token expired" in server.log_text()
         assert "fetched the session's SRT credentials again" in log.read_text()
         assert renewed["publish_token"] != show.srt["publish_token"]
     finally:
