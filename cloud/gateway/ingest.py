@@ -252,8 +252,9 @@ class Ingest:
     def _refuse(
         self, reason: RejectReason, why: str, counted_as: str | None = None
     ) -> AcceptDecision:
-        log.info("SRT caller refused (%d): %s", int(reason), why)
-        self._metrics.ingest_refused.labels(counted_as or reason.name.lower()).inc()
+        counted = counted_as or reason.name.lower()
+        log.info("SRT caller refused (%d): %s", int(reason), why, extra={"reason": counted})
+        self._metrics.ingest_refused.labels(counted).inc()
         return AcceptDecision.reject(reason)
 
     # --- our threads ---------------------------------------------------------------------
@@ -311,10 +312,10 @@ class Ingest:
             conn.close()
             return
         if old is not None:
-            log.info("%s replaced by %s:%s", sid.resource, *conn.peer)
+            log.info("%s replaced by %s:%s", sid.resource, *conn.peer, extra=_fields(sid))
             old.close()
         peer = f"{conn.peer[0]}:{conn.peer[1]}"
-        log.info("SRT publisher %s from %s", sid.resource, peer)
+        log.info("SRT publisher %s from %s", sid.resource, peer, extra=_fields(sid, peer=peer))
         self._metrics.publishers.inc()
         self._events.publisher_up(sid.session_id, sid.layer, peer)
         try:
@@ -324,7 +325,7 @@ class Ingest:
         except (av.FFmpegError, SrtError, ValueError) as exc:
             self._failed(sid, "bad_stream", f"{type(exc).__name__}: {exc}")
         except Exception:
-            log.exception("SRT publisher %s failed", sid.resource)
+            log.exception("SRT publisher %s failed", sid.resource, extra=_fields(sid))
             self._failed(sid, "internal", "unexpected error")
         finally:
             with self._lock:
@@ -336,12 +337,14 @@ class Ingest:
             self._metrics.publishers.dec()
             if mine:
                 self._events.publisher_down(sid.session_id, sid.layer)
-            log.info("SRT publisher %s left", sid.resource)
+            log.info("SRT publisher %s left", sid.resource, extra=_fields(sid))
 
     def _failed(self, sid: StreamId, reason: str, detail: str) -> None:
         self.errors += 1
         self._metrics.ingest_errors.labels(reason).inc()
-        log.warning("SRT stream %s ended: %s", sid.resource, detail)
+        log.warning(
+            "SRT stream %s ended: %s", sid.resource, detail, extra=_fields(sid, reason=reason)
+        )
 
     def _demux(self, sid: StreamId, conn: SrtConnection) -> None:
         reader = TeeReader(conn, IDLE_TIMEOUT_S, self.egress, sid.resource)
@@ -426,3 +429,8 @@ def _to_90k(pts: int, time_base: Fraction | None) -> int:
     if time_base is None or time_base == Fraction(1, 90000):
         return int(pts)
     return int(pts * time_base * 90000)
+
+
+def _fields(sid: StreamId, **more: str) -> dict[str, str]:
+    """A publisher's fields on its log lines (docs/monitoring.md, Logs); never its token."""
+    return {"session_id": sid.session_id, "layer": sid.layer, **more}

@@ -101,6 +101,11 @@ def test_a_show_leaves_no_secret_in_the_logs_and_ids_on_every_caused_line(
     assert said == [f"viewer {viewer_id} connected", f"viewer {viewer_id} closed"], said
     assert delete["request_id"] != post["request_id"]
 
+    # The SRT ingest's lines are no request's, but they carry the publisher's fields.
+    published = [line for line in lines if line["message"].startswith("SRT publisher ")]
+    layers = {(line["session_id"], line["layer"]) for line in published}
+    assert layers == {(show.session_id, "hi"), (show.session_id, "lo")}, published
+
     desk, cam, other = relay_ids
     for role, rid in (("director", desk), ("camera", cam), ("director", other)):
         relay = [line for line in lines if line.get("request_id") == rid]
