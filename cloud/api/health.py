@@ -176,6 +176,10 @@ def _scale(backend: Backend) -> Part:
     error = cluster.ownership.error
     if error is not None:
         part.problem = f"SRT ingest leases not renewed: {error}"
+    cut_off = cluster.cut_off()
+    if cut_off:  # the owner is alive (its lease holds) but not to us: send viewers elsewhere
+        part.needed = True
+        part.problem = f"cannot pull sessions {', '.join(cut_off)} from their owner"
     return part
 
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from cloud.gateway.ingest import Ingest, IngestAuth
 from cloud.scale.edge import Edges
 from cloud.scale.egress import pull_token
-from cloud.scale.owner import Owner, Ownership
+from cloud.scale.owner import LEASE_S, Owner, Ownership
 
 log = logging.getLogger(__name__)
+
+CUT_OFF_S = 2 * LEASE_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,4 +77,10 @@ class Cluster:
             if renewed is None
             else round(time.monotonic() - renewed, 1),
             "error": own.error,
+            "cut_off": self.cut_off(),
         }
+
+    def cut_off(self) -> list[str]:
+        """Sessions this process has viewers for but cannot pull: their owner holds its lease
+        (a dead one's expires within LEASE_S) yet does not answer this process."""
+        return self.edges.cut_off(CUT_OFF_S)

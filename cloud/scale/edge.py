@@ -70,6 +70,7 @@ class _Follow:
         self.stopped = False
         self.conns: dict[str, SrtConnection] = {}
         self.tasks: list[asyncio.Task[None]] = []
+        self.failing_since: float | None = None  # calls to a named owner fail since then
 
     def stop(self) -> None:
         self.stopped = True
@@ -102,6 +103,15 @@ class Edges:
     @property
     def following(self) -> list[str]:
         return sorted(self._follows)
+
+    def cut_off(self, after_s: float) -> list[str]:
+        """Sessions whose named owner this process has failed to reach for `after_s`."""
+        now = time.monotonic()
+        return sorted(
+            f.session_id
+            for f in self._follows.values()
+            if f.failing_since is not None and now - f.failing_since >= after_s
+        )
 
     def want(self, session_id: str) -> None:
         """Follow the session for at least LINGER_S more (a status poll, an offer)."""
@@ -172,7 +182,10 @@ class Edges:
             )
         except SrtError as exc:
             log.info("edge pull of %s from %s:%s failed: %s", sid.resource, *address, exc)
+            if follow.failing_since is None:
+                follow.failing_since = time.monotonic()
             return
+        follow.failing_since = None
         if not self._wanted(follow):
             conn.close()
             return
