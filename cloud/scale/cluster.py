@@ -53,6 +53,7 @@ class Cluster:
         port = ingest.address[1]
         advertise = self._config.srt_advertise or f"{srt_host}:{port}"
         self.ownership.set_srt(advertise)
+        self.ownership.on_lost = ingest.kick
         self.edges.bind(ingest)
         await self.ownership.start()
         log.info("process %s: SRT ingest advertised at %s", self.process_id, advertise)

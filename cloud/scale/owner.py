@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +29,21 @@ PREFIX = "returnfeed:scale:owner:"
 LEASE_S = 6.0  # a dead owner's sessions wait this long at most before another takes them
 CALL_TIMEOUT_S = 1.0
 
-# Renew (or, with a lease of 0, drop) only while the key still names us.
+# Renew (or, with a lease of 0, drop) only while the key still names us. A key that is gone
+# (Redis restarted empty, or we stalled past the lease and nobody took it) is taken again:
+# the director is still publishing here.
 _RENEW = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if tonumber(ARGV[2]) > 0 then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return redis.call('DEL', KEYS[1])
+local held = redis.call('GET', KEYS[1])
+if tonumber(ARGV[2]) == 0 then
+  if held == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+  return 0
+end
+if not held then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if held ~= ARGV[1] then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 """
 
 
@@ -61,7 +71,13 @@ class Owner:
 
 
 class Ownership:
-    def __init__(self, url: str, me: Owner, lease_s: float = LEASE_S) -> None:
+    def __init__(
+        self,
+        url: str,
+        me: Owner,
+        lease_s: float = LEASE_S,
+        on_lost: Callable[[str], None] | None = None,
+    ) -> None:
         self._redis: Redis = Redis.from_url(
             url, decode_responses=True, socket_connect_timeout=2, socket_timeout=2
         )
@@ -72,6 +88,9 @@ class Ownership:
         self._task: asyncio.Task[None] | None = None
         self.renewed_at: float | None = None  # monotonic time of the last renewal round
         self.error: str | None = None  # why the last renewal round failed
+        # Told of a session another process has taken: its publishers here must go, so the
+        # director's app reconnects, is refused, and reads where the owner is now.
+        self.on_lost = on_lost
 
     @property
     def lease_s(self) -> float:
@@ -136,6 +155,8 @@ class Ownership:
             if not kept:
                 self._owned.discard(session_id)
                 log.warning("lost the SRT ingest of session %s to another process", session_id)
+                if self.on_lost is not None:
+                    self.on_lost(session_id)
 
     async def _renew_forever(self) -> None:
         while True:
