@@ -14,6 +14,7 @@ import concurrent.futures
 import logging
 import os
 import threading
+import webbrowser
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -72,6 +73,8 @@ class RuntimeConfig:
     encoder: EncoderConfig | None = field(default_factory=EncoderConfig)
     # A fixed SRT latency for Go Live's layers; None follows the measured link.
     srt_latency_ms: int | None = None
+    # Where provider sign-in opens its page (app/session_link/oidc_login.py).
+    open_browser: Callable[[str], object] = webbrowser.open
 
 
 class _Core:
@@ -107,6 +110,7 @@ class _Core:
             relay_factory=config.relay_factory,
             output_factory=self._output_factory(config.encoder),
             srt_latency=lambda: self._current().srt_latency_ms,
+            open_browser=config.open_browser,
         )
         self._settle_at: asyncio.TimerHandle | None = None
 

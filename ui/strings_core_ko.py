@@ -129,6 +129,40 @@ CORE_KO: dict[str, str] = {
     "no audio input device matches {0} (have {1})": (
         "{0}에 맞는 오디오 입력 장치가 없습니다 (있는 장치: {1})"
     ),
+    # --- sign-in through a provider (app/session_link/oidc_login.py, cloud/auth/oidc*.py) --
+    "no sign-in came back from the browser in {0} s": (
+        "{0}초 안에 브라우저에서 로그인 결과가 돌아오지 않았습니다"
+    ),
+    "no browser could be opened; open {0} in one": (
+        "브라우저를 열 수 없습니다; 브라우저에서 {0}을(를) 여세요"
+    ),
+    "the sign-in was refused": "로그인이 거부되었습니다",
+    "{0} has not verified this account's email address; verify it there and sign in again": (
+        "{0}에서 이 계정의 이메일 주소를 확인하지 않았습니다; 그곳에서 확인한 뒤 다시 로그인하세요"
+    ),
+    "{0}: the ID token has expired": "{0}: ID 토큰이 만료되었습니다",
+    "{0}: the ID token's {1} is wrong or missing": "{0}: ID 토큰의 {1} 값이 틀리거나 없습니다",
+    "{0}: the ID token is invalid ({1})": "{0}: ID 토큰이 올바르지 않습니다 ({1})",
+    "{0} refused the login code ({1})": "{0}이(가) 로그인 코드를 거부했습니다 ({1})",
+    "{0}: cannot read its {1} ({2})": "{0}: {1}을(를) 읽을 수 없습니다 ({2})",
+    "discovery document": "디스커버리 문서",
+    "signing keys (JWKS)": "서명 키",
+    "{0}: discovery names issuer {1}, configured {2}": (
+        "{0}: 디스커버리의 발급자는 {1}, 설정된 발급자는 {2}입니다"
+    ),
+    "{0}: its token endpoint is unreachable": "{0}: 토큰 주소에 연결할 수 없습니다",
+    "{0} sent no ID token": "{0}이(가) ID 토큰을 보내지 않았습니다",
+    "{0}: its {1} is not an object": "{0}: {1}이(가) 객체가 아닙니다",
+    "{0}: discovery lacks {1}": "{0}: 디스커버리에 {1}이(가) 없습니다",
+    "{0}: bad JWKS": "{0}: 서명 키 목록이 올바르지 않습니다",
+    "{0} is no longer configured": "{0}은(는) 더 이상 설정되어 있지 않습니다",
+    "{0} did not sign you in ({1})": "{0}에서 로그인하지 못했습니다 ({1})",
+    "sign in again": "다시 로그인하세요",
+    "this sign-in code is unknown, expired or used already; sign in again": (
+        "알 수 없거나 만료되었거나 이미 쓴 로그인 코드입니다; 다시 로그인하세요"
+    ),
+    "code_verifier does not match the code_challenge": ("로그인 검증 값이 맞지 않습니다"),
+    "no OIDC provider {0} is configured": "로그인 제공자 {0}은(는) 설정되어 있지 않습니다",
     # --- the backend's refusals (cloud/) ---------------------------------------------------
     "email or password is wrong": "이메일 또는 비밀번호가 틀립니다",
     "an account with this email already exists": "이 이메일로 된 계정이 이미 있습니다",

@@ -193,6 +193,13 @@ KO: dict[str, str] = {
     "Your name": "이름",
     "Only for a new account": "새 계정을 만들 때만",
     "Create account": "계정 만들기",
+    "Sign in in the browser": "브라우저에서 로그인",
+    "Opens your web browser to sign in with the chosen provider": (
+        "웹 브라우저를 열어 고른 제공자로 로그인합니다"
+    ),
+    "Enter the backend address, then choose a provider.": (
+        "백엔드 주소를 입력한 다음 제공자를 고르세요."
+    ),
     "A new account on this backend, with this email": "이 백엔드에 이 이메일로 새 계정을 만듭니다",
     "Enter the backend address, your email, a password and your name.": (
         "백엔드 주소, 이메일, 비밀번호와 이름을 입력하세요."

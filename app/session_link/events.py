@@ -17,6 +17,14 @@ class LoginChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class ProvidersOffered:
+    """The OpenID Connect providers `backend` signs people in through (docs/login.md)."""
+
+    backend: str
+    providers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Busy:
     action: str  # "login", "sessions", "session", "live", ...
     busy: bool
@@ -120,6 +128,7 @@ class MessageAcked:
 
 LinkEvent = (
     LoginChanged
+    | ProvidersOffered
     | Busy
     | LinkFailed
     | Notice

@@ -10,6 +10,7 @@ what is down and since when.
 from __future__ import annotations
 
 import logging
+import webbrowser
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -55,8 +56,10 @@ class SessionLink:
         relay_factory: RelayFactory = RelayClient,
         output_factory: OutputFactory | None = None,
         srt_latency: Callable[[], int | None] = lambda: None,
+        open_browser: Callable[[str], object] = webbrowser.open,
     ) -> None:
         self._vault = vault
+        self._open_browser = open_browser  # the system browser, for provider sign-in
         self._tally = tally
         self._state = state
         self._execute = execute
@@ -98,6 +101,34 @@ class SessionLink:
         """A new account on `backend`, logged in at once (raising CloudError when refused)."""
         await self._reset()
         login = await Login.register(CloudApi(backend), self._vault, email, password, name)
+        return await self._signed_in(login)
+
+    async def offer_providers(self, backend: str) -> None:
+        """Which providers `backend` offers; none from one that cannot say (an older one)."""
+        api = CloudApi(backend)
+        try:
+            providers = tuple(await api.oidc_providers())
+        except CloudError as exc:
+            log.info("no sign-in providers from %s: %s", backend, exc.message)
+            providers = ()
+        finally:
+            await api.aclose()
+        self._emit(ev.ProvidersOffered(backend, providers))
+
+    async def login_with_provider(self, backend: str, provider: str) -> bool:
+        """Sign in at `provider` in the system browser (oidc_login.py)."""
+        return await self._guard("login", self._sign_in_with(backend, provider)) is not None
+
+    async def _sign_in_with(self, backend: str, provider: str) -> str:
+        await self._reset()
+        api = CloudApi(backend)
+        try:
+            login = await Login.sign_in_with_provider(
+                api, self._vault, provider, self._open_browser
+            )
+        except BaseException:
+            await api.aclose()
+            raise
         return await self._signed_in(login)
 
     async def _signed_in(self, login: Login) -> str:

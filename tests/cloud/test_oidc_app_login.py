@@ -13,59 +13,22 @@ from app.session_link.cloud_api import CloudApi
 from app.session_link.login import Login, vault_key
 from app.session_link.oidc_login import OidcLoginError, browser_login
 from app.session_link.vault import MemoryVault
-from tests.support.browser import chromium
-from tests.support.cloud import RELAXED_RATES, CloudServer
-from tests.support.oidc import CLIENT_SECRET, OidcProvider, client
+from tests.support.cloud import CloudServer
+from tests.support.oidc import backend_with_provider
+from tests.support.oidc.browser import SystemBrowser
 
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
-    work = tmp_path_factory.mktemp("oidc-app")
-    provider = OidcProvider(work, [client("rf-app")])
-    server = None
-    try:
-        args = [*RELAXED_RATES, "--oidc-provider", f"loop={provider.url},rf-app"]
-        env = {"RETURNFEED_OIDC_LOOP_SECRET": CLIENT_SECRET}
-        server = CloudServer(work, f"sqlite:///{work / 'rf.db'}", extra_args=args, env=env)
+    with backend_with_provider(tmp_path_factory.mktemp("oidc-app")) as server:
         yield server
-    finally:
-        if server is not None:
-            server.stop()
-        provider.stop()
-
-
-class Browser:
-    """The system browser as a person uses it: signs in as `email`, and remembers the last
-    page it showed (the app's own, after the sign-in)."""
-
-    def __init__(self, email: str) -> None:
-        self.email = email
-        self.last_page = ""
-        self.pages_seen: list[str] = []
-
-    def __call__(self, url: str) -> bool:
-        with chromium() as browser:
-            page = browser.new_page()
-            page.goto(url)
-            for _ in range(5):
-                self.pages_seen.append(page.url)
-                if urlsplit(page.url).hostname == "127.0.0.1" and page.url.count("/callback"):
-                    break
-                if page.locator('input[name="login"]').count():
-                    page.fill('input[name="login"]', self.email)
-                    page.fill('input[name="password"]', "any")
-                with page.expect_navigation():
-                    page.click('button[type="submit"]')
-            self.last_page = page.inner_text("body")
-            page.close()
-        return True
 
 
 async def test_the_app_signs_in_through_the_system_browser(backend: CloudServer) -> None:
     api, vault = CloudApi(backend.base_url), MemoryVault()
     try:
         assert await api.oidc_providers() == ["loop"]
-        browser = Browser("kim@example.com")
+        browser = SystemBrowser("kim@example.com")
         login = await Login.sign_in_with_provider(api, vault, "loop", browser)
         assert login.email == "kim@example.com"
         assert (await api.me(await login.access()))["email"] == "kim@example.com"
@@ -88,7 +51,7 @@ async def test_an_unverified_email_is_refused_in_the_app_and_the_page(
     backend: CloudServer,
 ) -> None:
     api = CloudApi(backend.base_url)
-    browser = Browser("unverified.lee@example.com")
+    browser = SystemBrowser("unverified.lee@example.com")
     try:
         with pytest.raises(OidcLoginError) as refused:
             await browser_login(api, "loop", browser)
@@ -119,7 +82,7 @@ async def test_a_stray_request_to_the_listener_is_turned_away(backend: CloudServ
     def stray_then_real(url: str) -> bool:
         redirect = httpx.URL(url).params["redirect_uri"]
         answers.append(httpx.get(f"{redirect}?code=forged&state=guess", timeout=5).status_code)
-        return Browser("mia@example.com")(url)
+        return SystemBrowser("mia@example.com")(url)
 
     try:
         tokens = await browser_login(api, "loop", stray_then_real)

@@ -140,7 +140,7 @@ def test_the_core_catalogue_is_all_korean() -> None:
 CORE_SITES = {
     # the session link and Go Live (app/session_link, app/golive.py)
     "LinkFailed", "CrewRefused", "Notice", "LiveChanged", "StreamChanged", "Degraded", "down",
-    "_end", "CloudError", "CloudUnreachable", "NotLoggedIn", "CoreStartError",
+    "_end", "CloudError", "CloudUnreachable", "NotLoggedIn", "CoreStartError", "OidcLoginError",
     # the engine's refusals a window action can meet (bad values come from the control API)
     "NotNow", "UnknownSource", "UnknownChannel", "UnknownCamera",
     # a stream layer's state, its SRT latency and why; sound and its errors
@@ -187,7 +187,8 @@ def _sample(node: ast.expr) -> str | None:
 NOT_SHOWN = {"relay", "login", "phones", "directors", "invites", "credentials", "live",
              "message", "log_in", "take_over", "go_live", "crew", "session", "stream 7",
              "no_session", "not_logged_in", "not_live", "unknown_phone", "no_invite",
-             "unknown_camera", "timeout", "unreachable", "program stream"}  # fmt: skip
+             "unknown_camera", "timeout", "unreachable", "program stream",
+             "no_browser"}  # fmt: skip
 
 
 def test_every_core_message_reads_korean(qapp: QApplication) -> None:

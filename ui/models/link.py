@@ -22,6 +22,7 @@ class MessageRow:
 
 class LinkModel(QObject):
     loginChanged = Signal()
+    providersChanged = Signal()
     busyChanged = Signal()
     failed = Signal(str, str)  # action, message
     notice = Signal(str)
@@ -36,6 +37,7 @@ class LinkModel(QObject):
         super().__init__(parent)
         self.backend: str | None = None
         self.email: str | None = None
+        self.providers: tuple[str, ...] = ()  # OpenID Connect, of the backend last asked
         self.busy: set[str] = set()
         self.sessions: tuple[SessionInfo, ...] = ()
         self.session: SessionInfo | None = None
@@ -63,6 +65,9 @@ class LinkModel(QObject):
                 self.sessionsChanged.emit()
                 self.sessionChanged.emit()
             self.loginChanged.emit()
+        elif isinstance(event, ev.ProvidersOffered):
+            self.providers = event.providers
+            self.providersChanged.emit()
         elif isinstance(event, ev.Busy):
             (self.busy.add if event.busy else self.busy.discard)(event.action)
             self.busyChanged.emit()

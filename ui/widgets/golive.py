@@ -56,6 +56,7 @@ class GoLivePanel(QWidget):
         column.addStretch(1)
         for signal in (
             model.loginChanged,
+            model.providersChanged,
             model.busyChanged,
             model.sessionsChanged,
             model.sessionChanged,
@@ -100,9 +101,27 @@ class GoLivePanel(QWidget):
         for button in (self.login, self.register, self.cancel, self.logout):
             row.addWidget(button)
         layout.addLayout(row)
+        layout.addWidget(self._providers())
         self.account_status = muted()
         layout.addWidget(self.account_status)
         return frame
+
+    def _providers(self) -> QWidget:
+        """Sign-in through the backend's OpenID Connect providers; shown when it has any."""
+        self.providers_row = QWidget()
+        row = QHBoxLayout(self.providers_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.provider = QComboBox()
+        self.sign_in_with = QPushButton(self.tr("Sign in in the browser"))
+        self.sign_in_with.setToolTip(
+            self.tr("Opens your web browser to sign in with the chosen provider")
+        )
+        self.sign_in_with.clicked.connect(self.sign_in_with_provider)
+        row.addWidget(self.provider, 1)
+        row.addWidget(self.sign_in_with)
+        self.backend.editingFinished.connect(self._ask_providers)
+        self._ask_providers()
+        return self.providers_row
 
     def _session(self) -> QWidget:
         frame, layout = panel()
@@ -203,6 +222,18 @@ class GoLivePanel(QWidget):
         self.password.clear()
         self._start(lambda link: link.register(backend, email, password, name))
 
+    def sign_in_with_provider(self) -> None:
+        backend, provider = self.backend.text().strip(), self.provider.currentText()
+        if not backend or not provider:
+            self._failed("login", self.tr("Enter the backend address, then choose a provider."))
+            return
+        self._start(lambda link: link.login_with_provider(backend, provider))
+
+    def _ask_providers(self) -> None:
+        backend = self.backend.text().strip()
+        if backend:
+            self._bridge.call(lambda link: link.offer_providers(backend))
+
     def _start(self, work: Any) -> None:
         self.error.clear()
         self._pending = self._bridge.call(work)
@@ -246,6 +277,11 @@ class GoLivePanel(QWidget):
         self.logout.setEnabled(logged_in and not busy)
         for field in (self.backend, self.email, self.password, self.display_name):
             field.setEnabled(not logged_in and not busy)
+        if tuple(self.provider.itemText(i) for i in range(self.provider.count())) != m.providers:
+            self.provider.clear()
+            self.provider.addItems(list(m.providers))
+        self.providers_row.setVisible(bool(m.providers) and not logged_in)
+        self.sign_in_with.setEnabled(not busy)
         if "login" in m.busy:
             self.account_status.setText(self.tr("Working…"))
         elif logged_in:

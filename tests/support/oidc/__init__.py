@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin
 
 import httpx
 
+from tests.support.cloud import RELAXED_RATES, CloudServer
 from tests.support.procs import Proc, ProcessFailed, wait_until
 
 HERE = Path(__file__).parent
@@ -67,6 +70,22 @@ class OidcProvider:
 
     def stop(self) -> None:
         self.proc.stop()
+
+
+@contextmanager
+def backend_with_provider(work: Path, name: str = "loop") -> Iterator[CloudServer]:
+    """The real backend on SQLite, signing people in through one provider `name`."""
+    provider = OidcProvider(work, [client("rf-app")])
+    server = None
+    try:
+        args = [*RELAXED_RATES, "--oidc-provider", f"{name}={provider.url},rf-app"]
+        env = {f"RETURNFEED_OIDC_{name.upper()}_SECRET": CLIENT_SECRET}
+        server = CloudServer(work, f"sqlite:///{work / 'rf.db'}", extra_args=args, env=env)
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
+        provider.stop()
 
 
 FORM_ACTION = re.compile(r'<form[^>]*action="([^"]+)"')
