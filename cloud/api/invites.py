@@ -19,7 +19,7 @@ from cloud.api.schemas import (
     RedeemIn,
     SessionSummaryOut,
 )
-from cloud.api.sessions import OwnedSession, list_cameras
+from cloud.api.sessions import OwnedSession, default_quality, list_cameras
 from cloud.auth.deps import BackendDep, CallerDep, DbDep, client_address
 from cloud.auth.tokens import ParticipantClaims, TokenError, new_id
 from cloud.backend import Backend
@@ -54,6 +54,7 @@ def _invite_out(backend: Backend, invite: Invite, base: str) -> InviteOut:
         role=invite.role,  # type: ignore[arg-type]  # stored values are checked on the way in
         camera_number=invite.camera_number,
         label=invite.label,
+        quality=invite.quality,  # type: ignore[arg-type]  # stored values are checked on the way in
         created_at=invite.created_at,
         expires_at=invite.expires_at,
         revoked=invite.revoked_at is not None,
@@ -91,6 +92,7 @@ async def create_invite(
         role=body.role,
         camera_number=body.camera_number,
         label=body.label,
+        quality=body.quality or default_quality(session, body.role),
         created_at=now,
         expires_at=now + timedelta(seconds=ttl_s),
         uses=0,

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from cloud.config import MAX_INVITE_TTL_S
+from cloud.gateway.quality import Ceiling
 from tally.validate import UNPRINTABLE, unprintable
 
 
@@ -98,6 +99,18 @@ class SessionPatchIn(Request):
     name: Name
 
 
+class QualityDefaults(BaseModel):
+    """The quality ceiling a new link of each role gets unless the director picks one."""
+
+    camera: Ceiling
+    viewer: Ceiling
+
+
+class QualityDefaultsIn(Request):
+    camera: Ceiling | None = None
+    viewer: Ceiling | None = None
+
+
 class SessionOut(BaseModel):
     id: str
     name: str
@@ -105,6 +118,7 @@ class SessionOut(BaseModel):
     created_at: datetime
     ended_at: datetime | None
     cameras: list[CameraOut]
+    quality: QualityDefaults
 
 
 class SrtCredentialsOut(BaseModel):
@@ -128,6 +142,9 @@ class InviteCreateIn(Request):
     label: ShortName | None = None
     # How long the link admits new joins; None: the backend's --invite-ttl-s.
     ttl_seconds: int | None = Field(default=None, ge=60, le=MAX_INVITE_TTL_S, strict=True)
+    # The most its viewers get: "auto" (hi or lo by the network) or "lo" only; None: the
+    # session's default for the role (SessionOut.quality).
+    quality: Ceiling | None = None
 
 
 class InviteOut(BaseModel):
@@ -135,6 +152,7 @@ class InviteOut(BaseModel):
     role: InviteRole
     camera_number: int | None
     label: str | None
+    quality: Ceiling
     created_at: datetime
     expires_at: datetime
     revoked: bool

@@ -16,6 +16,8 @@ from cloud.api.schemas import (
     CameraIn,
     CameraOut,
     CameraPatchIn,
+    QualityDefaults,
+    QualityDefaultsIn,
     SessionCreateIn,
     SessionOut,
     SessionPatchIn,
@@ -25,6 +27,7 @@ from cloud.auth.tokens import new_id
 from cloud.db.models import Camera, LiveSession, Participant, User
 from cloud.db.types import utcnow
 from cloud.errors import ApiError, Conflict, NotFound
+from cloud.gateway.quality import Ceiling
 from cloud.relay.state import CameraRow
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
@@ -67,6 +70,13 @@ async def list_cameras(db: AsyncSession, session_id: str) -> list[CameraOut]:
     return [CameraOut(number=c.number, name=c.name, ndi_source=c.ndi_source) for c in rows]
 
 
+def default_quality(session: LiveSession, role: str) -> Ceiling:
+    """The ceiling a new `role` link gets unless the director picks one; a director (or a
+    role without a default) watches with both layers."""
+    stored = {"camera": session.camera_quality, "viewer": session.viewer_quality}.get(role)
+    return "lo" if stored == "lo" else "auto"
+
+
 async def session_out(db: AsyncSession, session: LiveSession) -> SessionOut:
     return SessionOut(
         id=session.id,
@@ -75,6 +85,9 @@ async def session_out(db: AsyncSession, session: LiveSession) -> SessionOut:
         created_at=session.created_at,
         ended_at=session.ended_at,
         cameras=await list_cameras(db, session.id),
+        quality=QualityDefaults(
+            camera=default_quality(session, "camera"), viewer=default_quality(session, "viewer")
+        ),
     )
 
 
@@ -167,6 +180,21 @@ async def get_session(session: OwnedSession, db: DbDep) -> SessionOut:
 async def rename_session(body: SessionPatchIn, session: OwnedSession, db: DbDep) -> SessionOut:
     require_live(session)
     session.name = body.name
+    await db.commit()
+    return await session_out(db, session)
+
+
+@router.patch("/{session_id}/quality", response_model=SessionOut)
+async def set_quality_defaults(
+    body: QualityDefaultsIn, session: OwnedSession, db: DbDep
+) -> SessionOut:
+    """Each role's default ceiling for the links made from now on; links already handed out
+    keep theirs (re-issue one to change it)."""
+    require_live(session)
+    if body.camera is not None:
+        session.camera_quality = body.camera
+    if body.viewer is not None:
+        session.viewer_quality = body.viewer
     await db.commit()
     return await session_out(db, session)
 

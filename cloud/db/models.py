@@ -81,6 +81,10 @@ class LiveSession(Base):
     srt_publish_token: Mapped[str] = mapped_column(String(64))
     # Checked only when an SRT publisher connects: one already connected keeps streaming.
     srt_publish_token_expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The quality ceiling a new link of each role gets unless the director picks one
+    # (cloud/gateway/quality.py: "auto" or "lo"; docs/gateway.md, "Quality by role").
+    camera_quality: Mapped[str] = mapped_column(String(8), default="lo", server_default="lo")
+    viewer_quality: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
 
 
 class Camera(Base):
@@ -108,6 +112,8 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     uses: Mapped[int] = mapped_column(Integer, default=0)
+    # The most its viewers get: "auto" (hi or lo by the network) or "lo" only.
+    quality: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
 
 
 class Participant(Base):

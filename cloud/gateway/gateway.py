@@ -27,7 +27,7 @@ from cloud.gateway.iceports import IcePlan, NoFreePort, PortAllocator, PortRange
 from cloud.gateway.ingest import Credentials, Ingest, IngestAuth
 from cloud.gateway.linkhealth import LinkDamage
 from cloud.gateway.metrics import GatewayMetrics
-from cloud.gateway.quality import LinkSample, Mode, QualityPolicy
+from cloud.gateway.quality import Ceiling, LinkSample, Mode, QualityPolicy
 from cloud.gateway.seedmetrics import ViewerLabels
 from cloud.gateway.turn import TurnRest
 from cloud.gateway.udpmux import UdpMux
@@ -363,15 +363,22 @@ class Gateway:
         }
 
     async def add_viewer(
-        self, session_id: str, participant_id: str, offer_sdp: str, mode: Mode = "auto"
+        self,
+        session_id: str,
+        participant_id: str,
+        offer_sdp: str,
+        mode: Mode = "auto",
+        ceiling: Ceiling = "auto",
     ) -> tuple[Viewer, str]:
-        """A new viewer, starting in `mode`: raises NoPublisher, or offer.BadOffer for an
-        offer aiortc refuses."""
+        """A new viewer, starting in `mode` under its link's `ceiling`: raises NoPublisher,
+        or offer.BadOffer for an offer aiortc refuses."""
         feed = self._feeds.get(session_id)
         if (feed is None or not feed.live) and self.cluster is not None:
             feed = await self._pulled(session_id)
         if feed is None or not feed.live:
             raise NoPublisher(session_id)
+        if ceiling == "lo" and "lo" not in feed.layers:
+            raise NoPublisher(session_id)  # a lo-only viewer never gets hi, even for a while
         limits = self.config.max_viewers_per_session, self.config.max_viewers_per_token
         admission.check(self._viewers.values(), session_id, participant_id, *limits)
         viewer_id = secrets.token_urlsafe(12)
@@ -381,7 +388,8 @@ class Gateway:
         # frames, come from that layer (a phone on "low" never pays for a hi GOP).
         preferred = "lo" if mode == "low" else "hi"
         layer = preferred if preferred in feed.layers else ("hi" if preferred == "lo" else "lo")
-        policy = QualityPolicy(layer, mode)
+        policy = QualityPolicy(layer, mode, ceiling=ceiling)
+        layer = policy.layer  # lo under a lo ceiling, whatever was asked
         # Ask now, not when the connection is up: the IDR travels (director, encoder, SRT)
         # while the answer, ICE and DTLS happen, and the feed keeps it for the tap to start
         # from when it joins (SessionFeed.join).

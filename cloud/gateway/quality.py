@@ -25,6 +25,10 @@ Cooldowns (5 s each, per direction): hi -> lo at most once per cooldown; lo -> h
 once per cooldown and not within a cooldown of the last hi -> lo, so one good sample right
 after a drop does not flap back. The policy decides the *wanted* layer; the viewer's tap
 makes the switch at the wanted layer's next IDR.
+
+A ceiling (the invite link's, set by the director: docs/gateway.md, "Quality by role") sits
+above all of it: under `lo` the layer is lo whatever the mode or the samples say, and a
+viewer that asks for `high` is told so (`capped`) rather than refused.
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ from typing import Literal
 
 Mode = Literal["auto", "high", "low"]
 MODES: tuple[Mode, ...] = ("auto", "high", "low")
+# What a link lets its viewers have: both layers by the network (auto), or lo only.
+Ceiling = Literal["auto", "lo"]
+CEILINGS: tuple[Ceiling, ...] = ("auto", "lo")
+CEILING_REASON = "this link includes low quality only (the director's choice)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,27 +67,39 @@ class QualityPolicy:
     """Holds one viewer's wanted layer and when it last changed. No I/O, no clock of its own."""
 
     def __init__(
-        self, layer: str = "hi", mode: Mode = "auto", thresholds: Thresholds | None = None
+        self,
+        layer: str = "hi",
+        mode: Mode = "auto",
+        thresholds: Thresholds | None = None,
+        ceiling: Ceiling = "auto",
     ) -> None:
+        if ceiling not in CEILINGS:
+            raise ValueError(f"ceiling must be one of {', '.join(CEILINGS)}")
         self.thresholds = thresholds or Thresholds()
-        self.layer = layer
+        self.ceiling: Ceiling = ceiling
+        self.layer = "lo" if ceiling == "lo" else layer
         self.mode: Mode = mode
         self._last_down: float | None = None
         self._last_up: float | None = None
         self._estimate: float | None = None  # the last bandwidth estimate seen
         self._last_fall: float | None = None  # when it last fell while under up_kbps
         if mode != "auto":
-            self.layer = "hi" if mode == "high" else "lo"
+            self.layer = "hi" if mode == "high" and ceiling == "auto" else "lo"
+
+    @property
+    def capped(self) -> bool:
+        """Whether the viewer asked for more than its link includes (high, or auto's hi)."""
+        return self.ceiling == "lo" and self.mode != "low"
 
     def set_mode(self, mode: Mode) -> str:
         """The page's override; back to `auto` keeps the current layer until samples say."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         self.mode = mode
-        if mode == "high":
-            self.layer = "hi"
-        elif mode == "low":
+        if self.ceiling == "lo" or mode == "low":
             self.layer = "lo"
+        elif mode == "high":
+            self.layer = "hi"
         return self.layer
 
     def should_go_down(self, s: LinkSample, estimate_fell: bool) -> bool:
@@ -114,7 +134,7 @@ class QualityPolicy:
         fell = self._estimate_fell(sample)
         if fell and sample.bandwidth_kbps is not None and sample.bandwidth_kbps <= t.up_kbps:
             self._last_fall = now
-        if self.mode != "auto":
+        if self.mode != "auto" or self.ceiling == "lo":
             return self.layer
         cool = t.cooldown_s
         if self.layer == "hi":

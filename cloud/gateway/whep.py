@@ -4,13 +4,17 @@
     DELETE /whep/{session_id}/{viewer_id}          leave
     PATCH  /whep/{session_id}/{viewer_id}          405: aiortc has no trickle ICE
     POST   /whep/{session_id}/{viewer_id}/quality  {"mode": "auto" | "high" | "low"}
-    GET    /whep/{session_id}/status               {"live", "layers", "viewers"}
+    GET    /whep/{session_id}/status               {"live", "layers", "viewers", "quality"}
 
 Every call carries the participant token (from redeeming the invite link) as Bearer, and
 the session must be the token's (else 403); the session's owner may use their login's
 access token instead, to watch their own program. Viewers and the director watch; so do camera
 phones, whose tally page can show the program under the tally colour (it is their return
 feed). Watching is all a camera token opens here: the director's API still refuses it.
+
+Each invite link carries a quality ceiling (auto, or lo only: docs/gateway.md, "Quality by
+role"), read from the database at every call, so a renewed token keeps it. A lo-only viewer
+that asks for high is not refused: it gets lo, and the answer says so and why.
 """
 
 from __future__ import annotations
@@ -32,13 +36,13 @@ from cloud.auth.deps import (
 )
 from cloud.auth.tokens import TokenError
 from cloud.backend import Backend
-from cloud.db.models import LiveSession, Participant
+from cloud.db.models import Invite, LiveSession, Participant
 from cloud.errors import ApiError, Forbidden, NotFound, error_response
 from cloud.gateway import admission, candidates
 from cloud.gateway.gateway import Gateway, NoPublisher, UnknownViewer
 from cloud.gateway.iceports import NoFreePort
 from cloud.gateway.offer import BadOffer, parse_offer
-from cloud.gateway.quality import Mode
+from cloud.gateway.quality import CEILING_REASON, Ceiling, Mode
 from cloud.gateway.viewer import Viewer
 
 log = logging.getLogger(__name__)
@@ -59,9 +63,12 @@ class QualityIn(BaseModel):
 
 
 class QualityOut(BaseModel):
-    mode: Mode
-    layer: str
+    mode: Mode  # as asked
+    layer: str  # what the viewer gets: lo under a lo ceiling, whatever was asked
     active: str | None
+    ceiling: Ceiling
+    capped: bool  # asked for more than the link includes
+    reason: str | None  # why, when capped
 
 
 def _gateway(backend: BackendDep) -> Gateway:
@@ -110,6 +117,25 @@ def _is_access_token(backend: Backend, token: str) -> bool:
 CallerDep = Annotated[Caller, Depends(_watcher)]
 
 
+async def _ceiling(db: DbDep, caller: CallerDep) -> Ceiling:
+    """The most this caller may watch: its invite link's ceiling (a link whose row is gone:
+    the session's default for its role); the director watches both layers."""
+    participant = caller.participant
+    if participant.role == "director":
+        return "auto"
+    invite = await db.get(Invite, participant.invite_id) if participant.invite_id else None
+    stored = invite.quality if invite is not None else _session_default(caller)
+    return "lo" if stored == "lo" else "auto"
+
+
+def _session_default(caller: Caller) -> str:
+    session, role = caller.session, caller.participant.role
+    return session.camera_quality if role == "camera" else session.viewer_quality
+
+
+CeilingDep = Annotated[Ceiling, Depends(_ceiling)]
+
+
 def _may_watch(caller: Caller, session_id: str) -> None:
     if caller.participant.role not in WATCH_ROLES:
         raise Forbidden("this link does not include watching the program", {"reason": "role"})
@@ -130,6 +156,7 @@ async def whep_offer(
     session_id: SessionId,
     request: Request,
     caller: CallerDep,
+    ceiling: CeilingDep,
     gateway: GatewayDep,
     mode: Annotated[Mode, Query(description="the layer choice to start with")] = "auto",
 ) -> Response:
@@ -157,7 +184,9 @@ async def whep_offer(
         raise ApiError(str(exc), {"reason": exc.reason}) from None
     sdp = _screened(sdp, gateway.config.loopback_candidates)
     try:
-        viewer, answer = await gateway.add_viewer(session_id, caller.participant.id, sdp, mode)
+        viewer, answer = await gateway.add_viewer(
+            session_id, caller.participant.id, sdp, mode, ceiling
+        )
     except NoPublisher:
         return error_response(
             503,
@@ -187,12 +216,14 @@ async def whep_offer(
     except BadOffer as exc:
         raise ApiError(str(exc), {"reason": exc.reason}) from None
     location = f"/whep/{session_id}/{viewer.id}"
-    return Response(
-        answer,
-        status_code=201,
-        media_type="application/sdp",
-        headers={"Location": location, "Link": f'<{location}/quality>; rel="quality"'},
-    )
+    headers = {
+        "Location": location,
+        "Link": f'<{location}/quality>; rel="quality"',
+        "Quality-Ceiling": ceiling,
+    }
+    if viewer.policy.capped:
+        headers["Quality-Capped"] = CEILING_REASON
+    return Response(answer, status_code=201, media_type="application/sdp", headers=headers)
 
 
 def _screened(sdp: str, loopback_ok: bool) -> str:
@@ -222,10 +253,12 @@ def _too_large() -> Response:
 
 @router.get("/whep/{session_id}/status")
 async def whep_status(
-    session_id: SessionId, caller: CallerDep, gateway: GatewayDep
+    session_id: SessionId, caller: CallerDep, ceiling: CeilingDep, gateway: GatewayDep
 ) -> dict[str, Any]:
     _may_watch(caller, session_id)
-    return gateway.status(session_id, caller.participant.id)
+    # The page shows its choices by the ceiling before it plays (and says why one is off).
+    quality = {"ceiling": ceiling, "reason": CEILING_REASON if ceiling == "lo" else None}
+    return gateway.status(session_id, caller.participant.id) | {"quality": quality}
 
 
 @router.options("/whep/{session_id}/{viewer_id}", include_in_schema=False)
@@ -266,7 +299,15 @@ async def whep_quality(
     _may_watch(caller, session_id)
     viewer = _own_viewer(gateway, caller, session_id, viewer_id)
     layer = viewer.set_mode(body.mode)
-    return QualityOut(mode=viewer.policy.mode, layer=layer, active=viewer.tap.active)
+    policy = viewer.policy
+    return QualityOut(
+        mode=policy.mode,
+        layer=layer,
+        active=viewer.tap.active,
+        ceiling=policy.ceiling,
+        capped=policy.capped,
+        reason=CEILING_REASON if policy.capped else None,
+    )
 
 
 def _own_viewer(gateway: Gateway, caller: Caller, session_id: str, viewer_id: str) -> Viewer:

@@ -94,3 +94,25 @@ def test_sessions_on_air_keep_a_working_token_through_0003(empty_db: str) -> Non
     assert _run_sql(empty_db, "SELECT count(*) FROM cameras")[0][0] == 1
     downgrade(empty_db, "0002")
     assert _run_sql(empty_db, "SELECT srt_publish_token FROM sessions")[0][0] == "tok"
+
+
+def test_links_made_before_0005_keep_both_layers(empty_db: str) -> None:
+    upgrade(empty_db, "0004")
+    _run_sql(
+        empty_db,
+        "INSERT INTO users (id, email, display_name, password_hash, created_at) "
+        "VALUES ('u1', 'a@example.com', 'A', 'x', CURRENT_TIMESTAMP)",
+        "INSERT INTO sessions (id, owner_id, name, created_at, srt_passphrase, srt_publish_token,"
+        " srt_publish_token_expires_at)"
+        " VALUES ('s1', 'u1', 'Show', CURRENT_TIMESTAMP, 'p', 'tok', CURRENT_TIMESTAMP)",
+        "INSERT INTO invites (id, session_id, role, created_at, expires_at, uses)"
+        " VALUES ('i1', 's1', 'camera', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0)",
+    )
+    upgrade(empty_db)
+    # A camera link handed out before stays as it was; the session's new links follow the
+    # new defaults (camera links lo only).
+    assert _run_sql(empty_db, "SELECT quality FROM invites")[0][0] == "auto"
+    row = _run_sql(empty_db, "SELECT camera_quality, viewer_quality FROM sessions")[0]
+    assert tuple(row) == ("lo", "auto")
+    downgrade(empty_db, "0004")
+    assert _run_sql(empty_db, "SELECT id FROM invites")[0][0] == "i1"
