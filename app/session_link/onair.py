@@ -316,8 +316,10 @@ class OnAir:
             log.info("SRT targets not changed: %s", exc)
 
     async def _renew_targets(self, output: ProgramOutput, renewal: CredentialRenewal) -> None:
-        """A layer was refused for its credentials (1403 token, 10 passphrase): fetch them
-        again (which renews an expiring publish token) and hand them to the output. A fetch
+        """A layer was refused for its credentials (1403 token, 10 passphrase), or has not
+        connected for a while (with several backend processes the session's ingest may have
+        moved, docs/scale.md): fetch them again (which renews an expiring publish token and
+        says where to send) and hand them to the output. A fetch
         that failed for the network or a 5xx is tried again soon (`renewal` says when); the
         layers keep retrying meanwhile."""
         try:
@@ -329,7 +331,7 @@ class OnAir:
             self.health.down("credentials", f"SRT credentials not renewed, {when}: {exc}")
             return
         self._srt = srt
-        log.info("SRT credentials fetched again after a refusal (token until %s)", srt.expires_at)
+        log.info("SRT credentials fetched again (token until %s)", srt.expires_at)
         self._retarget(output, srt)
         renewal.renewed()
         self.health.up("credentials")

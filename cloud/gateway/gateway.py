@@ -261,9 +261,20 @@ class Gateway:
     # --- credentials -------------------------------------------------------------------------
 
     async def refresh(self) -> None:
+        here = self._sessions_here()  # before the read: one claimed during it is live
         async with self._db() as db:
             rows = await db.scalars(select(LiveSession).where(LiveSession.ended_at.is_(None)))
-            self.auth.replace({s.id: credentials(s) for s in rows})
+            live = {s.id: credentials(s) for s in rows}
+            self.auth.replace(live)
+        if self.cluster is not None:  # ended through another process: its lease, publishers
+            for session_id in here - live.keys():  # and viewers here go too
+                await self.session_ended(session_id)
+
+    def _sessions_here(self) -> set[str]:
+        if self.cluster is None:
+            return set()
+        viewed = {v.session_id for v in self._viewers.values()}
+        return set(self.cluster.ownership.owned) | set(self._feeds) | viewed
 
     async def _refresh_forever(self) -> None:
         while True:
