@@ -129,10 +129,14 @@ function paintVideo(video, L) {
   $("program").dataset.state = video.state;
   $("program-state").textContent = VIDEO_TEXTS[video.state] ? L(VIDEO_TEXTS[video.state]) : "";
   const mode = $("video-mode");
+  const loOnly = video.ceiling === "lo"; // the link's ceiling: auto is not included
   mode.options[0].textContent = L("videoLow");
-  mode.options[1].textContent = L("videoAuto");
+  mode.options[1].textContent = loOnly ? `${L("videoAuto")}: ${L("notIncluded")}` : L("videoAuto");
+  mode.options[1].disabled = loOnly;
   mode.setAttribute("aria-label", L("videoQuality"));
-  mode.value = video.mode;
+  mode.title = loOnly ? L("loOnly") : "";
+  mode.value = loOnly ? "low" : video.mode;
+  $("program").dataset.ceiling = video.ceiling || "";
   $("btn-sound").textContent = `♪ ${L("sound")}`;
   $("btn-sound").setAttribute("aria-pressed", String(!video.muted));
 }

@@ -7,10 +7,12 @@
 import { WhepPlayer } from "./whep.js";
 
 export class ProgramVideo {
-  // onState(state): "off" | "connecting" | "waiting" | "playing" | "failed" | "denied".
-  constructor(video, onState) {
+  // onState(state): "off" | "connecting" | "waiting" | "playing" | "failed" | "denied";
+  // onQuality({ceiling, reason}): what this phone's link lets it watch (whep.js).
+  constructor(video, onState, onQuality) {
     this.video = video;
     this.onState = onState;
+    this.onQuality = onQuality || (() => {});
     this.join = null; // what to watch with: null while the video is off
     this.mode = "low";
     this.sound = false; // muted: the offer has no audio, so the phone pays for none
@@ -53,6 +55,7 @@ export class ProgramVideo {
       audio: this.sound,
       onShow: (state) => this.onState(state),
       onDenied: () => this.onState("denied"),
+      onQuality: (quality) => this.onQuality(quality),
     });
     this.player.start();
   }

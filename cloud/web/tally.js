@@ -44,6 +44,7 @@ const app = {
     mode: localStorage.getItem(VIDEO_MODE_KEY) === "auto" ? "auto" : "low",
     state: "off",
     muted: true,
+    ceiling: null, // the link's quality ceiling, once the gateway says: "auto" or "lo"
   },
 };
 let program = null; // tally-video.js's ProgramVideo, loaded the first time it is wanted
@@ -245,13 +246,23 @@ async function syncVideo() {
       setTimeout(syncVideo, 5000);
       return;
     }
-    program ||= new loaded.ProgramVideo($("program-video"), (state) => {
-      video.state = state;
-      render();
-    });
+    program ||= new loaded.ProgramVideo(
+      $("program-video"),
+      (state) => {
+        video.state = state;
+        render();
+      },
+      (quality) => {
+        video.ceiling = quality.ceiling;
+        syncVideo();
+        render();
+      },
+    );
   }
-  // Read after the import: the operator may have switched it off meanwhile.
-  program.want(video.on && !app.error ? app.join : null, video.mode, !video.muted);
+  // Read after the import: the operator may have switched it off meanwhile. A lo-only link
+  // asks for low (the operator's stored choice stays for a link that allows more).
+  const mode = video.ceiling === "lo" ? "low" : video.mode;
+  program.want(video.on && !app.error ? app.join : null, mode, !video.muted);
 }
 
 function toggleVideo() {

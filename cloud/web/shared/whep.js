@@ -82,7 +82,9 @@ export class WhepPlayer {
   // server (a page that renews its participant token passes it; `token` may also be set at
   // any time), participant: whose token it is (kept for the page), lipSync (default false:
   // the picture never waits for the sound; true: Chromium plays them in sync, later),
-  // iceTransportPolicy ("all", or "relay": TURN only; default: the page's ?ice=).
+  // iceTransportPolicy ("all", or "relay": TURN only; default: the page's ?ice=),
+  // onQuality({ceiling, reason}) when the server first says (or changes) what this link's
+  // viewers may have: "auto", or "lo" only (the page then offers low only, and says why).
   constructor(video, options) {
     this.video = video;
     this.session = options.session;
@@ -96,6 +98,8 @@ export class WhepPlayer {
     this.onShow = options.onShow || (() => {});
     this.onStats = options.onStats || (() => {});
     this.onDenied = options.onDenied || (() => {});
+    this.onQuality = options.onQuality || (() => {});
+    this.ceiling = null;
     this.shown = null;
     this.pc = null;
     this.location = null;
@@ -181,6 +185,11 @@ export class WhepPlayer {
     if (!r.ok) return false;
     const body = await r.json();
     this.iceServers = Array.isArray(body.ice_servers) ? body.ice_servers : [];
+    const quality = body.quality;
+    if (quality && quality.ceiling !== this.ceiling) {
+      this.ceiling = quality.ceiling;
+      this.onQuality(quality);
+    }
     return body.live;
   }
 

@@ -29,6 +29,8 @@ const TEXT = {
     auto: "Auto",
     high: "High",
     low: "Low",
+    notIncluded: "not included in this link",
+    loOnly: "This link includes low quality only (the director's choice).",
     kbps: "kbps",
     // What the figure is: jitter buffer + half the round trip, from the server to this
     // screen. The cameras -> switcher -> server part is not in it, so it is not called the
@@ -55,6 +57,8 @@ const TEXT = {
     auto: "자동",
     high: "고화질",
     low: "저화질",
+    notIncluded: "이 링크에 포함되지 않음",
+    loOnly: "이 링크는 저화질만 볼 수 있습니다 (감독의 설정).",
     kbps: "kbps",
     latency: "서버에서",
     latencyTitle:
@@ -134,6 +138,7 @@ function play() {
     },
     onStats: readout,
     onDenied: denied,
+    onQuality: limitQuality,
     lipSync: page.lipSync,
   });
   player.start();
@@ -150,6 +155,25 @@ function denied() {
   }
   page.rejoined = true;
   enter();
+}
+
+// What the link allows: under a lo-only ceiling the other choices stay in the list, off,
+// with the reason, so the viewer sees why high is not there rather than a missing option.
+function limitQuality(quality) {
+  const lo = quality.ceiling === "lo";
+  const select = $("quality");
+  for (const option of select.options) {
+    const off = lo && option.value !== "low";
+    option.disabled = off;
+    option.textContent = off ? `${T[option.value]}: ${T.notIncluded}` : T[option.value];
+  }
+  if (lo && select.value !== "low") {
+    select.value = "low";
+    if (player) player.applyMode();
+  }
+  select.title = lo ? T.loOnly : "";
+  $("quality-note").textContent = lo ? T.loOnly : "";
+  document.body.dataset.ceiling = quality.ceiling;
 }
 
 function readout(stats) {

@@ -40,7 +40,10 @@ VISIBILITY = """(() => {
 def live_show(api: httpx.Client, director: Director) -> tuple[Show, str]:
     """A session whose cameras map to NDI sources (so the relay derives lamps), its SRT
     credentials, a viewer's token to read the gateway's status, and camera 2's phone link."""
-    sid, cam = new_show(api, director, camera=2)
+    sid, _ = new_show(api, director, camera=2)
+    # A link with both layers: these tests choose auto (a camera link is lo only by default,
+    # test_quality_by_role_pages.py).
+    cam = invite(api, director, sid, "camera", camera=2, quality="auto")
     srt = api.get(f"/api/sessions/{sid}/srt", headers=director.auth).json()
     viewer = invite(api, director, sid, "viewer")
     token = redeem(api, viewer["token"]).json()["participant_token"]
