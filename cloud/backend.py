@@ -112,7 +112,11 @@ def _gateway(
         connect_timeout_s=settings.webrtc_connect_timeout_s,
         cluster=(
             ClusterConfig(
-                settings.redis_url, settings.jwt_secret, settings.process_id, settings.srt_advertise
+                settings.redis_url,
+                settings.jwt_secret,
+                settings.process_id,
+                settings.srt_advertise,
+                settings.srt_public_host,
             )
             if settings.redis_url
             else None

@@ -353,7 +353,8 @@ def _gateway_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> No
         default=env_value(env, "SRT_ADVERTISE"),
         metavar="HOST:PORT",
         help="with --redis-url: where directors and other processes reach this process's SRT "
-        "ingest (default: the SRT host and port)",
+        "ingest (default: the host of --public-url, or --host, and the SRT port, as a single "
+        "process answers)",
     )
     gw.add_argument(
         "--srt-token-ttl-s",

@@ -216,7 +216,7 @@ class Gateway:
         log.info("SRT ingest on %s:%s", *ingest.address)
         self._refresher = asyncio.create_task(self._refresh_forever())
         if self.cluster is not None:
-            await self.cluster.start(ingest, self.config.srt_host)
+            await self.cluster.start(ingest)
 
     async def close(self) -> None:
         self._closed = True

@@ -23,7 +23,8 @@ class ClusterConfig:
     redis_url: str = field(repr=False)
     secret: str = field(repr=False)  # the deployment's JWT secret: pull tokens derive from it
     process_id: str = ""  # "": a random one
-    srt_advertise: str | None = None  # "HOST:PORT"; None: srt_host and the bound port
+    srt_advertise: str | None = None  # "HOST:PORT"; None: public_host and the bound port
+    public_host: str = "127.0.0.1"  # where directors send SRT to a single process
 
 
 class Cluster:
@@ -48,10 +49,10 @@ class Cluster:
     def owns(self, session_id: str) -> bool:
         return self.ownership.owns(session_id)
 
-    async def start(self, ingest: Ingest, srt_host: str) -> None:
+    async def start(self, ingest: Ingest) -> None:
         """Once the ingest listens: its address is what the leases advertise."""
         port = ingest.address[1]
-        advertise = self._config.srt_advertise or f"{srt_host}:{port}"
+        advertise = self._config.srt_advertise or f"{self._config.public_host}:{port}"
         self.ownership.set_srt(advertise)
         self.ownership.on_lost = ingest.kick
         self.edges.bind(ingest)
