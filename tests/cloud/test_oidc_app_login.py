@@ -32,6 +32,7 @@ async def test_the_app_signs_in_through_the_system_browser(backend: CloudServer)
         login = await Login.sign_in_with_provider(api, vault, "loop", browser)
         assert login.email == "kim@example.com"
         assert (await api.me(await login.access()))["email"] == "kim@example.com"
+        assert browser.finished.wait(60)
         assert "return to ReturnFeed" in browser.last_page
         assert "Signed in." in browser.last_page
         assert vault.get(vault_key(backend.base_url)) is not None
@@ -59,6 +60,7 @@ async def test_an_unverified_email_is_refused_in_the_app_and_the_page(
         await api.aclose()
     assert refused.value.code == "email_not_verified"
     assert "not verified" in refused.value.message
+    assert browser.finished.wait(60)
     assert "Sign-in failed." in browser.last_page
 
 

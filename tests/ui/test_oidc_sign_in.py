@@ -61,7 +61,9 @@ def test_sign_in_through_a_provider_from_the_window(
 
         browser.email = "yun@example.com"
         go.sign_in_with.click()
-        qtbot.waitUntil(lambda: link.email == "yun@example.com", timeout=WAIT_MS)
+        # Logged in, then the sessions listed: the status says who once both are done.
+        qtbot.waitUntil(lambda: link.email == "yun@example.com" and not link.busy, timeout=WAIT_MS)
+        assert browser.finished.wait(60)
         assert "Signed in." in browser.last_page
         assert go.providers_row.isHidden() and not go.error.text()
         assert "yun@example.com" in go.account_status.text()

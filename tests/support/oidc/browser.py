@@ -3,6 +3,7 @@ by Playwright through the test provider's sign-in and consent pages."""
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import urlsplit
 
 from tests.support.browser import chromium
@@ -16,8 +17,12 @@ class SystemBrowser:
         self.email = email
         self.last_page = ""
         self.pages_seen: list[str] = []
+        # Set when the page is read and the browser closed: the app stops waiting for its
+        # browser after a while, a test reads `last_page` only after this.
+        self.finished = threading.Event()
 
     def __call__(self, url: str) -> bool:
+        self.finished.clear()
         with chromium() as browser:
             page = browser.new_page()
             page.goto(url)
@@ -32,4 +37,5 @@ class SystemBrowser:
                     page.click('button[type="submit"]')
             self.last_page = page.inner_text("body")
             page.close()
+        self.finished.set()
         return True
