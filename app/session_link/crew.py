@@ -121,9 +121,10 @@ class Crew:
         self._publish(invites, gone={i.id for i in mine})
         return len(mine)
 
-    async def reissue(self, camera: int | None) -> Invite:
+    async def reissue(self, camera: int | None, quality: str | None = None) -> Invite:
         """A new link for `camera` (None: the viewers); the old ones stop working and whoever
-        joined by them is closed."""
+        joined by them is closed. `quality` is the new link's ceiling ("auto" or "lo");
+        None keeps the old link's (the session's default when there was none)."""
         show = self._show()
         login, session = self._login(show), self._session(show)
         self._known_camera(session, camera)
@@ -133,7 +134,11 @@ class Crew:
         for invite in old:
             await login.api.revoke_invite(access, session.id, invite.id)
         role = "viewer" if camera is None else "camera"
-        new = await login.api.create_invite(access, session.id, role, camera)
+        # The backend lists links oldest first: the last of this one's, revoked or not, holds
+        # the director's latest choice.
+        before = [i.quality for i in invites if self._of(i, camera)]
+        quality = quality or (before[-1] if before else None)
+        new = await login.api.create_invite(access, session.id, role, camera, quality)
         self._publish([*invites, new], gone={i.id for i in old})
         return new
 

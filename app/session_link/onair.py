@@ -61,16 +61,27 @@ def clock_text(when: float) -> str:
 
 async def ensure_invites(login: Login, access: str, session: SessionInfo) -> tuple[Invite, ...]:
     """One usable camera link per camera and one viewer link: the ones there are, and new
-    ones for those missing, revoked or near their expiry (a reused session outlives them)."""
+    ones for those missing, revoked or near their expiry (a reused session outlives them).
+    A new link keeps the quality ceiling of the newest one it replaces."""
     now = datetime.now(UTC)
-    invites = [i for i in await login.api.invites(access, session.id) if i.usable(now)]
-    invites.sort(key=lambda i: i.created_at or now, reverse=True)  # the newest is shown
+    every = await login.api.invites(access, session.id)
+    every.sort(key=lambda i: i.created_at or now, reverse=True)  # the newest is shown
+    invites = [i for i in every if i.usable(now)]
+
+    def last_quality(role: str, camera: int | None) -> str | None:
+        last = next((i for i in every if i.role == role and i.camera_number == camera), None)
+        return last.quality if last is not None else None
+
     bound = {i.camera_number for i in invites if i.role == "camera"}
     for cam in session.cameras:
         if cam.number not in bound:
-            invites.append(await login.api.create_invite(access, session.id, "camera", cam.number))
+            quality = last_quality("camera", cam.number)
+            invites.append(
+                await login.api.create_invite(access, session.id, "camera", cam.number, quality)
+            )
     if not any(i.role == "viewer" for i in invites):
-        invites.append(await login.api.create_invite(access, session.id, "viewer"))
+        quality = last_quality("viewer", None)
+        invites.append(await login.api.create_invite(access, session.id, "viewer", None, quality))
     return tuple(invites)
 
 
