@@ -259,7 +259,9 @@ KO: dict[str, str] = {
     # the crew panel
     "Crew": "크루",
     "Name": "이름",
-    "Joined": "접속",
+    "Connected": "연결",
+    "not connected": "연결 안 됨",
+    "joined by the link {0} ago": "{0} 전에 링크로 참가",
     "Last ack": "마지막 확인",
     "Viewer": "시청자",
     "{0} s": "{0}초",

@@ -96,8 +96,6 @@ class Invite:
     revoked: bool
     created_at: datetime | None = None
     expires_at: datetime | None = None  # None from a backend that did not say
-    # The most its viewers get (docs/gateway.md, "Quality by role"): "auto" or "lo" only.
-    quality: str = "auto"
 
     def usable(self, now: datetime) -> bool:
         """Not revoked, and more than a quarter of its life left: a phone scanning it
@@ -118,6 +116,9 @@ class Participant:
     display_name: str
     camera_number: int | None
     joined_at: datetime | None = None  # when the phone redeemed its link
+    # Its phone on the relay now (any backend process): since when, and its last ack.
+    connected_since: datetime | None = None
+    last_ack_at: datetime | None = None
 
 
 def _when(value: Any) -> datetime | None:
@@ -160,7 +161,6 @@ def _invite(data: dict[str, Any]) -> Invite:
         bool(data.get("revoked", False)),
         _when(data.get("created_at")),
         _when(data.get("expires_at")),
-        str(data.get("quality", "auto")),
     )
 
 
@@ -276,17 +276,9 @@ class CloudApi:
         return [_invite(item) for item in data]
 
     async def create_invite(
-        self,
-        access: str,
-        session_id: str,
-        role: str,
-        camera: int | None = None,
-        quality: str | None = None,
+        self, access: str, session_id: str, role: str, camera: int | None = None
     ) -> Invite:
-        """`quality`: the link's ceiling ("auto" or "lo"); None: the session's default."""
-        body: dict[str, Any] = {"role": role, "camera_number": camera}
-        if quality is not None:
-            body["quality"] = quality
+        body = {"role": role, "camera_number": camera}
         path = f"/api/sessions/{session_id}/invites"
         return _invite(await self._call("POST", path, access=access, json=body))
 
@@ -303,6 +295,8 @@ class CloudApi:
                 str(p["display_name"]),
                 p.get("camera_number"),
                 _when(p.get("joined_at")),
+                _when(p.get("connected_since")),
+                _when(p.get("last_ack_at")),
             )
             for p in data
         ]

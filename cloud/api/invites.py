@@ -26,6 +26,7 @@ from cloud.backend import Backend
 from cloud.db.models import Camera, Invite, LiveSession, Participant
 from cloud.db.types import utcnow
 from cloud.errors import ApiError, Conflict, Gone, NotFound, Unauthorized
+from cloud.relay.crew import Connected, crew_presence
 
 router = APIRouter(tags=["invites"])
 
@@ -132,13 +133,16 @@ async def revoke_invite(
 
 
 @router.get("/api/sessions/{session_id}/participants", response_model=list[ParticipantOut])
-async def list_participants(session: OwnedSession, db: DbDep) -> list[ParticipantOut]:
+async def list_participants(
+    session: OwnedSession, db: DbDep, backend: BackendDep
+) -> list[ParticipantOut]:
     rows = await db.scalars(
         select(Participant)
         .where(Participant.session_id == session.id)
         .order_by(Participant.joined_at)
     )
-    return [_participant_out(p) for p in rows]
+    here = crew_presence(await backend.relay.crew(session.id))
+    return [_participant_out(p, here.get(p.id)) for p in rows]
 
 
 @router.delete("/api/sessions/{session_id}/participants/{participant_id}", status_code=204)
@@ -159,13 +163,15 @@ async def remove_participant(
     return Response(status_code=204)
 
 
-def _participant_out(p: Participant) -> ParticipantOut:
+def _participant_out(p: Participant, here: Connected | None = None) -> ParticipantOut:
     return ParticipantOut(
         id=p.id,
         role=p.role,  # type: ignore[arg-type]  # stored values are checked on the way in
         display_name=p.display_name,
         camera_number=p.camera_number,
         joined_at=p.joined_at,
+        connected_since=here.since if here is not None else None,
+        last_ack_at=here.last_ack if here is not None else None,
     )
 
 

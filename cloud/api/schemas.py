@@ -179,6 +179,10 @@ class ParticipantOut(BaseModel):
     display_name: str
     camera_number: int | None
     joined_at: datetime
+    # Its phone's relay connection now, on any backend process (None: not connected), and
+    # the last time that phone acknowledged a tally change or a message.
+    connected_since: datetime | None = None
+    last_ack_at: datetime | None = None
 
 
 class JoinOut(BaseModel):

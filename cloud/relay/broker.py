@@ -51,17 +51,29 @@ class Joined(NamedTuple):
     at: float
 
 
+class PhoneHere(NamedTuple):
+    """One participant's relay connection (a camera phone, or a viewer link's tally page),
+    for the director's crew list."""
+
+    participant: str
+    camera: int | None
+    since: float  # wall time it connected
+    last_ack: float | None  # wall time of its last acknowledgement, if any
+
+
 @dataclass(frozen=True, slots=True)
 class Presence:
-    """The director connections of one room (one process's), with their logins.
+    """Who is connected to one room (one process's): directors, with their logins, and the
+    participants' phones.
 
-    Soft state: a room republishes it every heartbeat while it has directors, and the others
+    Soft state: a room republishes it every heartbeat while it has anyone, and the others
     forget it at `until` (wall time), so a process that died stops counting by itself.
     """
 
     room: str
     directors: tuple[Joined, ...]
     until: float
+    phones: tuple[PhoneHere, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
-from cloud.relay.broker import Event, Forward
+from cloud.relay.broker import Event, Forward, PhoneHere
 from cloud.relay.frames import Outgoing
 from cloud.relay.peer import Peer
 from cloud.relay.state import CameraRow
@@ -82,6 +83,14 @@ class Wake:
 
 
 @dataclass(frozen=True, slots=True)
+class Census:
+    """Who is connected, for the crew list: the room's phones and other rooms' (answered on
+    `reply`; a room that closes first answers with nobody)."""
+
+    reply: asyncio.Future[tuple[PhoneHere, ...]]
+
+
+@dataclass(frozen=True, slots=True)
 class Close:
     pass
 
@@ -98,5 +107,6 @@ Command = (
     | Tick
     | Remote
     | Wake
+    | Census
     | Close
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 
 from cloud.relay.codes import CloseCode, Ending
@@ -32,13 +33,24 @@ class Peer:
     full queue ends the peer (4503) instead of making the broadcaster wait.
     """
 
-    __slots__ = ("_ended", "camera", "identity", "last_heard", "outlet", "slot")
+    __slots__ = (
+        "_ended",
+        "camera",
+        "identity",
+        "joined_at",
+        "last_ack",
+        "last_heard",
+        "outlet",
+        "slot",
+    )
 
     def __init__(self, identity: Identity, outlet: Outlet, now: float) -> None:
         self.identity = identity
         self.camera = identity.camera  # changed only by the room (hello, assign)
         self.outlet = outlet
         self.last_heard = now  # the reader stamps it; the room's ticker reads it
+        self.joined_at = time.time()  # wall time, for the director's crew list
+        self.last_ack: float | None = None  # wall time; set by the room on each ack
         self.slot = 0  # which heartbeat tick this peer is in, set by the room
         self._ended: asyncio.Future[Ending] = asyncio.get_running_loop().create_future()
 

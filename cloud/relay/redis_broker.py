@@ -27,6 +27,7 @@ from cloud.relay.broker import (
     Deliver,
     Forward,
     Joined,
+    PhoneHere,
     Presence,
     Published,
     Resync,
@@ -95,6 +96,7 @@ def encode_event(origin: str, event: Published) -> str:
                 # For processes from before per-login counting, which read only this.
                 "at": [joined.at for joined in event.directors],
                 "until": event.until,
+                "phones": [list(phone) for phone in event.phones],
             }
         )
     if isinstance(event, Takeover):
@@ -127,7 +129,8 @@ def decode_event(payload: str) -> tuple[str, Published]:
                 raise BadEvent("bad forward target")
             return origin, Forward(Audience(obj["audience"]), obj["m"], camera, participant)
         elif kind == "presence":
-            return origin, Presence(_room(obj), _directors(obj), _time(obj["until"]))
+            directors, until = _directors(obj), _time(obj["until"])
+            return origin, Presence(_room(obj), directors, until, _phones(obj))
         elif kind == "takeover":
             return origin, Takeover(_room(obj))
     except (ValueError, KeyError, TypeError, ProtocolError) as exc:
@@ -167,6 +170,24 @@ def _joined(pair: object) -> Joined:
     if login is not None and (not isinstance(login, str) or not login):
         raise BadEvent("bad login")
     return Joined(login, _time(at))
+
+
+def _phones(obj: dict[str, Any]) -> tuple[PhoneHere, ...]:
+    entries = obj.get("phones", [])  # none from a process before the crew list
+    if not isinstance(entries, list):
+        raise BadEvent("bad list of phones")
+    return tuple(_phone(entry) for entry in entries)
+
+
+def _phone(entry: object) -> PhoneHere:
+    if not isinstance(entry, list) or len(entry) != 4:
+        raise BadEvent("bad phone entry")
+    participant, camera, since, ack = entry
+    if not isinstance(participant, str) or not participant:
+        raise BadEvent("bad phone participant")
+    if camera is not None and (not isinstance(camera, int) or isinstance(camera, bool)):
+        raise BadEvent("bad phone camera")
+    return PhoneHere(participant, camera, _time(since), None if ack is None else _time(ack))
 
 
 def _channel(session_id: str) -> str:
@@ -366,7 +387,7 @@ class RedisBroker:
                     )
                 elif isinstance(event, Presence):
                     ttl = max(1, math.ceil(event.until - time.time()))
-                    here = "1" if event.directors else "0"
+                    here = "1" if event.directors or event.phones else "0"
                     keys = [f"{channel}:directors", channel]
                     await self._publish_presence(keys=keys, args=[event.room, here, payload, ttl])
                 else:

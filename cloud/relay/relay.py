@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from typing import Literal
 
 from cloud import logs
-from cloud.relay.broker import Audience, Forward
+from cloud.relay.broker import Audience, Forward, PhoneHere
 from cloud.relay.codes import ErrorCode
-from cloud.relay.commands import CamerasEdited, Deliver, Revoke
+from cloud.relay.commands import CamerasEdited, Census, Deliver, Revoke
 from cloud.relay.room import Room, RoomDeps
 from cloud.relay.state import CameraRow
 from tally import ErrorMessage, KeyframeRequest, encode
 
 log = logging.getLogger(__name__)
+
+CENSUS_TIMEOUT_S = 2.0
 
 
 class Relay:
@@ -58,6 +61,22 @@ class Relay:
         room = self.room(session_id)
         for participant in [None] if participants is None else participants:
             room.submit(Revoke(Forward(Audience.REVOKED, text, participant=participant)))
+
+    async def crew(self, session_id: str) -> tuple[PhoneHere, ...]:
+        """The session's phones connected to any process's relay now (the room's answer, or
+        the broker's stored presence when no client of the session is here)."""
+        room = self._rooms.get(session_id)
+        if room is None:
+            now = time.time()
+            stored = await self.deps.broker.presence(session_id)
+            return tuple(phone for p in stored if p.until > now for phone in p.phones)
+        reply: asyncio.Future[tuple[PhoneHere, ...]] = asyncio.get_running_loop().create_future()
+        room.submit(Census(reply))
+        try:
+            return await asyncio.wait_for(reply, CENSUS_TIMEOUT_S)
+        except TimeoutError:  # a room busy with a thousand phones: the list waits a poll
+            log.warning("relay room %s did not answer who is connected in time", session_id)
+            return ()
 
     def request_keyframe(self, session_id: str, layer: str | None, reason: str) -> None:
         """Ask the session's director(s) for an IDR on `layer` (both when None): a viewer

@@ -13,7 +13,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cloud import logs
@@ -22,6 +22,7 @@ from cloud.relay.broker import (
     Broker,
     Event,
     Forward,
+    PhoneHere,
     Presence,
     Resync,
     StateChanged,
@@ -31,6 +32,7 @@ from cloud.relay.codes import CloseCode, ErrorCode
 from cloud.relay.commands import (
     Assigned,
     CamerasEdited,
+    Census,
     Close,
     Command,
     Deliver,
@@ -113,7 +115,9 @@ class Room:
         self._ticks = 0
         self._roster: Roster[Peer] = Roster(secrets.token_hex(6))
         self._keyframes = KeyframeThrottle()
-        self._directors_changed = False  # announce at the end of the command
+        self._presence_changed = False  # announce at the end of the command
+        self._phones_moved = False  # a phone came or went: announce at the next tick
+        self._remote_phones: dict[str, Presence] = {}  # another room -> its last presence
         # Other rooms forget ours after a few missed refreshes (one per heartbeat), so the
         # directors of a process that died stop counting after about the relay's timeout.
         self._presence_ttl = max(deps.timeout_s, 3 * deps.heartbeat_s)
@@ -135,8 +139,8 @@ class Room:
                     break
                 with logs.acting_for(rid):
                     await self._handle(command)
-                while self._directors_changed:  # telling may drop a slow one: tell again
-                    self._announce_directors()
+                while self._presence_changed:  # telling may drop a slow one: tell again
+                    self._announce_presence()
                 if not self._peers and not self._tasks and self._inbox.empty():
                     break  # nothing can reach this room any more once on_done has run
         except Exception:
@@ -145,8 +149,10 @@ class Room:
         finally:
             self._on_done(self)
             ticker.cancel()
-            if self._roster.local:  # gone for the other processes too, without waiting out the TTL
-                deps.broker.publish(self.session_id, self._roster.presence(time.time()))
+            # Gone for the other processes too, at once: directors or phones still here
+            # (a shutdown), or a last phone whose leaving waited for a tick that never came.
+            if self._roster.local or self._phones_here() or self._phones_moved:
+                deps.broker.publish(self.session_id, self._presence(time.time()))
             for peer in list(self._peers):
                 self._drop(peer, CloseCode.GOING_AWAY, "the relay is shutting down")
             self._refuse_waiting()
@@ -172,6 +178,8 @@ class Room:
             command, _rid = self._inbox.get_nowait()
             if isinstance(command, Join):
                 command.peer.end(CloseCode.GOING_AWAY, "the relay room closed; reconnect")
+            elif isinstance(command, Census) and not command.reply.done():
+                command.reply.set_result(())
 
     async def _handle(self, command: Command) -> None:
         if isinstance(command, Inbound):
@@ -194,6 +202,8 @@ class Room:
             self._assigned(command)
         elif isinstance(command, (Revoke, Deliver)):
             self._forward(command.forward)
+        elif isinstance(command, Census) and not command.reply.done():
+            command.reply.set_result(self._census())
 
     # --- clients ---------------------------------------------------------------------------
 
@@ -206,6 +216,8 @@ class Room:
         self._joined += 1
         self._deps.metrics.clients.labels(peer.role.value).inc()
         self._send(peer, self._tally.snapshot)
+        if peer.role is not Role.DIRECTOR:
+            self._phones_moved = True  # the crew list (Census, Presence)
         if peer.role is Role.DIRECTOR and peer in self._peers:
             self._director_joined(peer, takeover)
         elif peer.role is Role.CAMERA:
@@ -248,7 +260,9 @@ class Room:
             del self._peers[peer]
             self._deps.metrics.clients.labels(peer.role.value).dec()
             if self._roster.leave(peer):
-                self._directors_changed = True
+                self._presence_changed = True
+            else:
+                self._phones_moved = True
 
     # --- directors -------------------------------------------------------------------------
 
@@ -266,19 +280,42 @@ class Room:
         # A director always has a login; one without would count as a login of its own.
         login = secrets.token_hex(8) if family is None else login_tag(self.session_id, family)
         self._roster.join(peer, login, time.time())
-        self._directors_changed = True  # its `directors` goes right after its snapshot
+        self._presence_changed = True  # its `directors` goes right after its snapshot
 
     def _close_directors(self, but: Peer | None = None) -> None:
         for peer in [p for p in self._peers if p.role is Role.DIRECTOR and p is not but]:
             self._drop(peer, CloseCode.TAKEN_OVER, TAKEN_OVER)
 
-    def _announce_directors(self) -> None:
+    def _announce_presence(self) -> None:
         """Tell the other processes who directs here, and our directors what changed."""
-        self._directors_changed = False
+        self._presence_changed = False
         now = time.time()
         self._roster.expire(now)  # rooms that stopped reporting: a process died, or Redis
-        self._deps.broker.publish(self.session_id, self._roster.presence(now + self._presence_ttl))
+        self._deps.broker.publish(self.session_id, self._presence(now + self._presence_ttl))
         self._tell_directors()
+
+    def _presence(self, until: float) -> Presence:
+        return replace(self._roster.presence(until), phones=self._phones_here())
+
+    def _phones_here(self) -> tuple[PhoneHere, ...]:
+        return tuple(
+            PhoneHere(peer.identity.participant_id, peer.camera, peer.joined_at, peer.last_ack)
+            for peer in self._peers
+            if peer.role is not Role.DIRECTOR and peer.identity.participant_id is not None
+        )
+
+    def _census(self) -> tuple[PhoneHere, ...]:
+        now = time.time()
+        remote = [p for p in self._remote_phones.values() if p.until > now]
+        return self._phones_here() + tuple(phone for p in remote for phone in p.phones)
+
+    def _heard_phones(self, presence: Presence, now: float) -> None:
+        if presence.room == self._roster.room:
+            return  # our own, read back from the broker's store
+        if presence.phones and presence.until > now:
+            self._remote_phones[presence.room] = presence
+        else:
+            self._remote_phones.pop(presence.room, None)
 
     def _tell_directors(self) -> None:
         told = self._roster.untold()
@@ -290,6 +327,7 @@ class Room:
         now = time.time()
         for presence in await self._deps.broker.presence(self.session_id):
             self._roster.heard(presence, now)
+            self._heard_phones(presence, now)
 
     def _drop(self, peer: Peer, code: CloseCode, reason: str) -> None:
         self._forget(peer)
@@ -312,8 +350,11 @@ class Room:
     def _on_tick(self) -> None:
         self._ticks += 1
         slot = self._ticks % HEARTBEAT_SLICES
-        if slot == 0 and self._roster.local:
-            self._directors_changed = True  # once per heartbeat: ours before it expires there
+        if (slot == 0 and (self._roster.local or self._phones_here())) or self._phones_moved:
+            # Once per heartbeat, ours before it expires there; and phones that came or went
+            # at the next tick, so a thousand joining at once make a few publishes, not 1,000.
+            self._presence_changed = True
+            self._phones_moved = False
         deadline = asyncio.get_running_loop().time() - self._deps.timeout_s
         beat = Outgoing(encode(Heartbeat(time.time() * 1000.0)))
         due: list[Peer] = []
@@ -351,6 +392,7 @@ class Room:
             if self._known_camera(peer, message.camera):
                 self._spawn(self._assign(peer, message))
         elif isinstance(message, Ack):
+            peer.last_ack = time.time()
             # The relay knows which camera the phone is; the phone's own claim is a fallback.
             ack = Ack(message.id, peer.camera if peer.camera is not None else message.camera)
             self._forward(Forward(Audience.DIRECTORS, encode(ack)))
@@ -469,6 +511,7 @@ class Room:
             self._deliver(event)
         elif isinstance(event, Presence):
             self._roster.heard(event, time.time())
+            self._heard_phones(event, time.time())
             self._tell_directors()
         elif isinstance(event, Takeover):
             self._close_directors()  # ours are gone: there is no one to tell
@@ -481,7 +524,7 @@ class Room:
             latest = await self._deps.broker.latest(self.session_id)
             if latest is not None and latest.seq > self._tally.seq:
                 self._apply(Tally.of(latest.seq, latest.state), snapshot=True)
-            self._directors_changed = True  # republish ours; pick up the others'
+            self._presence_changed = True  # republish ours; pick up the others'
             await self._load_presence()
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:

@@ -1,4 +1,5 @@
-"""Who has joined the show by a link: camera, name, how long since they joined, last ack.
+"""Who has joined the show by a link: camera, name, how long its phone has been connected
+(or that it is not, with when it joined), and its last acknowledgement.
 
 Fed by the session link's events (the phones poll's PhonesChanged, the relay's
 MessageAcked); `tick` refreshes the time columns without asking anyone anything.
@@ -18,12 +19,13 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
+from PySide6.QtGui import QColor
 
 from app.session_link import events as ev
 from app.session_link.cloud_api import Participant
 
-COL_CAMERA, COL_NAME, COL_JOINED, COL_ACK = range(4)
-CREW_HEADERS = ("Camera", "Name", "Joined", "Last ack")
+COL_CAMERA, COL_NAME, COL_CONNECTED, COL_ACK = range(4)
+CREW_HEADERS = ("Camera", "Name", "Connected", "Last ack")
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -73,8 +75,15 @@ class CrewModel(QAbstractTableModel):
         """The clock moved: redraw how long ago."""
         if self.phones:
             self.dataChanged.emit(
-                self.index(0, COL_JOINED), self.index(len(self.phones) - 1, COL_ACK)
+                self.index(0, COL_CONNECTED), self.index(len(self.phones) - 1, COL_ACK)
             )
+
+    def _last_ack(self, p: Participant) -> float | None:
+        """The relay's acks as they come, or what the backend last saw of this phone."""
+        heard = self.acks.get(p.camera_number or 0) if p.role == "camera" else None
+        polled = p.last_ack_at.timestamp() if p.last_ack_at is not None else None
+        known = [t for t in (heard, polled) if t is not None]
+        return max(known) if known else None
 
     def phone(self, row: int) -> Participant | None:
         return self.phones[row] if 0 <= row < len(self.phones) else None
@@ -96,18 +105,29 @@ class CrewModel(QAbstractTableModel):
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         p = self.phone(index.row())
-        if p is None or role != Qt.ItemDataRole.DisplayRole:
+        if p is None:
             return None
         col = index.column()
+        if role == Qt.ItemDataRole.ToolTipRole and col == COL_CONNECTED and p.joined_at:
+            joined = ago(self._clock() - p.joined_at.timestamp())
+            return QCoreApplication.translate("CrewModel", "joined by the link {0} ago").format(
+                joined
+            )
+        if role == Qt.ItemDataRole.ForegroundRole and col == COL_CONNECTED:
+            return QColor("#888888") if p.connected_since is None else None
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
         if col == COL_CAMERA:
             if p.role == "viewer":
                 return QCoreApplication.translate("CrewModel", "Viewer")
             return str(p.camera_number) if p.camera_number is not None else "—"
         if col == COL_NAME:
             return p.display_name
-        if col == COL_JOINED:
-            return ago(self._clock() - p.joined_at.timestamp()) if p.joined_at else "—"
+        if col == COL_CONNECTED:
+            if p.connected_since is None:
+                return QCoreApplication.translate("CrewModel", "not connected")
+            return ago(self._clock() - p.connected_since.timestamp())
         if col == COL_ACK:
-            acked = self.acks.get(p.camera_number or 0) if p.role == "camera" else None
+            acked = self._last_ack(p)
             return ago(self._clock() - acked) if acked is not None else "—"
         return None

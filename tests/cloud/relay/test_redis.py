@@ -166,12 +166,18 @@ async def test_directors_on_two_processes_see_each_other_and_one_takes_over_both
                     assert new.directors == Directors(1, None)
                     for director in (second, first):
                         assert await director.closed() == TAKEN_OVER
-                    wait_until(lambda: store.hlen(stored) == 1, 10, "only B's director left")
+                    # A's room stays in Redis for its phone (the crew list), without directors.
+                    wait_until(lambda: rooms_directing(store, stored) == 1, 10, "B's alone")
                     # A's phone follows the director that took over.
                     await new.send(CamerasChange(CAMERAS, live_only=False))
                     await phone.expect(Snapshot)
                     await new.send(BusChange(program=("src1",), preview=()))
                     assert CameraLamp(1, Lamp.PROGRAM) in (await phone.expect(Delta)).lamps
+
+
+def rooms_directing(store: redis.Redis, key: str) -> int:
+    """Rooms whose stored presence lists a director (a room with phones only is there too)."""
+    return sum(1 for payload in store.hvals(key) if json.loads(payload)["logins"])
 
 
 def _kill_hard(server: CloudServer) -> None:
@@ -207,3 +213,19 @@ async def test_a_director_back_on_a_restarted_process_is_not_its_own_second_dire
                 assert laptop.directors is not None and laptop.directors.count == 2
                 assert (await back.expect(Directors)).count == 2
             assert await back.expect(Directors) == Directors(1, None)
+
+
+async def test_the_crew_list_on_one_process_sees_phones_on_the_other(pair: Pair) -> None:
+    """The director's app polls whichever process the balancer picks: a phone on B is
+    connected in A's list, with no client of the session on A and then with one."""
+    from tests.cloud.relay.test_crew_presence import until_connected
+
+    show = new_show(pair.a, cameras=2)
+    joined = show.join("camera", 2)
+    participant = joined["participant"]["id"]
+    token = joined["participant_token"]
+    async with connect_peer(_on(show, pair.b), token, Role.CAMERA, camera=2, assign=2):
+        await until_connected(show, participant, base=pair.a.base_url)  # A has no room: Redis
+        async with connect_peer(_on(show, pair.a), show.director.access, Role.DIRECTOR):
+            await until_connected(show, participant, base=pair.a.base_url)  # A's room knows
+    await until_connected(show, participant, want=False, base=pair.a.base_url)
