@@ -218,6 +218,14 @@ KO: dict[str, str] = {
         "링크가 더 이상 작동하지 않고, 그 링크로 들어온 사람은 나가게 됩니다"
     ),
     "A new link; the old one stops": "새 링크를 만들고, 이전 링크는 멈춥니다",
+    "Quality": "화질",
+    "Auto: high or low by the network": "자동: 네트워크에 따라 고화질 또는 저화질",
+    "Low only": "저화질만",
+    "What this link's viewers or phone may watch. A change applies when you re-issue the link.": (
+        "이 링크의 시청자나 휴대폰이 볼 수 있는 화질입니다. "
+        "바꾼 설정은 링크를 다시 발급할 때 적용됩니다."
+    ),
+    "Re-issue the link to apply": "적용하려면 링크를 다시 발급하세요",
     "SRT credentials": "SRT 자격 증명",
     "New credentials stop the old passphrase and publish token at once; "
     "on air, the stream reconnects with the new passphrase.": (

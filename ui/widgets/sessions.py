@@ -1,5 +1,6 @@
 """The chosen session's own tools: rename or end it, every invite link (the viewers' and
-each camera's) with its QR code to copy, revoke or re-issue, and new SRT credentials.
+each camera's) with its QR code to copy, revoke or re-issue with a quality ceiling, and new
+SRT credentials.
 
 Each button only asks the core (bridge.call) through the session link's `report`, so a
 refusal shows in the status bar; what changed comes back as link events into the model.
@@ -124,7 +125,30 @@ class SessionPanel(QWidget):
         grid.addWidget(self.revoke_button, 1, 0)
         grid.addWidget(self.reissue_button, 1, 1)
         layout.addLayout(grid)
+        layout.addLayout(self._quality_row())
+        self.quality_hint = muted(self.tr("Re-issue the link to apply"))
+        self.quality_hint.hide()
+        layout.addWidget(self.quality_hint)
         return frame
+
+    def _quality_row(self) -> QHBoxLayout:
+        """The link's quality ceiling (docs/gateway.md, "Quality by role"): shown for the
+        link there is, and given to the next one when the link is re-issued."""
+        row = QHBoxLayout()
+        row.addWidget(QLabel(self.tr("Quality")))
+        self.quality = QComboBox()
+        self.quality.addItem(self.tr("Auto: high or low by the network"), "auto")
+        self.quality.addItem(self.tr("Low only"), "lo")
+        self.quality.setToolTip(
+            self.tr(
+                "What this link's viewers or phone may watch. "
+                "A change applies when you re-issue the link."
+            )
+        )
+        self.quality.currentIndexChanged.connect(self._quality_changed)
+        row.addWidget(self.quality, 1)
+        self._quality_of: str | None = None  # the link whose ceiling the box shows
+        return row
 
     def _srt(self) -> QWidget:
         frame, layout = panel()
@@ -184,8 +208,10 @@ class SessionPanel(QWidget):
 
     def reissue(self) -> None:
         camera = self._camera()
+        # None (no link to show, the box blank): the session's default for the role.
+        quality = self.quality.currentData() if self.quality.currentIndex() >= 0 else None
         if self._link.session is not None:
-            self._bridge.call(lambda link: link.report("crew", link.crew.reissue(camera)))
+            self._bridge.call(lambda link: link.report("crew", link.crew.reissue(camera, quality)))
 
     def pick(self, camera: int | None) -> None:
         """Show the viewers' link (None) or a camera's."""
@@ -240,6 +266,19 @@ class SessionPanel(QWidget):
         self.copy_button.setEnabled(invite is not None)
         self.revoke_button.setEnabled(invite is not None)
         self.reissue_button.setEnabled(chosen)
+        self.quality.setEnabled(chosen)
+        shown = invite.id if invite is not None else None
+        if shown != self._quality_of:  # another link: show its own, forget a pending choice
+            self._quality_of = shown
+            self.quality.blockSignals(True)
+            self.quality.setCurrentIndex(self.quality.findData(invite.quality) if invite else -1)
+            self.quality.blockSignals(False)
+        self._quality_changed()
+
+    def _quality_changed(self) -> None:
+        invite = self.current()
+        pending = invite is not None and self.quality.currentData() != invite.quality
+        self.quality_hint.setVisible(pending)
 
     def _rotated(self, live: bool) -> None:
         if live:
