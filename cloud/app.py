@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from cloud.api import accounts, health, invites, oidc, sessions, srt
+from cloud.api import accounts, health, hls, invites, oidc, recordings, sessions, srt
 from cloud.api.health import scrape_app
 from cloud.backend import Backend
 from cloud.config import Settings
@@ -61,6 +61,8 @@ def create_app(settings: Settings) -> FastAPI:
         srt.router,
         invites.router,
         health.router,
+        recordings.router,
+        hls.router,
     ):
         app.include_router(router)
     app.include_router(relay_endpoint.router)  # WebSocket /api/relay/{session_id}

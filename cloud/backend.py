@@ -14,6 +14,8 @@ from cloud.gateway.iceports import PortRange
 from cloud.gateway.turn import TurnRest
 from cloud.metrics import Metrics
 from cloud.ratelimit import LoginGuard, RateLimiter
+from cloud.record.recorder import Recorder
+from cloud.record.store import RecordingStore
 from cloud.relay.broker import Broker, InProcessBroker
 from cloud.relay.metrics import RelayMetrics
 from cloud.relay.redis_broker import RedisBroker
@@ -37,6 +39,7 @@ class Backend:
     login_guard: LoginGuard
     relay: Relay
     gateway: Gateway | None
+    recorder: Recorder | None = None  # with the gateway, unless --no-recording
 
     @classmethod
     def create(cls, settings: Settings) -> Backend:
@@ -44,6 +47,9 @@ class Backend:
         db = make_sessionmaker(engine)
         metrics = Metrics()
         relay = _relay(settings, db, metrics)
+        gateway = _gateway(settings, db, metrics, relay)
+        recorder = _recorder(settings, metrics) if settings.recording else None
+        gateway.listener = recorder
         return cls(
             settings=settings,
             engine=engine,
@@ -57,7 +63,8 @@ class Backend:
                 settings.login_account_limit, settings.login_account_total_limit
             ),
             relay=relay,
-            gateway=_gateway(settings, db, metrics, relay),
+            gateway=gateway,
+            recorder=recorder,
         )
 
     async def start(self) -> None:
@@ -68,8 +75,16 @@ class Backend:
     async def close(self) -> None:
         if self.gateway is not None:
             await self.gateway.close()
+        if self.recorder is not None:
+            await self.recorder.close()
         await self.relay.close()
         await self.engine.dispose()
+
+
+def _recorder(settings: Settings, metrics: Metrics) -> Recorder:
+    root = settings.recordings_dir or settings.data_dir / "recordings"
+    store = RecordingStore(root, settings.recording_max_bytes, settings.recording_max_age_s)
+    return Recorder(store, metrics.registry)
 
 
 def _relay(settings: Settings, db: async_sessionmaker[AsyncSession], metrics: Metrics) -> Relay:

@@ -35,6 +35,7 @@ from cloud.gateway.iceports import parse_port, parse_port_range, parse_public_ip
 from cloud.gateway.turn import check_turn_url
 from cloud.gateway.udpmux import PortInUse
 from cloud.metrics_port import MetricsPortInUse
+from cloud.record import options as recording_options
 from cloud.relay import RELAY_MAX_FRAME_BYTES
 from cloud.relay.uvicorn_protocol import RelayWebSocketProtocol
 from cloud.secret_store import SecretError, load_or_create_secret
@@ -382,6 +383,7 @@ def _gateway_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> No
     )
     _webrtc_arguments(p, env)
     _admission_arguments(p, env)
+    recording_options.add_arguments(p, env)
 
 
 def _admission_arguments(p: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
@@ -547,6 +549,7 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Sett
         metrics_host=args.metrics_host,
         metrics_port=args.metrics_port,
         oidc_providers=_oidc_providers(args.oidc_providers, env),
+        **recording_options.settings(args, data_dir),
     )
 
 

@@ -127,11 +127,18 @@ class Settings:
     metrics_port: int | None = None
     # OpenID Connect sign-in (docs/login.md): providers by issuer and client id.
     oidc_providers: tuple[OidcProviderConfig, ...] = ()
+    # Recording, replay and HLS (docs/recording.md); None: DATA_DIR/recordings.
+    recording: bool = True
+    recordings_dir: Path | None = None
+    recording_max_bytes: int = 20 * 1024**3
+    recording_max_age_s: float = 30 * 24 * 3600
 
     def __post_init__(self) -> None:
         self._check_token_lifetimes()
         self._check_tls()
         self._check_metrics()
+        if self.recording_max_bytes < 0 or self.recording_max_age_s <= 0:
+            raise ConfigError("the recordings' size limit must be >= 0 and their age above 0")
         if self.relay_heartbeat_s <= 0 or self.relay_timeout_s <= self.relay_heartbeat_s:
             raise ConfigError("the relay timeout must be longer than its heartbeat, both above 0")
         if self.relay_queue < 1 or self.relay_burst < 1 or self.relay_rate <= 0:

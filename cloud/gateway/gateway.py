@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from aiortc import RTCIceServer
 from prometheus_client import CollectorRegistry
@@ -51,6 +51,15 @@ PULL_WAIT_S = 3.0  # an offer on an edge waits this long for the owner's layers 
 def credentials(session: LiveSession) -> Credentials:
     expires_at = session.srt_publish_token_expires_at.timestamp()
     return Credentials(session.srt_passphrase, session.srt_publish_token, expires_at)
+
+
+class FeedListener(Protocol):
+    """Another reader of every session's units, on the loop (the recorder): it must not
+    block, and keeps its own bounded queue."""
+
+    def unit(self, session_id: str, unit: Unit) -> None: ...
+    def publisher_up(self, session_id: str, layer: str) -> None: ...
+    def publisher_down(self, session_id: str, layer: str) -> None: ...
 
 
 class NoPublisher(Exception):
@@ -161,6 +170,7 @@ class Gateway:
         self._last_miss_refresh = 0.0
         self._closed = False
         self.srt_error: str | None = None
+        self.listener: FeedListener | None = None  # set before start (cloud/record/)
         self.cluster = (
             Cluster(
                 config.cluster, self.auth, self._has_viewers, self.refresh, config.srt_latency_ms
@@ -326,14 +336,25 @@ class Gateway:
         feed = self._feeds.get(session_id)
         if feed is not None:
             feed.publish(unit)
+        if self.listener is not None and self._owns(session_id):
+            self.listener.unit(session_id, unit)
+
+    def _owns(self, session_id: str) -> bool:
+        """Whether this process holds the session's own publisher (an edge's pulled copy
+        is the owner's to record)."""
+        return self.cluster is None or self.cluster.owns(session_id)
 
     def _on_publisher_up(self, session_id: str, layer: str, peer: str) -> None:
         feed = self._feeds.get(session_id)
         if feed is None:
             feed = self._feeds[session_id] = SessionFeed(session_id)
         feed.publisher_up(layer, peer)
+        if self.listener is not None and self._owns(session_id):
+            self.listener.publisher_up(session_id, layer)
 
     def _on_publisher_down(self, session_id: str, layer: str) -> None:
+        if self.listener is not None:
+            self.listener.publisher_down(session_id, layer)
         feed = self._feeds.get(session_id)
         if feed is None:
             return

@@ -1,0 +1,98 @@
+"""HLS of a session's recording (docs/recording.md): the DVR window for the crew's pages
+and the same playlist for an audience link.
+
+    GET /hls/{id}/index.m3u8                  the director's login, a camera or viewer link
+    GET /hls/{id}/{rec}/{file}                its init.mp4 and segments
+    GET /hls/{id}/a/{token}/index.m3u8        an audience link (POST .../audience), no login
+    GET /hls/{id}/a/{token}/{rec}/{file}
+
+The playlist is of the recording being written (else the latest one, ended: VOD); its URIs
+are relative, so one playlist serves both paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from cloud.api.recording_access import (
+    Reader,
+    ReaderDep,
+    RecorderDep,
+    SessionId,
+    check_audience,
+)
+from cloud.api.recordings import FileName, RecordingId, serve_file, store_errors
+from cloud.auth.deps import BackendDep
+from cloud.errors import NotFound
+from cloud.record.playlist import media_playlist
+from cloud.record.recorder import Recorder
+
+router = APIRouter(tags=["HLS"])
+Token = Annotated[str, Path(min_length=1, max_length=64)]
+PLAYLIST = "application/vnd.apple.mpegurl"
+# An audience link may be played from any page and carried by any CDN.
+AUDIENCE_HEADERS = {"Access-Control-Allow-Origin": "*"}
+
+
+async def playlist(recorder: Recorder, session_id: str, reader: Reader) -> Response:
+    recorder.metrics.playlist_read(reader.key)
+    recording_id = recorder.current(session_id)
+    with store_errors():
+        if recording_id is None:
+            infos = await asyncio.to_thread(recorder.store.recordings, session_id)
+            if not infos:
+                raise NotFound("the session has no recording yet")
+            recording_id = infos[-1].id
+        segments = await asyncio.to_thread(recorder.store.segments, session_id, recording_id)
+    ended = recorder.current(session_id) != recording_id
+    text = media_playlist(segments, ended, prefix=f"{recording_id}/")
+    headers = {"Cache-Control": "no-cache"}
+    return Response(text, media_type=PLAYLIST, headers=headers)
+
+
+@router.get("/hls/{session_id}/index.m3u8")
+async def crew_playlist(
+    session_id: SessionId, reader: ReaderDep, recorder: RecorderDep
+) -> Response:
+    return await playlist(recorder, session_id, reader)
+
+
+@router.get("/hls/{session_id}/a/{token}/index.m3u8")
+async def audience_playlist(
+    session_id: SessionId, token: Token, backend: BackendDep, recorder: RecorderDep
+) -> Response:
+    reader = check_audience(backend.settings.jwt_secret, session_id, token)
+    response = await playlist(recorder, session_id, reader)
+    response.headers.update(AUDIENCE_HEADERS)
+    return response
+
+
+@router.get("/hls/{session_id}/{recording_id}/{name}")
+async def crew_file(
+    session_id: SessionId,
+    recording_id: RecordingId,
+    name: FileName,
+    request: Request,
+    _reader: ReaderDep,
+    recorder: RecorderDep,
+) -> Response:
+    return serve_file(recorder, session_id, recording_id, name, request.headers.get("range"))
+
+
+@router.get("/hls/{session_id}/a/{token}/{recording_id}/{name}")
+async def audience_file(
+    session_id: SessionId,
+    token: Token,
+    recording_id: RecordingId,
+    name: FileName,
+    request: Request,
+    backend: BackendDep,
+    recorder: RecorderDep,
+) -> Response:
+    check_audience(backend.settings.jwt_secret, session_id, token)
+    response = serve_file(recorder, session_id, recording_id, name, request.headers.get("range"))
+    response.headers.update(AUDIENCE_HEADERS)
+    return response

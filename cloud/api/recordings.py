@@ -1,0 +1,178 @@
+"""Recordings of a session (docs/recording.md):
+
+    GET    /api/sessions/{id}/recordings                      the list, and the current one's state
+    GET    /api/sessions/{id}/recordings/{rec}/program.mp4    one MP4 (remuxed, faststart)
+    GET    /api/sessions/{id}/recordings/{rec}/{file}         init.mp4 or a segment
+    DELETE /api/sessions/{id}/recordings/{rec}                the director only
+    POST   /api/sessions/{id}/audience                        an audience link to the HLS
+
+The director (owner's login) and the session's camera and viewer links read; files honour
+Range (cloud/record/ranges.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
+
+from cloud.api.recording_access import (
+    DirectorDep,
+    ReaderDep,
+    RecorderDep,
+    SessionId,
+    audience_token,
+)
+from cloud.auth.deps import BackendDep
+from cloud.errors import ApiError, NotFound
+from cloud.record.download import program_mp4
+from cloud.record.ranges import file_response
+from cloud.record.recorder import Recorder
+from cloud.record.store import INIT, BadId, NoRecording, RecordingInfo
+
+router = APIRouter(tags=["recordings"])
+RecordingId = Annotated[str, Path(min_length=1, max_length=64)]
+FileName = Annotated[str, Path(min_length=1, max_length=64)]
+AUDIENCE_TTL_S = 24 * 3600
+
+
+class BadRecordingId(ApiError):
+    code = "bad_recording_id"
+
+
+def described(recorder: Recorder, info: RecordingInfo) -> dict[str, Any]:
+    state = info.state
+    if state == "recording" and recorder.current(info.session_id) != info.id:
+        state = "interrupted"  # the backend stopped (or crashed) while it was written
+    return {
+        "id": info.id,
+        "started_at": datetime.fromtimestamp(info.started_at, UTC).isoformat(),
+        "state": state,
+        "reason": info.reason,
+        "segments": info.segments,
+        "duration_s": info.duration_s,
+        "bytes": info.bytes,
+    }
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """The store's refusals as API errors: a bad id is 400, a missing (or deleted) one 404."""
+    try:
+        yield
+    except BadId as exc:
+        raise BadRecordingId(str(exc)) from exc
+    except (NoRecording, FileNotFoundError) as exc:
+        raise NotFound("no such recording (or it was deleted)") from exc
+
+
+@router.get("/api/sessions/{session_id}/recordings")
+async def list_recordings(
+    session_id: SessionId, _reader: ReaderDep, recorder: RecorderDep
+) -> dict[str, Any]:
+    with store_errors():
+        infos = await asyncio.to_thread(recorder.store.recordings, session_id)
+    status = recorder.status(session_id)
+    return {
+        "current": (
+            {"state": status.state, "recording_id": status.recording_id, "reason": status.reason}
+            if status is not None
+            else None
+        ),
+        "recordings": [described(recorder, i) for i in infos],
+    }
+
+
+@router.get("/api/sessions/{session_id}/recordings/{recording_id}/program.mp4")
+async def download(
+    session_id: SessionId,
+    recording_id: RecordingId,
+    request: Request,
+    _reader: ReaderDep,
+    recorder: RecorderDep,
+) -> Response:
+    recorder.metrics.hls_requests.labels("download").inc()
+    with store_errors():
+        folder = recorder.store.folder(session_id, recording_id)
+        segments = recorder.store.segments(session_id, recording_id)
+        if not segments:
+            raise NotFound("the recording has no complete segment yet")
+        ended = recorder.current(session_id) != recording_id
+        scratch = recorder.store.root / ".scratch"
+        path = await asyncio.to_thread(program_mp4, folder, segments, ended, scratch)
+        response = file_response(
+            path,
+            request.headers.get("range"),
+            "video/mp4",
+            {"Content-Disposition": f'attachment; filename="{recording_id}.mp4"'},
+        )
+    if not ended:
+        response.background = BackgroundTask(path.unlink, missing_ok=True)
+    return response
+
+
+@router.get("/api/sessions/{session_id}/recordings/{recording_id}/{name}")
+async def recording_file(
+    session_id: SessionId,
+    recording_id: RecordingId,
+    name: FileName,
+    request: Request,
+    _reader: ReaderDep,
+    recorder: RecorderDep,
+) -> Response:
+    return serve_file(recorder, session_id, recording_id, name, request.headers.get("range"))
+
+
+def serve_file(
+    recorder: Recorder, session_id: str, recording_id: str, name: str, range_header: str | None
+) -> Response:
+    """init.mp4 or a segment of a recording, whole or by range."""
+    kind = "init" if name == INIT else "segment"
+    recorder.metrics.hls_requests.labels(kind).inc()
+    with store_errors():
+        if name == INIT:
+            path = recorder.store.folder(session_id, recording_id) / INIT
+        else:
+            path = recorder.store.segment(session_id, recording_id, name)
+        media_type = "video/mp4" if name == INIT else "video/iso.segment"
+        return file_response(path, range_header, media_type)
+
+
+@router.delete("/api/sessions/{session_id}/recordings/{recording_id}", status_code=204)
+async def delete_recording(
+    session_id: SessionId, recording_id: RecordingId, _director: DirectorDep, recorder: RecorderDep
+) -> Response:
+    if recorder.current(session_id) == recording_id:
+        raise ApiError("the recording is still being written: end the show first")
+    with store_errors():
+        await asyncio.to_thread(recorder.store.delete, session_id, recording_id)
+    return Response(status_code=204)
+
+
+class AudienceIn(BaseModel):
+    ttl_s: int = Field(AUDIENCE_TTL_S, ge=60, le=30 * 24 * 3600)
+
+
+@router.post("/api/sessions/{session_id}/audience", status_code=201)
+async def audience_link(
+    session_id: SessionId,
+    body: AudienceIn,
+    request: Request,
+    _director: DirectorDep,
+    backend: BackendDep,
+) -> dict[str, Any]:
+    """A link anyone may play the session's HLS with, until it expires."""
+    expires_at = int(time.time()) + body.ttl_s
+    token = audience_token(backend.settings.jwt_secret, session_id, expires_at)
+    base = backend.settings.public_url or str(request.base_url)
+    return {
+        "url": f"{base.rstrip('/')}/hls/{session_id}/a/{token}/index.m3u8",
+        "expires_at": datetime.fromtimestamp(expires_at, UTC).isoformat(),
+    }

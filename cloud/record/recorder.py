@@ -1,0 +1,97 @@
+"""The recordings' owner on the event loop: one segmenter per live session's hi layer.
+
+The gateway tells it of publishers and hands it every unit (`FeedListener`); it starts a
+segmenter when a session's hi publisher goes live and ends it when that publisher leaves,
+so a publisher that restarts begins a new recording and the last one keeps every complete
+segment. Retention (size, age) runs on a worker thread when a recording starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+
+from cloud.gateway.units import Unit
+from cloud.record.metrics import RecordMetrics
+from cloud.record.segmenter import RecordingStatus, Segmenter, SegmenterHooks
+from cloud.record.store import RecordingStore
+
+log = logging.getLogger(__name__)
+
+RECORDED_LAYER = "hi"
+
+
+class Recorder:
+    def __init__(self, store: RecordingStore, registry: CollectorRegistry) -> None:
+        self.store = store
+        self.metrics = RecordMetrics(registry)
+        self._live: dict[str, Segmenter] = {}
+        self._last: dict[str, Segmenter] = {}  # the latest segmenter of each session
+        self._hooks = SegmenterHooks(
+            written=self._written,
+            failed=lambda reason: self.metrics.errors.labels(reason).inc(),
+            dropped=self.metrics.dropped.inc,
+        )
+        self.metrics.active.set_function(lambda: sum(s.alive for s in self._live.values()))
+
+    def _written(self, size: int) -> None:
+        self.metrics.bytes_written.inc(size)
+        self.metrics.segments.inc()
+
+    # --- FeedListener (on the loop) ------------------------------------------------------------
+
+    def unit(self, session_id: str, unit: Unit) -> None:
+        if unit.layer == RECORDED_LAYER:
+            segmenter = self._live.get(session_id)
+            if segmenter is not None:
+                segmenter.offer(unit)
+
+    def publisher_up(self, session_id: str, layer: str) -> None:
+        if layer != RECORDED_LAYER:
+            return
+        self._end(session_id, "publisher_restarted")
+        segmenter = Segmenter(self.store, session_id, self._hooks)
+        self._live[session_id] = self._last[session_id] = segmenter
+        task = asyncio.get_running_loop().run_in_executor(None, self._enforce)
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    def publisher_down(self, session_id: str, layer: str) -> None:
+        if layer == RECORDED_LAYER:
+            self._end(session_id, "publisher_left")
+
+    def _end(self, session_id: str, reason: str) -> None:
+        segmenter = self._live.pop(session_id, None)
+        if segmenter is not None:
+            segmenter.stop(reason)
+
+    def _enforce(self) -> None:
+        try:
+            self.store.enforce(self.active_paths())
+        except OSError as exc:
+            log.warning("recording retention failed: %s", exc)
+
+    # --- readers --------------------------------------------------------------------------------
+
+    def status(self, session_id: str) -> RecordingStatus | None:
+        """The session's latest recording, as this process knows it (None: none yet)."""
+        segmenter = self._last.get(session_id)
+        return segmenter.status if segmenter is not None else None
+
+    def current(self, session_id: str) -> str | None:
+        """The id of the recording being written for the session, if any."""
+        segmenter = self._live.get(session_id)
+        if segmenter is None or segmenter.recording is None or not segmenter.alive:
+            return None
+        return segmenter.recording.id
+
+    def active_paths(self) -> set[Path]:
+        return {s.recording.path for s in list(self._live.values()) if s.recording is not None}
+
+    async def close(self) -> None:
+        for session_id in list(self._live):
+            self._end(session_id, "backend_stopped")
+        for segmenter in list(self._last.values()):
+            await asyncio.to_thread(segmenter.join, 5.0)

@@ -1,0 +1,136 @@
+"""Faults around a recording: kill -9 of the backend mid-show, a publisher that restarts,
+a disk that fills. Each leaves whole segments that play, and the live show goes on."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cloud.gateway.helpers import live, metric, new_show, publisher
+from tests.cloud.record.support import decode_errors, fetch, recordings, wait_recordings
+from tests.support.api import register
+from tests.support.cloud import CloudServer, gateway_server
+from tests.support.procs import wait_until
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[CloudServer]:
+    (tmp_path / "cloud").mkdir()
+    server = gateway_server(tmp_path / "cloud")
+    yield server
+    server.stop()
+
+
+def segments_on_disk(server: CloudServer, session_id: str) -> list[Path]:
+    return sorted((server.data_dir / "recordings" / session_id).glob("*/*.m4s"))
+
+
+def test_kill_9_mid_recording_keeps_every_complete_segment(
+    backend: CloudServer, tmp_path: Path
+) -> None:
+    assert backend.srt_port is not None
+    with backend.client() as api:
+        director = register(api)
+        show = new_show(api, director)
+        with publisher(show, backend.srt_port, tmp_path / "send.log"):
+            wait_until(
+                lambda: len(segments_on_disk(backend, show.session_id)) >= 3, 30, "3 segments"
+            )
+            assert backend.proc is not None
+            backend.proc.stop(signal.SIGKILL)
+        kept = segments_on_disk(backend, show.session_id)
+        (folder,) = {p.parent for p in kept}
+        init = (folder / "init.mp4").read_bytes()
+        for segment in kept:
+            one = tmp_path / "one.mp4"
+            one.write_bytes(init + segment.read_bytes())
+            assert decode_errors(one) == "", segment.name
+
+        backend.start()
+        (rec,) = recordings(api, show.session_id, director.auth)["recordings"]
+        assert rec["state"] == "interrupted"
+        assert rec["segments"] == len(kept)
+        url = f"/api/sessions/{show.session_id}/recordings/{rec['id']}/program.mp4"
+        mp4 = fetch(api, url, director.auth, tmp_path / "program.mp4")
+        assert decode_errors(mp4) == ""
+
+
+def test_a_publisher_that_restarts_begins_a_new_recording(
+    backend: CloudServer, tmp_path: Path
+) -> None:
+    assert backend.srt_port is not None
+    with backend.client() as api:
+        director = register(api)
+        show = new_show(api, director)
+        with publisher(show, backend.srt_port, tmp_path / "first.log") as first:
+            wait_until(
+                lambda: len(segments_on_disk(backend, show.session_id)) >= 2, 30, "2 segments"
+            )
+            first.stop(signal.SIGKILL)  # mid-segment: its fragment never completes
+        with publisher(show, backend.srt_port, tmp_path / "second.log", duration=4) as second:
+            second.popen.wait(60)
+        both = wait_recordings(api, show.session_id, director, 2, "ended")
+        assert [r["reason"] for r in both][1] == "publisher_left"
+        assert both[0]["reason"] in ("publisher_left", "publisher_restarted")
+        for rec in both:
+            url = f"/api/sessions/{show.session_id}/recordings/{rec['id']}/program.mp4"
+            mp4 = fetch(api, url, director.auth, tmp_path / f"{rec['id']}.mp4")
+            assert decode_errors(mp4) == ""
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs: a real file system that fills (mounting needs root)."""
+    where = tmp_path / "small"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"a full disk needs a tmpfs mount, as root: {mounted.stderr.decode()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_full_disk_ends_the_recording_and_the_show_goes_on(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "cloud").mkdir()
+    server = gateway_server(tmp_path / "cloud", env={"RETURNFEED_RECORDINGS_DIR": str(small_disk)})
+    try:
+        assert server.srt_port is not None
+        with server.client() as api:
+            director = register(api)
+            show = new_show(api, director)
+            with publisher(show, server.srt_port, tmp_path / "send.log"):
+
+                def ended() -> bool:
+                    current = recordings(api, show.session_id, director.auth)["current"]
+                    return current is not None and current["state"] == "ended"
+
+                wait_until(ended, 60, "the recording to end")
+                current = recordings(api, show.session_id, director.auth)["current"]
+                assert current["reason"] == "disk_full"
+                assert metric(api, 'record_errors_total{reason="disk_full"}') == 1
+                units = metric(api, "gateway_units_total")
+                wait_until(
+                    lambda: metric(api, "gateway_units_total") > units + 100, 10, "more units"
+                )
+                assert live(api, show)
+            assert "disk_full" in (server.workdir / "cloud.log").read_text()
+            (rec,) = recordings(api, show.session_id, director.auth)["recordings"]
+            assert rec["segments"] >= 1
+            folder = small_disk / show.session_id / rec["id"]
+            init = (folder / "init.mp4").read_bytes()
+            for segment in sorted(folder.glob("*.m4s")):
+                one = tmp_path / "one.mp4"
+                one.write_bytes(init + segment.read_bytes())
+                assert decode_errors(one) == "", segment.name
+    finally:
+        server.stop()
