@@ -153,10 +153,13 @@ class Edges:
                 except OwnershipUnavailable as exc:
                     log.warning("edge %s/%s: owner unknown: %s", session_id, layer, exc)
                     owner = None
-                if owner is not None and owner.process == self._ownership.me.process:
+                me = self._ownership.me
+                if owner is not None and owner.process == me.process:
                     log.info("session %s is ours now: not pulling %s any more", session_id, layer)
                     return
-                if owner is not None:
+                # At our own address: an earlier run of this process, whose lease the
+                # director's next credentials read hands to us (Ownership.claim).
+                if owner is not None and owner.srt != me.srt:
                     await self._pull(follow, layer, owner.srt_address)
                 await asyncio.sleep(RETRY_S)
         finally:

@@ -47,6 +47,13 @@ return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 """
 
 
+# Compare-and-set: replace the holder we read, and nobody who took the key since.
+_REPLACE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) and 1
+"""
+
+
 class OwnershipUnavailable(Exception):
     """Redis did not answer: nobody can say who owns the session right now."""
 
@@ -84,6 +91,7 @@ class Ownership:
         self.me = me
         self._lease_ms = int(lease_s * 1000)
         self._renew = self._redis.register_script(_RENEW)
+        self._replace = self._redis.register_script(_REPLACE)
         self._owned: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self.renewed_at: float | None = None  # monotonic time of the last renewal round
@@ -124,20 +132,25 @@ class Ownership:
 
     async def claim(self, session_id: str) -> Owner:
         """The session's owner, this process if nobody held it."""
-        mine = self.me.encode()
-        taken = await self._call(
-            self._redis.set(PREFIX + session_id, mine, nx=True, px=self._lease_ms)
-        )
-        if taken:
-            self._owned.add(session_id)
-            log.info("SRT ingest of session %s is ours (%s)", session_id, self.me.srt)
-            return self.me
-        holder = await self.owner(session_id)
-        if holder is None:  # expired between the two calls: try once more
-            return await self.claim(session_id)
-        if holder == self.me:
-            self._owned.add(session_id)  # ours from before (a restart with the same id)
-        return holder
+        key, mine = PREFIX + session_id, self.me.encode()
+        taken = await self._call(self._redis.set(key, mine, nx=True, px=self._lease_ms))
+        if not taken:
+            text = await self._call(self._redis.get(key))
+            if not text:  # expired between the two calls: try once more
+                return await self.claim(session_id)
+            holder = Owner.decode(text)
+            if holder.srt != self.me.srt:
+                return holder
+            # Our own address: an earlier run of this process (no two live processes listen
+            # on one address), killed before its lease ran out. Ours now, without waiting.
+            taken = holder.process == self.me.process or await self._call(
+                self._replace(keys=[key], args=[text, mine, self._lease_ms])
+            )
+            if not taken:
+                return await self.claim(session_id)  # changed meanwhile: read it again
+        self._owned.add(session_id)
+        log.info("SRT ingest of session %s is ours (%s)", session_id, self.me.srt)
+        return self.me
 
     async def release(self, session_id: str) -> None:
         """The session ended: drop our lease (only if it is still ours)."""
