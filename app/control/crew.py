@@ -33,7 +33,7 @@ class CrewControl(Protocol):
 
     async def revoke(self, camera: int | None) -> int: ...
 
-    async def reissue(self, camera: int | None) -> Invite: ...
+    async def reissue(self, camera: int | None, quality: str | None = None) -> Invite: ...
 
 
 Handler = Callable[[Request, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -69,7 +69,19 @@ def invite_json(invite: Invite) -> dict[str, Any]:
         "camera": invite.camera_number,
         "url": invite.url,
         "expires_at": invite.expires_at.isoformat() if invite.expires_at else None,
+        "quality": invite.quality,
     }
+
+
+QUALITIES = ("auto", "lo")
+
+
+def quality_of(data: dict[str, Any]) -> str | None:
+    """A re-issued link's ceiling from the body: "auto", "lo", or absent (keep the old)."""
+    quality = data.get("quality")
+    if quality is not None and quality not in QUALITIES:
+        raise codec.BadRequest('quality is "auto" (high or low by the network) or "lo" (low only)')
+    return quality if isinstance(quality, str) else None
 
 
 def crew_routes(crew: CrewControl, body: Guard) -> list[Route]:
@@ -98,7 +110,8 @@ def crew_routes(crew: CrewControl, body: Guard) -> list[Route]:
         return {"revoked": await crew.revoke(link_of(request.path_params["camera"]))}
 
     async def reissue(request: Request, data: dict[str, Any]) -> dict[str, Any]:
-        invite = await crew.reissue(link_of(request.path_params["camera"]))
+        camera = link_of(request.path_params["camera"])
+        invite = await crew.reissue(camera, quality_of(data))
         return {"invite": invite_json(invite)}
 
     return [

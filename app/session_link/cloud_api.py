@@ -96,6 +96,8 @@ class Invite:
     revoked: bool
     created_at: datetime | None = None
     expires_at: datetime | None = None  # None from a backend that did not say
+    # The most its viewers get (docs/gateway.md, "Quality by role"): "auto" or "lo" only.
+    quality: str = "auto"
 
     def usable(self, now: datetime) -> bool:
         """Not revoked, and more than a quarter of its life left: a phone scanning it
@@ -161,6 +163,7 @@ def _invite(data: dict[str, Any]) -> Invite:
         bool(data.get("revoked", False)),
         _when(data.get("created_at")),
         _when(data.get("expires_at")),
+        str(data.get("quality", "auto")),
     )
 
 
@@ -276,9 +279,17 @@ class CloudApi:
         return [_invite(item) for item in data]
 
     async def create_invite(
-        self, access: str, session_id: str, role: str, camera: int | None = None
+        self,
+        access: str,
+        session_id: str,
+        role: str,
+        camera: int | None = None,
+        quality: str | None = None,
     ) -> Invite:
-        body = {"role": role, "camera_number": camera}
+        """`quality`: the link's ceiling ("auto" or "lo"); None: the session's default."""
+        body: dict[str, Any] = {"role": role, "camera_number": camera}
+        if quality is not None:
+            body["quality"] = quality
         path = f"/api/sessions/{session_id}/invites"
         return _invite(await self._call("POST", path, access=access, json=body))
 
