@@ -76,11 +76,11 @@ def invite_json(invite: Invite) -> dict[str, Any]:
 QUALITIES = ("auto", "lo")
 
 
-def quality_of(data: dict[str, Any]) -> str | None:
-    """A re-issued link's ceiling from the body: "auto", "lo", or absent (keep the old)."""
-    quality = data.get("quality")
+def quality_of(data: dict[str, Any], field: str = "quality") -> str | None:
+    """A quality ceiling from the body: "auto", "lo", or None when absent."""
+    quality = data.get(field)
     if quality is not None and quality not in QUALITIES:
-        raise codec.BadRequest('quality is "auto" (high or low by the network) or "lo" (low only)')
+        raise codec.BadRequest(f'{field} is "auto" (high or low by the network) or "lo" (low only)')
     return quality if isinstance(quality, str) else None
 
 

@@ -17,7 +17,7 @@ from tally.values import MAX_CAMERAS
 
 from ..session_link.cloud_api import SessionInfo, SrtCredentials
 from . import codec
-from .crew import Guard, guarded_route
+from .crew import Guard, guarded_route, quality_of
 
 
 class SessionControl(Protocol):
@@ -43,6 +43,10 @@ class SessionControl(Protocol):
 
     async def end_session(self, session_id: str) -> SessionInfo: ...
 
+    async def set_quality_defaults(
+        self, session_id: str, camera: str | None, viewer: str | None
+    ) -> SessionInfo: ...
+
     async def rotate_srt(self) -> SrtCredentials: ...
 
 
@@ -61,6 +65,7 @@ def session_json(session: SessionInfo) -> dict[str, Any]:
         "name": session.name,
         "state": session.state,
         "cameras": [{"number": c.number, "name": c.name} for c in session.cameras],
+        "quality": {"camera": session.camera_quality, "viewer": session.viewer_quality},
     }
 
 
@@ -101,6 +106,13 @@ def session_routes(link: SessionControl, body: Guard) -> list[Route]:
         renamed = await link.rename_session(session_id(request), text(data, "name", 100))
         return {"session": session_json(renamed)}
 
+    async def quality(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+        camera, viewer = quality_of(data, "camera"), quality_of(data, "viewer")
+        if camera is None and viewer is None:
+            raise codec.BadRequest('give "camera" or "viewer" (or both): "auto" or "lo"')
+        changed = await link.set_quality_defaults(session_id(request), camera, viewer)
+        return {"session": session_json(changed)}
+
     async def end(request: Request, data: dict[str, Any]) -> dict[str, Any]:
         return {"session": session_json(await link.end_session(session_id(request)))}
 
@@ -118,6 +130,7 @@ def session_routes(link: SessionControl, body: Guard) -> list[Route]:
         guarded_route(body, "/api/sessions/{id}/choose", choose, "POST"),
         guarded_route(body, "/api/sessions/{id}", rename, "PATCH"),
         guarded_route(body, "/api/sessions/{id}/end", end, "POST"),
+        guarded_route(body, "/api/sessions/{id}/quality", quality, "PATCH"),
         guarded_route(body, "/api/srt/rotate", rotate, "POST"),
     ]
 

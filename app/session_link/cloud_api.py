@@ -72,6 +72,9 @@ class SessionInfo:
     name: str
     state: str  # "live" or "ended"
     cameras: tuple[CameraInfo, ...]
+    # The quality ceiling a new link of each role gets unless the director picks one.
+    camera_quality: str = "lo"
+    viewer_quality: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +142,15 @@ def _session(data: dict[str, Any]) -> SessionInfo:
         CameraInfo(int(c["number"]), str(c["name"]), c.get("ndi_source"))
         for c in data.get("cameras", [])
     )
-    return SessionInfo(str(data["id"]), str(data["name"]), str(data["state"]), cameras)
+    quality = data.get("quality") or {}
+    return SessionInfo(
+        str(data["id"]),
+        str(data["name"]),
+        str(data["state"]),
+        cameras,
+        str(quality.get("camera", "lo")),
+        str(quality.get("viewer", "auto")),
+    )
 
 
 def _srt(data: dict[str, Any]) -> SrtCredentials:
@@ -251,6 +262,14 @@ class CloudApi:
     async def rename_session(self, access: str, session_id: str, name: str) -> SessionInfo:
         path = f"/api/sessions/{session_id}"
         return _session(await self._call("PATCH", path, access=access, json={"name": name}))
+
+    async def set_quality_defaults(
+        self, access: str, session_id: str, camera: str | None, viewer: str | None
+    ) -> SessionInfo:
+        """Each role's default ceiling for the links made from now on (None: unchanged)."""
+        body = {k: v for k, v in (("camera", camera), ("viewer", viewer)) if v is not None}
+        path = f"/api/sessions/{session_id}/quality"
+        return _session(await self._call("PATCH", path, access=access, json=body))
 
     async def end_session(self, access: str, session_id: str) -> SessionInfo:
         path = f"/api/sessions/{session_id}/end"

@@ -208,6 +208,18 @@ class SessionLink:
         await self.list_sessions()
         return session
 
+    async def set_quality_defaults(
+        self, session_id: str, camera: str | None, viewer: str | None
+    ) -> SessionInfo:
+        """The session's default quality ceiling per role, for links made from now on."""
+        login = self._logged_in()
+        access = await login.access()
+        session = await login.api.set_quality_defaults(access, session_id, camera, viewer)
+        if self._session is not None and self._session.id == session.id:
+            self._session = session
+            self._emit(ev.SessionUpdated(session))
+        return session
+
     async def end_session(self, session_id: str) -> SessionInfo:
         """End a session for good; the chosen one's show, when on air, stops cleanly first
         (its phones and viewers are closed by the backend)."""

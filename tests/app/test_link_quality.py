@@ -83,3 +83,27 @@ def test_a_link_replaced_before_it_expires_keeps_its_quality(server: CloudServer
     fresh = {i.camera_number or "viewer": i for i in chosen.invites}
     assert fresh["viewer"].url != old["url"] and fresh[1].url != cam["url"]
     assert (fresh["viewer"].quality, fresh[1].quality) == ("lo", "auto")
+
+
+def test_the_sessions_defaults_from_the_control_api(server: CloudServer) -> None:
+    show = new_show(server, cameras=1)
+    with (
+        director_runtime(server, show.director, show.session_id, control=True) as (rt, seen),
+        control(rt) as api,
+    ):
+        seen.wait_for(ev.SessionChosen)
+        listed = api.get("/api/sessions").json()["sessions"]
+        assert listed[0]["quality"] == {"camera": "lo", "viewer": "auto"}
+        path = f"/api/sessions/{show.session_id}/quality"
+        r = api.patch(path, json={"viewer": "lo"})
+        assert r.status_code == 200, r.text
+        assert r.json()["session"]["quality"] == {"camera": "lo", "viewer": "lo"}
+        for bad in ({"viewer": "hi"}, {"camera": 1}, {}):
+            r = api.patch(path, json=bad)
+            assert (r.status_code, error_code(r)) == (400, "bad_request"), bad
+        with server.client() as c:
+            session = c.get(f"/api/sessions/{show.session_id}", headers=show.director.auth)
+            assert session.json()["quality"] == {"camera": "lo", "viewer": "lo"}
+            # A link the director makes without choosing takes the new default.
+            made = invite(c, show.director, show.session_id, "viewer")
+            assert made["quality"] == "lo"
