@@ -166,6 +166,15 @@ def headline(results: dict[str, dict[str, Any] | None]) -> list[str]:
             f"p99 {ms(get(row, 'p99_ms'), 1)} | p99 ≤ 30 ms | "
             f"{PEER_TALLY if mode == 'single backend' else ''} |"
         )
+    hls, seg = results.get("hls_latency"), results.get("segmenter_cpu")
+    rows.append(
+        f"| HLS glass to glass, hls.js defaults in Chromium | p50 {ms(get(hls, 'p50_ms'))}, "
+        f"p95 {ms(get(hls, 'p95_ms'))} | a few seconds | |"
+    )
+    rows.append(
+        f"| Recording segmenter, one live session | "
+        f"{num(get(seg, 'core_percent_per_session'), ' % of a core', 2)} | | |"
+    )
     return rows
 
 
@@ -285,6 +294,21 @@ SECTIONS = {
         "p50/p95, packets the ingest could not recover, TS gaps, freezes (> 100 ms between "
         "presented frames) and retransmission/FEC overhead, for a fixed 120 ms, the latency "
         "derived from the measured link, and that with `--srt-fec on`.",
+    ),
+    "hls_latency": (
+        "HLS glass to glass",
+        "python -m bench.hls_latency --seconds 20 --plot",
+        "The stamped test pattern through `returnfeed send`, the gateway and the recorder's "
+        "~2 s fMP4 segments to an audience link's playlist, played by the vendored hls.js "
+        "(default settings: three target durations behind the live edge) in Chromium; the "
+        "stamp read from each presented frame as in glass to glass (docs/recording.md).",
+    ),
+    "segmenter_cpu": (
+        "Recording segmenter CPU",
+        "python -m bench.segmenter_cpu --seconds 30 --plot",
+        "The hi layer (640x360@60, 1 Mbit/s, noisy) and 20 ms Opus packets fed to a real "
+        "Segmenter writing segments to disk: its thread's CPU time over the media's duration, "
+        "as % of one core per live session (encoding not counted).",
     ),
 }
 

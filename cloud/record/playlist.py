@@ -6,8 +6,6 @@ recording ended it says so (EXT-X-ENDLIST) and a player plays it as video on dem
 
 from __future__ import annotations
 
-import math
-
 from cloud.record.store import INIT, Segment
 
 DVR_WINDOW_S = 600.0
@@ -25,7 +23,8 @@ def media_playlist(
         shown.append(segment)
         total += segment.duration_s
     shown.reverse()
-    target = max((math.ceil(s.duration_s) for s in shown), default=2)
+    # RFC 8216 4.3.3.1: each EXTINF, rounded to the nearest integer, is at most this.
+    target = max((round(s.duration_s) for s in shown), default=2)
     lines = [
         "#EXTM3U",
         "#EXT-X-VERSION:7",
