@@ -154,6 +154,7 @@ async def watch_with_aiortc(
     start_mode: str = "auto",
     audio: bool = True,
     on_audio: Callable[[Any], None] | None = None,
+    on_video: Callable[[Any], None] | None = None,
     stop: threading.Event | None = None,
 ) -> Watched:
     """A WHEP viewer made of aiortc: POST the offer, decode what comes, DELETE at the end.
@@ -162,7 +163,7 @@ async def watch_with_aiortc(
     video frame (so the viewer has been watching before the link goes bad): every Nth video
     RTP packet (by sequence number) and every retransmission is dropped on arrival, so the
     receiver reports real loss (and decodes little: most frames miss a packet).
-    `on_audio` gets every decoded audio frame; `stop` ends the watch before `seconds`.
+    `on_audio` / `on_video` get every decoded frame; `stop` ends the watch before `seconds`.
     """
     import time
 
@@ -193,6 +194,8 @@ async def watch_with_aiortc(
                 out.video_frames += 1
                 if out.first_frame_s is None:
                     out.first_frame_s = time.monotonic() - started
+                if on_video is not None:
+                    on_video(frame)
             else:
                 out.audio_frames += 1
                 if on_audio is not None:

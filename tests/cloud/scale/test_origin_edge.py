@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import secrets
 import signal
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -230,6 +232,22 @@ def test_when_the_owner_dies_the_director_moves_and_viewers_get_video_again(
 ) -> None:
     """Last in this module: it kills A."""
     a, b, show = deployment.a, deployment.b, program.show
+    # A viewer on B (an edge now) watches across the failover on one peer connection.
+    frames: list[float] = []
+    stop = threading.Event()
+    kept = ThreadPoolExecutor(1)
+    watching = kept.submit(
+        run_async,
+        watch_with_aiortc(
+            b.base_url,
+            show.session_id,
+            show.viewer_token,
+            60,
+            on_video=lambda _: frames.append(time.monotonic()),
+            stop=stop,
+        ),
+    )
+    wait_until(lambda: len(frames) > 10, 20, "the kept viewer watching")
     assert a.proc is not None
     a.proc.stop(signal.SIGKILL)
     resource = f"SRT publisher {show.session_id}/hi from"
@@ -238,7 +256,13 @@ def test_when_the_owner_dies_the_director_moves_and_viewers_get_video_again(
         30,
         f"the director's layers at B\n{program.sender.tail()}",
     )
+    back = time.monotonic()
     assert srt_target(b, program)["srt_url"] == f"srt://127.0.0.1:{b.srt_port}"
+    wait_until(lambda: sum(t > back for t in frames) > 30, 20, "the kept viewer resuming")
+    stop.set()
+    kept_watch = watching.result(timeout=30)
+    kept.shutdown()
+    assert kept_watch.status == 201 and kept_watch.location is not None
     watched = run_async(watch_with_aiortc(b.base_url, show.session_id, show.viewer_token, 4.0))
     assert watched.status == 201, watched
     assert watched.video_frames > 30 and watched.audio_frames > 30, watched
