@@ -127,8 +127,11 @@ async def revoke_invite(
     if invite.revoked_at is None:
         invite.revoked_at = utcnow()
         await db.commit()
-        joined = await db.scalars(select(Participant.id).where(Participant.invite_id == invite.id))
-        backend.relay.revoke(session.id, list(joined), "the director revoked this invite link")
+        found = await db.scalars(select(Participant.id).where(Participant.invite_id == invite.id))
+        joined = list(found)
+        backend.relay.revoke(session.id, joined, "the director revoked this invite link")
+        if backend.gateway is not None:
+            await backend.gateway.participants_left(session.id, joined)
     return Response(status_code=204)
 
 
@@ -160,6 +163,8 @@ async def remove_participant(
     await db.delete(participant)
     await db.commit()
     backend.relay.revoke(session.id, [participant_id], "the director removed you from the session")
+    if backend.gateway is not None:
+        await backend.gateway.participants_left(session.id, [participant_id])
     return Response(status_code=204)
 
 

@@ -309,6 +309,15 @@ class Gateway:
         for viewer in [v for v in self._viewers.values() if v.session_id == session_id]:
             await viewer.close()
 
+    async def participants_left(self, session_id: str, participant_ids: list[str]) -> None:
+        """Close the viewers of participants whose link was revoked or who were removed: a
+        re-issued link's new ceiling (or none at all) holds from now, not from their next
+        offer. Viewers on another process close when their page's next call is refused."""
+        gone = set(participant_ids)
+        for viewer in [v for v in self._viewers.values() if v.session_id == session_id]:
+            if viewer.participant_id in gone:
+                await viewer.close()
+
     # --- IngestEvents (called on ingest threads) -------------------------------------------
 
     def _hand_over(self, callback: Callable[..., None], *args: object) -> None:

@@ -125,3 +125,34 @@ def test_a_lo_only_viewer_gets_lo_whatever_it_asks_and_is_told_why(
 def watch_as(cloud: CloudServer, show: Show, token: str, **options: Any) -> Watched:
     """watch(), as the holder of `token`."""
     return watch(cloud, Show(show.session_id, show.srt, token, show.viewer_invite), 5, **options)
+
+
+def test_reissuing_a_link_as_lo_only_ends_what_the_old_link_was_watching(
+    api: httpx.Client,
+    director: Director,
+    show: Show,
+    gw_cloud: CloudServer,
+    srt_port: int,
+    tmp_path: Path,
+) -> None:
+    """A re-issue is a revoke and a new link: the old link's viewers go at once, so none
+    keeps hi past the director's choice, whatever client it uses (not only the pages,
+    which leave when their next call is refused)."""
+    links = api.get(f"/api/sessions/{show.session_id}/invites", headers=director.auth).json()
+    old = next(i for i in links if i["token"] == show.viewer_invite)
+    with on_air(api, show, srt_port, tmp_path):
+        r = api.post(
+            f"/whep/{show.session_id}",
+            content=whep_offer_sdp(),
+            headers={**show.viewer_auth, "Content-Type": "application/sdp"},
+        )
+        assert r.status_code == 201, r.text
+        lo_only = joined(api, invite(api, director, show.session_id, "viewer", quality="lo"))
+        watching = f"/whep/{show.session_id}/status"
+        assert api.get(watching, headers=bearer(lo_only)).json()["viewers"] == 1
+        gone = api.delete(
+            f"/api/sessions/{show.session_id}/invites/{old['id']}", headers=director.auth
+        )
+        assert gone.status_code == 204
+        assert api.get(watching, headers=bearer(lo_only)).json()["viewers"] == 0
+        assert api.delete(r.headers["location"], headers=show.viewer_auth).status_code == 401
