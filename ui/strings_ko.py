@@ -226,6 +226,11 @@ KO: dict[str, str] = {
         "바꾼 설정은 링크를 다시 발급할 때 적용됩니다."
     ),
     "Re-issue the link to apply": "적용하려면 링크를 다시 발급하세요",
+    "New camera links": "새 카메라 링크",
+    "New viewer links": "새 시청자 링크",
+    "The quality a new link gets; links handed out keep theirs": (
+        "새 링크가 받는 화질입니다. 이미 나눠 준 링크는 그대로입니다"
+    ),
     "SRT credentials": "SRT 자격 증명",
     "New credentials stop the old passphrase and publish token at once; "
     "on air, the stream reconnects with the new passphrase.": (

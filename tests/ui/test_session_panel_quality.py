@@ -1,6 +1,7 @@
 """A link's quality ceiling on the Session tab, against the real backend: the box shows the
 chosen link's, a change waits for Re-issue (and says so), and the new link carries it; the
-viewer who redeems it is held to it by the gateway."""
+viewer who redeems it is held to it by the gateway. The session's defaults for new links
+are set there too."""
 
 from __future__ import annotations
 
@@ -53,4 +54,17 @@ def test_a_links_quality_is_chosen_and_applied_by_reissuing(
         assert new is not None and new.quality == "lo"
         assert panel.quality.currentData() == "lo" and panel.quality_hint.isHidden()
         assert ceiling_for(show, new.url) == "lo"
+
+        # The session's defaults for new links, shown and changed on the same tab.
+        assert panel.camera_default.currentData() == "lo"
+        assert panel.viewer_default.currentData() == "auto"
+        panel.viewer_default.setCurrentIndex(panel.viewer_default.findData("lo"))
+        panel.viewer_default.activated.emit(panel.viewer_default.currentIndex())
+        qtbot.waitUntil(
+            lambda: link.session is not None and link.session.viewer_quality == "lo",
+            timeout=WAIT_MS,
+        )
+        with server.client() as c:
+            session = c.get(f"/api/sessions/{show.session_id}", headers=show.director.auth)
+        assert session.json()["quality"] == {"camera": "lo", "viewer": "lo"}
         win.close()

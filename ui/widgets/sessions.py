@@ -90,6 +90,7 @@ class SessionPanel(QWidget):
         )
         self.end_button.clicked.connect(self.end)
         layout.addWidget(self.end_button)
+        layout.addLayout(self._defaults_row())
         self.empty = muted(self.tr("Choose a session on the Go Live tab first."))
         layout.addWidget(self.empty)
         return frame
@@ -131,14 +132,34 @@ class SessionPanel(QWidget):
         layout.addWidget(self.quality_hint)
         return frame
 
+    def _defaults_row(self) -> QGridLayout:
+        """The session's default quality ceiling for new links of each role."""
+        grid = QGridLayout()
+        self.camera_default = self._ceiling_box()
+        self.viewer_default = self._ceiling_box()
+        rows = (
+            (self.tr("New camera links"), self.camera_default),
+            (self.tr("New viewer links"), self.viewer_default),
+        )
+        for row, (text, box) in enumerate(rows):
+            grid.addWidget(QLabel(text), row, 0)
+            grid.addWidget(box, row, 1)
+            box.setToolTip(self.tr("The quality a new link gets; links handed out keep theirs"))
+            box.activated.connect(self.set_defaults)  # the director's own change only
+        return grid
+
+    def _ceiling_box(self) -> QComboBox:
+        box = QComboBox()
+        box.addItem(self.tr("Auto: high or low by the network"), "auto")
+        box.addItem(self.tr("Low only"), "lo")
+        return box
+
     def _quality_row(self) -> QHBoxLayout:
         """The link's quality ceiling (docs/gateway.md, "Quality by role"): shown for the
         link there is, and given to the next one when the link is re-issued."""
         row = QHBoxLayout()
         row.addWidget(QLabel(self.tr("Quality")))
-        self.quality = QComboBox()
-        self.quality.addItem(self.tr("Auto: high or low by the network"), "auto")
-        self.quality.addItem(self.tr("Low only"), "lo")
+        self.quality = self._ceiling_box()
         self.quality.setToolTip(
             self.tr(
                 "What this link's viewers or phone may watch. "
@@ -186,6 +207,12 @@ class SessionPanel(QWidget):
             text += " " + self.tr("The show on air stops first.")
         if self._confirm(self, self.tr("End session"), text):
             self._report(lambda link: link.end_session(session.id))
+
+    def set_defaults(self) -> None:
+        session = self._link.session
+        camera, viewer = self.camera_default.currentData(), self.viewer_default.currentData()
+        if session is not None:
+            self._report(lambda link: link.set_quality_defaults(session.id, camera, viewer))
 
     def rotate(self) -> None:
         if self._link.session is None:
@@ -236,6 +263,11 @@ class SessionPanel(QWidget):
         self.empty.setVisible(not chosen)
         for widget in (self.name, self.rename_button, self.end_button, self.rotate_button):
             widget.setEnabled(chosen and not busy)
+        for box, role in ((self.camera_default, "camera"), (self.viewer_default, "viewer")):
+            box.setEnabled(chosen and not busy)
+            if session is not None:
+                stored = session.camera_quality if role == "camera" else session.viewer_quality
+                box.setCurrentIndex(box.findData(stored))
         self.which.setEnabled(chosen)
         if not self.name.hasFocus() or not chosen:
             self.name.setText(session.name if session is not None else "")
