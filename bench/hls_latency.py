@@ -7,7 +7,7 @@ Run from the repository root:
 The real chain on loopback: `returnfeed send` (test pattern with a capture stamp in every
 frame, libx264, GOP 2 s) -> SRT -> `returnfeed-cloud` (gateway -> recorder -> ~2 s
 fragmented-MP4 segments) -> an audience link's `/hls/{session}/a/{token}/index.m3u8` ->
-hls.js 1.7.4 (vendored, cloud/web/vendor/hls.js, default settings: it starts three target
+hls.js 1.7.4 (vendored, cloud/web/shared/hls.light.min.js, default settings: it starts three target
 durations behind the live edge) in Debian's Chromium (headless, via Playwright). The stamp
 is read from each presented frame as bench/glass_to_glass.py does (requestVideoFrameCallback,
 the same canvas reduction and decoder); latency = presentation wall clock - stamp.
@@ -30,7 +30,7 @@ import httpx
 
 from bench.glass_to_glass import CHROMIUM_ARGS, RESULTS, chain, collect
 
-HLS_JS = Path(__file__).parents[1] / "cloud" / "web" / "vendor" / "hls.js" / "hls.light.min.js"
+HLS_JS = Path(__file__).parents[1] / "cloud" / "web" / "shared" / "hls.light.min.js"
 PLAY = """(url) => new Promise((resolve, reject) => {
   const video = document.getElementById("video");
   const hls = new Hls();

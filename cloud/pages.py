@@ -89,7 +89,12 @@ class PageSource:
 
 PAGES = {
     "tally": PageSource("tally", WEB_DIR, "tally.html", shared=("whep.js", "renew.js")),
-    "watch": PageSource("watch", WEB_DIR / "viewer", "watch.html", shared=("whep.js", "renew.js")),
+    "watch": PageSource(
+        "watch",
+        WEB_DIR / "viewer",
+        "watch.html",
+        shared=("whep.js", "renew.js", "replay.js", "hls.light.min.js"),
+    ),
 }
 
 

@@ -12,6 +12,7 @@ import {
   saveJoin,
   storedJoin,
 } from "./watch-join.js";
+import { Replay } from "./replay.js";
 import { WhepPlayer } from "./whep.js";
 
 const TEXT = {
@@ -42,6 +43,12 @@ const TEXT = {
     lipSync: "Lip sync",
     lipSyncOff: "Picture first: the sound may lag it a little",
     lipSyncOn: "Sound and picture in step, the picture a little later",
+    replay: "Replay",
+    replayTitle: "Scrub back through the last minutes of the program",
+    live: "Back to live",
+    replayLoading: "Loading the replay…",
+    replayFailed: "The replay is not available. Back to live.",
+    behind: "behind live",
   },
   ko: {
     connecting: "연결 중…",
@@ -67,6 +74,12 @@ const TEXT = {
     lipSync: "립싱크",
     lipSyncOff: "화면 우선: 소리가 조금 늦을 수 있습니다",
     lipSyncOn: "소리와 화면을 맞춥니다. 화면이 조금 늦어집니다",
+    replay: "다시 보기",
+    replayTitle: "프로그램의 최근 몇 분을 되돌려 봅니다",
+    live: "라이브로",
+    replayLoading: "다시 보기를 불러오는 중…",
+    replayFailed: "다시 보기를 쓸 수 없습니다. 라이브로 돌아갑니다.",
+    behind: "라이브보다 늦음",
   },
 };
 const T = TEXT[(navigator.language || "en").toLowerCase().startsWith("ko") ? "ko" : "en"];
@@ -82,6 +95,8 @@ const page = {
   lipSync: true, // the viewer's choice, kept on this device (LIP_SYNC_KEY)
 };
 let player = null; // the WhepPlayer, once the link is redeemed
+let replay = null; // the Replay while the viewer scrubs back (the WHEP player stopped)
+const REPLAY_BACK_S = 30; // where a replay starts, behind the newest recorded moment
 // Lip sync is on unless this viewer turned it off (kept on this device). A remote viewer
 // listens to the program, and measured (docs/BENCHMARKS.md, "Lip sync") the sound lands
 // 57 ms after the picture in sync against 107 ms without, and without sync it drifts to
@@ -121,6 +136,52 @@ async function enter() {
     return;
   }
   page.join = result.join;
+  play();
+}
+
+// Instant replay: leave the gateway (WHEP), play the recording's HLS from REPLAY_BACK_S
+// behind, scrub with the bar; "Back to live" ends it and joins WHEP again.
+function startReplay() {
+  if (!page.join || replay) return;
+  if (player) player.stop();
+  player = null;
+  $("replay").hidden = true;
+  $("dvr").hidden = false;
+  $("message").textContent = T.replayLoading;
+  document.body.dataset.state = "replay-loading";
+  replay = new Replay(video, {
+    session: page.join.session,
+    token: () => page.join.token,
+    onState: (state) => {
+      if (state === "playing") document.body.dataset.state = "replay";
+      if (state === "failed") {
+        $("message").textContent = T.replayFailed;
+        setTimeout(backToLive, 2000);
+      }
+    },
+    onTime: showReplayTime,
+  });
+  replay.start(REPLAY_BACK_S);
+}
+
+function showReplayTime({ start, end, at }) {
+  const scrub = $("scrub");
+  scrub.min = String(start);
+  scrub.max = String(end);
+  if (document.activeElement !== scrub) scrub.value = String(at);
+  const behind = Math.max(0, Math.round(end - at));
+  const clock = `${Math.floor(behind / 60)}:${String(behind % 60).padStart(2, "0")}`;
+  $("behind").textContent = `−${clock} ${T.behind}`;
+  document.body.dataset.replayBehindS = String(behind);
+}
+
+function backToLive() {
+  if (!replay) return;
+  replay.stop();
+  replay = null;
+  $("dvr").hidden = true;
+  $("replay").hidden = false;
+  delete document.body.dataset.replayBehindS;
   play();
 }
 
@@ -229,6 +290,12 @@ function setup() {
     showLipSync(on);
     if (player) player.setLipSync(on);
   });
+  $("replay").textContent = T.replay;
+  $("replay").title = T.replayTitle;
+  $("replay").addEventListener("click", startReplay);
+  $("live").textContent = T.live;
+  $("live").addEventListener("click", backToLive);
+  $("scrub").addEventListener("input", () => replay && replay.seek(Number($("scrub").value)));
   $("quality-label").textContent = T.quality + " ";
   for (const option of $("quality").options) option.textContent = T[option.value];
   $("quality").addEventListener("change", () => player && player.applyMode());

@@ -1,0 +1,100 @@
+"""Instant replay on the viewer page in headless Chromium: live over WHEP, back into the
+recording over HLS (hls.js), scrub, then back to live with WHEP resuming."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.cloud.gateway.helpers import Show, publisher
+from tests.support.browser import webrtc_chromium
+from tests.support.cloud import CloudServer
+from tests.support.procs import wait_until
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with webrtc_chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="ko-KR", viewport={"width": 800, "height": 600})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on(
+        "console",
+        lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+def data(page: Page, key: str) -> str | None:
+    value = page.evaluate(f"document.body.dataset.{key} ?? null")
+    return None if value is None else str(value)
+
+
+def state_is(page: Page, state: str) -> None:
+    # Not wait_for_function: it evaluates a string, which the page's CSP forbids.
+    try:
+        page.wait_for_selector(f"body[data-state='{state}']", state="attached", timeout=25_000)
+    except PlaywrightTimeout as exc:
+        seen = page.evaluate("JSON.stringify(document.body.dataset)")
+        raise AssertionError(f"page never reached {state!r}; it shows {seen}") from exc
+
+
+def video_time(page: Page) -> float:
+    return float(page.evaluate("document.getElementById('video').currentTime"))
+
+
+def segments(api: httpx.Client, show: Show) -> int:
+    r = api.get(f"/hls/{show.session_id}/index.m3u8", headers=show.viewer_auth)
+    return r.text.count(".m4s") if r.status_code == 200 else 0
+
+
+def test_viewer_scrubs_back_and_returns_to_live(
+    rec_cloud: CloudServer, api: httpx.Client, show: Show, tmp_path: Path, page: Page
+) -> None:
+    assert rec_cloud.srt_port is not None
+    page.goto(f"{rec_cloud.base_url}/watch#{show.viewer_invite}")
+    with publisher(show, rec_cloud.srt_port, tmp_path / "send.log"):
+        state_is(page, "playing")
+        wait_until(lambda: segments(api, show) >= 4, 30, "4 recorded segments")
+        assert page.inner_text("#replay") == "다시 보기"  # Korean for a ko-KR browser
+
+        page.click("#replay")
+        state_is(page, "replay")
+        assert page.is_visible("#scrub")
+        behind = int(data(page, "replayBehindS") or 0)
+        assert behind >= 4, behind  # started back in the recording, not at live
+        at = video_time(page)
+        wait_until(lambda: video_time(page) > at + 1, 10, "the replay to play on")
+
+        # Drag the bar to its start: the video goes there and plays on from it.
+        page.evaluate(
+            """() => { const s = document.getElementById("scrub");
+              s.value = s.min; s.dispatchEvent(new Event("input")); }"""
+        )
+        start = float(page.evaluate("Number(document.getElementById('scrub').min)"))
+        assert video_time(page) - start < 1.0
+        wait_until(lambda: video_time(page) > start + 0.5, 10, "playing from the start")
+
+        page.click("#live")
+        state_is(page, "playing")
+        assert not page.is_visible("#dvr")
+        frames = int(data(page, "frames") or 0)
+        wait_until(lambda: int(data(page, "frames") or 0) > frames + 30, 15, "WHEP frames")
+        status = api.get(f"/whep/{show.session_id}/status", headers=show.viewer_auth).json()
+        assert status["viewers"] == 1  # the replay left the gateway and live joined once
