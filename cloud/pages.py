@@ -88,7 +88,12 @@ class PageSource:
 
 
 PAGES = {
-    "tally": PageSource("tally", WEB_DIR, "tally.html", shared=("whep.js", "renew.js")),
+    "tally": PageSource(
+        "tally",
+        WEB_DIR,
+        "tally.html",
+        shared=("whep.js", "renew.js", "replay.js", "hls.light.min.js"),
+    ),
     "watch": PageSource(
         "watch",
         WEB_DIR / "viewer",

@@ -137,6 +137,10 @@ function paintVideo(video, L) {
   mode.title = loOnly ? L("loOnly") : "";
   mode.value = loOnly ? "low" : video.mode;
   $("program").dataset.ceiling = video.ceiling || "";
+  $("btn-replay").textContent = L("replay");
+  $("btn-replay").hidden = Boolean(video.replay) || video.state !== "playing";
+  $("replay-bar").hidden = !video.replay;
+  $("btn-live").textContent = L("backToLive");
   $("btn-sound").textContent = `♪ ${L("sound")}`;
   $("btn-sound").setAttribute("aria-pressed", String(!video.muted));
 }

@@ -4,6 +4,7 @@
 // a hidden page leaves the gateway (DELETE), so a phone in a pocket takes no stream, and
 // joins again when it is shown.
 
+import { Replay } from "./replay.js";
 import { WhepPlayer } from "./whep.js";
 
 export class ProgramVideo {
@@ -17,6 +18,7 @@ export class ProgramVideo {
     this.mode = "low";
     this.sound = false; // muted: the offer has no audio, so the phone pays for none
     this.player = null;
+    this.replaying = null; // the Replay while the operator looks back (WHEP left)
     document.addEventListener("visibilitychange", () => this._sync());
     addEventListener("pagehide", () => this._stop());
     addEventListener("pageshow", () => this._sync()); // back from the back-forward cache
@@ -34,7 +36,38 @@ export class ProgramVideo {
     this._sync();
   }
 
+  // Instant replay: leave WHEP and play the recording from `backS` behind (replay.js);
+  // onTime({start, end, at}) as it plays. live() comes back.
+  replay(backS, onTime) {
+    if (!this.join || this.replaying) return;
+    this._stop();
+    const states = { loading: "connecting", playing: "replay", failed: "failed" };
+    this.replaying = new Replay(this.video, {
+      session: this.join.sessionId,
+      token: () => this.join.token,
+      onState: (state) => this.onState(states[state]),
+      onTime,
+    });
+    this.replaying.start(backS);
+  }
+
+  seek(at) {
+    if (this.replaying) this.replaying.seek(at);
+  }
+
+  live() {
+    if (!this.replaying) return;
+    this.replaying.stop();
+    this.replaying = null;
+    this._sync();
+  }
+
   _sync() {
+    if (this.replaying) {
+      if (this.join) return; // WHEP waits for live()
+      this.live(); // the video was switched off
+      return;
+    }
     const join = document.visibilityState === "visible" ? this.join : null;
     const p = this.player;
     // A new participant (the link was redeemed again) needs a player of its own, and so

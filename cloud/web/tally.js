@@ -3,7 +3,8 @@
 // (tally-paint.js) after every change.
 
 import { Beeper, WakeKeeper, vibrate } from "./tally-alerts.js";
-import { otherLanguage, pickLanguage, storeLanguage } from "./tally-i18n.js";
+import { paintScrub } from "./replay.js";
+import { otherLanguage, pickLanguage, storeLanguage, t } from "./tally-i18n.js";
 import {
   forgetJoin,
   looksValid,
@@ -45,6 +46,7 @@ const app = {
     state: "off",
     muted: true,
     ceiling: null, // the link's quality ceiling, once the gateway says: "auto" or "lo"
+    replay: false, // looking back through the recording (instant replay)
   },
 };
 let program = null; // tally-video.js's ProgramVideo, loaded the first time it is wanted
@@ -250,6 +252,7 @@ async function syncVideo() {
       $("program-video"),
       (state) => {
         video.state = state;
+        if (state === "failed" && video.replay) setTimeout(backToLive, 2000); // no recording
         render();
       },
       (quality) => {
@@ -268,10 +271,33 @@ async function syncVideo() {
 function toggleVideo() {
   const video = app.video;
   video.on = !video.on;
+  video.replay = false; // switching the video off ends a replay too (ProgramVideo._sync)
   localStorage.setItem(VIDEO_KEY, video.on ? "1" : "0");
   const element = $("program-video");
   element.muted = video.muted = true; // each time it is shown it starts silent
   syncVideo();
+  render();
+}
+
+// Instant replay (replay.js through ProgramVideo): the program from REPLAY_BACK_S ago,
+// a scrub bar over the DVR window, then back to live (WHEP again).
+const REPLAY_BACK_S = 30;
+
+function startReplay() {
+  if (!program || app.video.replay) return;
+  app.video.replay = true;
+  program.replay(REPLAY_BACK_S, (time) => {
+    const words = t(app.lang, "behindLive");
+    const behind = paintScrub($("replay-scrub"), $("replay-behind"), time, words);
+    document.body.dataset.replayBehindS = String(behind);
+  });
+  render();
+}
+
+function backToLive() {
+  app.video.replay = false;
+  delete document.body.dataset.replayBehindS;
+  if (program) program.live();
   render();
 }
 
@@ -320,6 +346,11 @@ function wireControls() {
   });
   $("btn-video").addEventListener("click", toggleVideo);
   $("btn-sound").addEventListener("click", toggleSound);
+  $("btn-replay").addEventListener("click", startReplay);
+  $("btn-live").addEventListener("click", backToLive);
+  $("replay-scrub").addEventListener("input", (event) => {
+    if (program) program.seek(Number(event.target.value));
+  });
   $("video-mode").addEventListener("change", (event) => {
     app.video.mode = event.target.value === "auto" ? "auto" : "low";
     localStorage.setItem(VIDEO_MODE_KEY, app.video.mode);

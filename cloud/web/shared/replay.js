@@ -100,3 +100,15 @@ export class Replay {
     this.video.load();
   }
 }
+
+// Shows the replay's window on a range input and a label ("−0:42 <behindWord>"); returns
+// how many whole seconds behind live the video is.
+export function paintScrub(scrub, label, { start, end, at }, behindWord) {
+  scrub.min = String(start);
+  scrub.max = String(end);
+  if (document.activeElement !== scrub) scrub.value = String(at);
+  const behind = Math.max(0, Math.round(end - at));
+  const clock = `${Math.floor(behind / 60)}:${String(behind % 60).padStart(2, "0")}`;
+  label.textContent = `−${clock} ${behindWord}`;
+  return behind;
+}

@@ -12,7 +12,7 @@ import {
   saveJoin,
   storedJoin,
 } from "./watch-join.js";
-import { Replay } from "./replay.js";
+import { paintScrub, Replay } from "./replay.js";
 import { WhepPlayer } from "./whep.js";
 
 const TEXT = {
@@ -164,14 +164,8 @@ function startReplay() {
   replay.start(REPLAY_BACK_S);
 }
 
-function showReplayTime({ start, end, at }) {
-  const scrub = $("scrub");
-  scrub.min = String(start);
-  scrub.max = String(end);
-  if (document.activeElement !== scrub) scrub.value = String(at);
-  const behind = Math.max(0, Math.round(end - at));
-  const clock = `${Math.floor(behind / 60)}:${String(behind % 60).padStart(2, "0")}`;
-  $("behind").textContent = `−${clock} ${T.behind}`;
+function showReplayTime(time) {
+  const behind = paintScrub($("scrub"), $("behind"), time, T.behind);
   document.body.dataset.replayBehindS = String(behind);
 }
 

@@ -1,5 +1,6 @@
-"""Instant replay on the viewer page in headless Chromium: live over WHEP, back into the
-recording over HLS (hls.js), scrub, then back to live with WHEP resuming."""
+"""Instant replay on the viewer page and the phones' tally page in headless Chromium: live
+over WHEP, back into the recording over HLS (hls.js), scrub, then back to live with WHEP
+resuming."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.cloud.gateway.helpers import Show, publisher
-from tests.support.browser import webrtc_chromium
+from tests.support.api import Director, invite
+from tests.support.browser import phone, webrtc_chromium
 from tests.support.cloud import CloudServer
 from tests.support.procs import wait_until
 
@@ -55,8 +57,8 @@ def state_is(page: Page, state: str) -> None:
         raise AssertionError(f"page never reached {state!r}; it shows {seen}") from exc
 
 
-def video_time(page: Page) -> float:
-    return float(page.evaluate("document.getElementById('video').currentTime"))
+def video_time(page: Page, element: str = "video") -> float:
+    return float(page.evaluate(f"document.getElementById('{element}').currentTime"))
 
 
 def segments(api: httpx.Client, show: Show) -> int:
@@ -83,11 +85,7 @@ def test_viewer_scrubs_back_and_returns_to_live(
         wait_until(lambda: video_time(page) > at + 1, 10, "the replay to play on")
 
         # Drag the bar to its start: the video goes there and plays on from it.
-        page.evaluate(
-            """() => { const s = document.getElementById("scrub");
-              s.value = s.min; s.dispatchEvent(new Event("input")); }"""
-        )
-        start = float(page.evaluate("Number(document.getElementById('scrub').min)"))
+        start = scrub_to_start(page, "scrub")
         assert video_time(page) - start < 1.0
         wait_until(lambda: video_time(page) > start + 0.5, 10, "playing from the start")
 
@@ -98,3 +96,50 @@ def test_viewer_scrubs_back_and_returns_to_live(
         wait_until(lambda: int(data(page, "frames") or 0) > frames + 30, 15, "WHEP frames")
         status = api.get(f"/whep/{show.session_id}/status", headers=show.viewer_auth).json()
         assert status["viewers"] == 1  # the replay left the gateway and live joined once
+
+
+def scrub_to_start(page: Page, scrub: str) -> float:
+    """Drags the bar to its start; the window's start, in the video's seconds."""
+    page.evaluate(
+        """(id) => { const s = document.getElementById(id);
+          s.value = s.min; s.dispatchEvent(new Event("input")); }""",
+        scrub,
+    )
+    return float(page.evaluate(f"Number(document.getElementById('{scrub}').min)"))
+
+
+def test_phone_scrubs_back_under_the_tally_and_returns_to_live(
+    rec_cloud: CloudServer,
+    api: httpx.Client,
+    director: Director,
+    show: Show,
+    browser: Browser,
+    tmp_path: Path,
+) -> None:
+    assert rec_cloud.srt_port is not None
+    camera = invite(api, director, show.session_id, "camera", camera=1)
+    with (
+        phone(browser) as (_context, tally),
+        publisher(show, rec_cloud.srt_port, tmp_path / "send.log"),
+    ):
+        tally.goto(camera["url"])
+        tally.locator("#btn-video").click()
+        program = tally.locator("#program")
+        expect(program).to_have_attribute("data-state", "playing", timeout=25_000)
+        expect(tally.locator("#replay-bar")).to_be_hidden()
+        wait_until(lambda: segments(api, show) >= 4, 30, "4 recorded segments")
+
+        tally.locator("#btn-replay").click()
+        expect(program).to_have_attribute("data-state", "replay", timeout=25_000)
+        expect(tally.locator("#replay-bar")).to_be_visible()
+        assert int(data(tally, "replayBehindS") or 0) >= 4
+        at = video_time(tally, "program-video")
+        wait_until(lambda: video_time(tally, "program-video") > at + 1, 10, "playing on")
+        start = scrub_to_start(tally, "replay-scrub")
+        assert video_time(tally, "program-video") - start < 1.0
+
+        tally.locator("#btn-live").click()
+        expect(program).to_have_attribute("data-state", "playing", timeout=25_000)
+        expect(tally.locator("#replay-bar")).to_be_hidden()
+        status = api.get(f"/whep/{show.session_id}/status", headers=show.viewer_auth).json()
+        assert status["viewers"] == 1
