@@ -11,6 +11,8 @@ hls.js 1.7.4 (vendored, cloud/web/shared/hls.light.min.js, default settings: it 
 durations behind the live edge) in Debian's Chromium (headless, via Playwright). The stamp
 is read from each presented frame as bench/glass_to_glass.py does (requestVideoFrameCallback,
 the same canvas reduction and decoder); latency = presentation wall clock - stamp.
+Then "scrub back 30 s": `--scrubs` times, from the live edge, a seek 30 s back (or to the
+window's start) timed from setting currentTime to the first frame presented after it.
 
 Prints JSON and writes bench/results/hls_latency.json (and hls_latency.png with --plot).
 """
@@ -28,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from bench.glass_to_glass import CHROMIUM_ARGS, RESULTS, chain, collect
+from bench.glass_to_glass import CHROMIUM_ARGS, RESULTS, chain, collect, summary
 
 HLS_JS = Path(__file__).parents[1] / "cloud" / "web" / "shared" / "hls.light.min.js"
 PLAY = """(url) => new Promise((resolve, reject) => {
@@ -66,7 +68,32 @@ def wait_segments(url: str, count: int, timeout: float = 60) -> None:
     raise SystemExit(f"the playlist never had {count} segments")
 
 
-def measure(browser: Any, url: str, seconds: float) -> dict[str, Any]:
+# Seek `back` seconds behind the playable end; resolves with ms from the seek to the first
+# frame presented after it (requestVideoFrameCallback), in the page's clock.
+SCRUB = """(back) => new Promise((resolve) => {
+  const video = document.getElementById("video");
+  const s = video.seekable;
+  const target = Math.max(s.start(0), s.end(s.length - 1) - back);
+  const asked = performance.now();
+  video.addEventListener("seeked", () => {
+    video.requestVideoFrameCallback((now, meta) =>
+      resolve({ ms: meta.expectedDisplayTime - asked, to: target, end: s.end(s.length - 1) }));
+  }, { once: true });
+  video.currentTime = target;
+})"""
+
+
+def scrub_back(page: Any, back_s: float, times: int) -> dict[str, Any]:
+    """`times` seeks of `back_s` behind live, each timed to its first presented frame."""
+    samples = []
+    for _ in range(times):
+        page.evaluate("document.getElementById('video').currentTime = 1e9")  # to the edge
+        time.sleep(1.5)
+        samples.append(float(page.evaluate(SCRUB, back_s)["ms"]))
+    return {"back_s": back_s, **summary(samples), "samples_ms": samples}
+
+
+def measure(browser: Any, url: str, seconds: float, scrubs: int) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": 800, "height": 600})
     page = context.new_page()
     try:
@@ -79,6 +106,8 @@ def measure(browser: Any, url: str, seconds: float) -> dict[str, Any]:
         result = collect(page, seconds)
         result.pop("receiver", None)  # WebRTC counters: none here
         result["startup_s"] = round(startup_s, 2)
+        if scrubs:
+            result["scrub_back"] = scrub_back(page, 30.0, scrubs)
         return result
     finally:
         context.close()
@@ -104,6 +133,7 @@ def main() -> None:
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=20.0, help="how long to read stamps")
+    p.add_argument("--scrubs", type=int, default=10, help="seeks 30 s back, timed")
     p.add_argument("--plot", action="store_true", help="also write hls_latency.png")
     p.add_argument("--out", type=Path, default=RESULTS / "hls_latency.json")
     args = p.parse_args()
@@ -113,7 +143,7 @@ def main() -> None:
             with chain(Path(tmp), 20, True) as (base, show):
                 url = audience_url(base, show)
                 wait_segments(url, 4)
-                result = measure(browser, url, args.seconds)
+                result = measure(browser, url, args.seconds, args.scrubs)
         finally:
             browser.close()
     out = {
@@ -128,6 +158,8 @@ def main() -> None:
     if args.plot:
         plot(out, args.out.with_suffix(".png"))
     brief = {**out, "samples_ms": f"{len(out['samples_ms'])} values"}
+    if "scrub_back" in out:
+        brief["scrub_back"] = {**out["scrub_back"], "samples_ms": f"{args.scrubs} values"}
     print(json.dumps(brief, indent=2))
 
 

@@ -49,7 +49,7 @@ BENCHES = (
     Bench("audio_mix", ("--seconds", "20", "--plot"), 300),
     Bench("turn_connect", ("--joins", "20", "--plot"), 600),
     Bench("wan_latency", ("--seconds", "12", "--plot"), 900),
-    Bench("hls_latency", ("--seconds", "20", "--plot"), 300),
+    Bench("hls_latency", ("--seconds", "20", "--scrubs", "10", "--plot"), 300),
     Bench("segmenter_cpu", ("--seconds", "30", "--plot"), 300),
 )
 

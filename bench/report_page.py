@@ -172,6 +172,10 @@ def headline(results: dict[str, dict[str, Any] | None]) -> list[str]:
         f"p95 {ms(get(hls, 'p95_ms'))} | a few seconds | |"
     )
     rows.append(
+        f"| HLS: scrub back 30 s to the first frame | p50 {ms(get(hls, 'scrub_back', 'p50_ms'))}, "
+        f"p95 {ms(get(hls, 'scrub_back', 'p95_ms'))} | | |"
+    )
+    rows.append(
         f"| Recording segmenter, one live session | "
         f"{num(get(seg, 'core_percent_per_session'), ' % of a core', 2)} | | |"
     )
@@ -297,11 +301,12 @@ SECTIONS = {
     ),
     "hls_latency": (
         "HLS glass to glass",
-        "python -m bench.hls_latency --seconds 20 --plot",
+        "python -m bench.hls_latency --seconds 20 --scrubs 10 --plot",
         "The stamped test pattern through `returnfeed send`, the gateway and the recorder's "
         "~2 s fMP4 segments to an audience link's playlist, played by the vendored hls.js "
         "(default settings: three target durations behind the live edge) in Chromium; the "
-        "stamp read from each presented frame as in glass to glass (docs/recording.md).",
+        "stamp read from each presented frame as in glass to glass (docs/recording.md); and "
+        "seeks 30 s back timed to their first frame.",
     ),
     "segmenter_cpu": (
         "Recording segmenter CPU",
