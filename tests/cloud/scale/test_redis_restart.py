@@ -36,3 +36,26 @@ def test_the_owner_takes_its_lease_again_after_redis_lost_it(tmp_path: Path) -> 
         assert watched.status == 201, watched
         assert watched.video_frames > 30 and watched.audio_frames > 30, watched
         assert "lost the SRT ingest" not in a.log_text()
+
+
+def test_with_redis_down_nobody_is_told_a_wrong_owner(tmp_path: Path) -> None:
+    """No process can know who owns a session while Redis is away: GET .../srt says so (503,
+    which the director's app retries) rather than sending the director to a guess, and the
+    process stays up and ready (its viewers keep their video); once Redis is back it answers."""
+    with two_processes(tmp_path) as (redis, a, _):
+        with a.client() as api:
+            director = register(api)
+            show = new_show(api, director)
+        url = f"/api/sessions/{show.session_id}/srt"
+        redis.stop()
+        with a.client() as api:
+            r = api.get(url, headers=director.auth)
+            assert r.status_code == 503, r.text
+            assert r.json()["error"]["code"] == "srt_owner_unknown"
+        wait_until(lambda: health(a)[1]["scale"]["error"] is not None, 15, "renewals fail")
+        status, body = health(a)
+        assert status == 200 and body["scale"]["ok"] is False, body
+        redis.start()
+        with a.client() as api:
+            wait_until(lambda: api.get(url, headers=director.auth).status_code == 200, 15, url)
+        assert a.alive()
