@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +41,15 @@ def test_kill_9_mid_recording_keeps_every_complete_segment(
             wait_until(
                 lambda: len(segments_on_disk(backend, show.session_id)) >= 3, 30, "3 segments"
             )
+            # While it is written: it downloads as far as it goes, and cannot be deleted.
+            (live,) = recordings(api, show.session_id, director.auth)["recordings"]
+            assert live["state"] == "recording"
+            url = f"/api/sessions/{show.session_id}/recordings/{live['id']}"
+            so_far = fetch(api, f"{url}/program.mp4", director.auth, tmp_path / "so_far.mp4")
+            assert decode_errors(so_far) == ""
+            refused = api.delete(url, headers=director.auth)
+            assert refused.status_code == 400, refused.text
+            assert "still being written" in refused.json()["error"]["message"]
             assert backend.proc is not None
             backend.proc.stop(signal.SIGKILL)
         kept = segments_on_disk(backend, show.session_id)
@@ -132,5 +142,42 @@ def test_a_full_disk_ends_the_recording_and_the_show_goes_on(
                 one = tmp_path / "one.mp4"
                 one.write_bytes(init + segment.read_bytes())
                 assert decode_errors(one) == "", segment.name
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    "limit",
+    [
+        {"RETURNFEED_RECORDING_MAX_GB": "0.000001"},  # 1 KiB: any ended recording is too much
+        {"RETURNFEED_RECORDING_MAX_AGE_DAYS": "0.00001"},  # 0.86 s
+    ],
+    ids=["size", "age"],
+)
+def test_retention_removes_ended_recordings_when_one_starts(
+    limit: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "cloud").mkdir()
+    server = gateway_server(tmp_path / "cloud", env=limit)
+    try:
+        assert server.srt_port is not None
+        with server.client() as api:
+            director = register(api)
+            first, second = new_show(api, director), new_show(api, director)
+            with publisher(first, server.srt_port, tmp_path / "1.log", duration=3) as sender:
+                sender.popen.wait(60)
+            wait_recordings(api, first.session_id, director, 1, "ended")
+            time.sleep(1)  # past the age limit (the size limit needs no wait)
+            with publisher(second, server.srt_port, tmp_path / "2.log", duration=3) as sender:
+
+                def first_gone() -> bool:
+                    return not recordings(api, first.session_id, director.auth)["recordings"]
+
+                wait_until(first_gone, 30, "the first show's recording to go")
+                sender.popen.wait(60)
+            # The one being written was kept, whatever the limits.
+            (kept,) = wait_recordings(api, second.session_id, director, 1, "ended")
+            assert kept["segments"] >= 1
+        assert "removed by retention" in (server.workdir / "cloud.log").read_text()
     finally:
         server.stop()
