@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.cloud.gateway.helpers import Show, publisher
+from tests.cloud.record.support import wait_recordings
 from tests.support.api import Director, invite
 from tests.support.browser import phone, webrtc_chromium
 from tests.support.cloud import CloudServer
@@ -143,3 +144,38 @@ def test_phone_scrubs_back_under_the_tally_and_returns_to_live(
         expect(tally.locator("#replay-bar")).to_be_hidden()
         status = api.get(f"/whep/{show.session_id}/status", headers=show.viewer_auth).json()
         assert status["viewers"] == 1
+
+
+PLAY_TO_END = """() => new Promise((resolve) => {
+  const video = document.getElementById("v");
+  video.addEventListener("ended", () => resolve({ duration: video.duration, error: null }));
+  video.addEventListener("error", () => resolve({ duration: null, error: video.error.code }));
+  video.play();
+})"""
+
+
+def test_the_downloaded_mp4_plays_to_its_end_in_chromium(
+    rec_cloud: CloudServer,
+    api: httpx.Client,
+    director: Director,
+    show: Show,
+    browser: Browser,
+    tmp_path: Path,
+) -> None:
+    assert rec_cloud.srt_port is not None
+    with publisher(show, rec_cloud.srt_port, tmp_path / "send.log", duration=4) as sender:
+        sender.popen.wait(60)
+    (rec,) = wait_recordings(api, show.session_id, director, 1, "ended")
+    url = f"{rec_cloud.base_url}/api/sessions/{show.session_id}/recordings/{rec['id']}/program.mp4"
+    context = browser.new_context(extra_http_headers=director.auth)
+    try:
+        page = context.new_page()
+        ranges: list[str] = []
+        page.on("request", lambda r: ranges.append(r.headers.get("range", "")))
+        page.set_content(f'<video id="v" muted src="{url}"></video>')
+        played = page.evaluate(PLAY_TO_END)
+    finally:
+        context.close()
+    assert played["error"] is None
+    assert abs(played["duration"] - rec["duration_s"]) < 0.5
+    assert any(r.startswith("bytes=") for r in ranges)  # Chromium's media stack asks by range
