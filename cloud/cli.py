@@ -572,8 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     args = parser.parse_args(argv)
     # The process's own secrets are masked should a line ever carry one (logs.Redactor).
-    own_secrets = [env_value(env, name) or "" for name in ("METRICS_TOKEN", "TURN_SECRET")]
-    logs.configure(args.log_format, args.log_level, own_secrets)
+    logs.configure(args.log_format, args.log_level, logs.secrets_in(env))
     try:
         settings = settings_from_args(args, env)
     except (ConfigError, SecretError, OSError) as exc:
