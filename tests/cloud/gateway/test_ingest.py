@@ -205,4 +205,10 @@ def test_no_publisher_is_503_with_retry_after(api: httpx.Client, show: Show) -> 
     assert r.headers["retry-after"] == "2"
     assert r.json()["error"]["code"] == "no_publisher"
     status = api.get(f"/whep/{show.session_id}/status", headers=show.viewer_auth).json()
-    assert status == {"live": False, "layers": [], "viewers": 0, "ice_servers": []}
+    assert status == {
+        "live": False,
+        "layers": [],
+        "viewers": 0,
+        "ice_servers": [],
+        "quality": {"ceiling": "auto", "reason": None},  # a viewer link: auto by default
+    }
