@@ -111,8 +111,9 @@ def test_a_lo_only_viewer_gets_lo_whatever_it_asks_and_is_told_why(
         # The page renews its token as it plays: the renewed one keeps the link's ceiling.
         renewed = api.post("/api/participant/token", headers=bearer(lo_only))
         assert renewed.status_code == 200, renewed.text
+        # (Renewed within the second it was issued, the token is the same string: its
+        # claims are all it carries. The ceiling is read from the link on every call.)
         token = renewed.json()["participant_token"]
-        assert token != lo_only
         # What each decodes, asking for high at the start and again while it plays: the
         # auto link hi (640 wide), the lo-only one lo (320) from the first frame to the last.
         auto = watch(gw_cloud, show, 5, start_mode="high", mode_after=(2.0, "high"))
