@@ -58,7 +58,7 @@ def make_content(seconds: float, workdir: Path) -> tuple[Path, list[Frame]]:
     path = workdir / "content.yuv"
     subprocess.run(
         [
-            *(_ffmpeg(), "-v", "error", "-f", "lavfi", "-i", CONTENT, "-t", str(seconds)),
+            *(ffmpeg_binary(), "-v", "error", "-f", "lavfi", "-i", CONTENT, "-t", str(seconds)),
             *("-pix_fmt", "yuv420p", "-f", "rawvideo", "-y", str(path)),
         ],
         check=True,
@@ -67,7 +67,7 @@ def make_content(seconds: float, workdir: Path) -> tuple[Path, list[Frame]]:
     return path, [Frame(np.ascontiguousarray(f)) for f in raw]
 
 
-def _ffmpeg() -> str:
+def ffmpeg_binary() -> str:
     path = shutil.which("ffmpeg")
     if path is None:
         raise SystemExit("ffmpeg not found: apt-get install ffmpeg")
@@ -103,7 +103,7 @@ def ffmpeg_cpu(path: Path, frames: int) -> float:
     """Debian's ffmpeg CLI: the same frames, split, the lo branch decimated then scaled."""
     graph = "[0:v]split=2[hi][x];[x]fps=30,scale=320:180:flags=area[lo]"
     args = [
-        *(_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error"),
+        *(ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error"),
         *("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "640x360", "-r", str(FPS)),
         *("-i", str(path), "-filter_complex", graph),
         *("-map", "[hi]", *_x264_args(HI), "-f", "mpegts", "-y", "/dev/null"),
@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "av": av.__version__,
             "ffmpeg_cli": subprocess.run(
-                [_ffmpeg(), "-version"], capture_output=True, text=True, check=True
+                [ffmpeg_binary(), "-version"], capture_output=True, text=True, check=True
             ).stdout.splitlines()[0],
             "platform": platform.platform(),
         },

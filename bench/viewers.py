@@ -3,12 +3,14 @@
 Run from the repository root:
 
     python -m bench.viewers [--viewers 1,50,100,200] [--seconds 10] [--clients 3]
-                            [--full 2] [--plot]
+                            [--full 2] [--content noisy|test] [--plot]
 
 The real `returnfeed-cloud` (SRT ingest on a free port) and the real `returnfeed send`
-(test pattern + tone, both layers, libx264) on loopback. The viewers run in `--clients`
-child processes (this file with `--client`), so the machine's cores, not one event loop,
-bound them:
+(both layers, libx264) on loopback, sending hard content by default: bench/encode.py's noisy
+moving picture, looped from a file made at start, so hi runs at its real ~1 Mbps and a
+frame is several RTP packets (`--content test`: the test pattern + tone, ~330 kbps). The
+viewers run in `--clients` child processes (this file with `--client`), so the machine's
+cores, not one event loop, bound them:
 
 - `--full` viewers (in the first child) are whole aiortc peers: SRTP decrypt, jitter buffer,
   NACK/RTCP, H.264 decode. They prove that what the gateway sends decodes (decoded fps).
@@ -61,6 +63,7 @@ from typing import Any
 import httpx
 
 from bench._common import metrics_text, proc_stats, raise_open_files_limit, start_cloud
+from bench.encode import CONTENT, ffmpeg_binary
 
 RETURNFEED = Path(sys.executable).with_name("returnfeed")
 RESULTS = Path(__file__).with_name("results")
@@ -442,7 +445,7 @@ def plot(out: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = out["rows"]
+    rows = [r for r in out["rows"] if "error" not in r]
     n = [r["viewers"] for r in rows]
     fig, cpu_ax = plt.subplots(figsize=(7, 4))
     cpu_ax.plot(n, [r["server_cpu_pct"] for r in rows], "o-", color="tab:blue")
@@ -457,6 +460,20 @@ def plot(out: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=100)
 
 
+def noisy_clip(work: Path, seconds: float = 20.0) -> Path:
+    """bench/encode.py's hard content as a file `returnfeed send` loops: kept near-lossless
+    (x264 at CRF 10) so the noise survives into the sender's own 1 Mbps encode."""
+    clip = work / "noisy.mkv"
+    subprocess.run(
+        [
+            *(ffmpeg_binary(), "-v", "error", "-f", "lavfi", "-i", CONTENT, "-t", str(seconds)),
+            *("-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", "-y", str(clip)),
+        ],
+        check=True,
+    )
+    return clip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--viewers", default="1,50,100,200")
@@ -465,6 +482,13 @@ def main() -> None:
     p.add_argument("--full", type=int, default=2, help="viewers that decode (first process)")
     p.add_argument("--plot", action="store_true", help="also write bench/results/viewers.png")
     p.add_argument("--stop-at-drop-pct", type=float, default=5.0, help="skip larger N after")
+    p.add_argument(
+        "--content",
+        choices=("noisy", "test"),
+        default="noisy",
+        help="noisy: a moving picture with sensor-like noise (bench/encode.py's), so hi runs "
+        "at its real ~1 Mbps; test: the test pattern (~330 kbps, one packet a frame)",
+    )
     p.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--base", help=argparse.SUPPRESS)
     p.add_argument("--session", help=argparse.SUPPRESS)
@@ -488,7 +512,8 @@ def main() -> None:
             "RETURNFEED_PUBLISH_TOKEN": show["srt"]["publish_token"],
             "PATH": "/usr/bin:/bin",
         }
-        argv = [str(RETURNFEED), "send", "--source", "test:Bench", "--encoder", "libx264"]
+        source = "test:Bench" if args.content == "test" else f"file:{noisy_clip(work)}"
+        argv = [str(RETURNFEED), "send", "--source", source, "--encoder", "libx264"]
         argv += ["--srt-url", f"srt://127.0.0.1:{srt_port}", f"--session={show['session']}"]
         send = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         rows = []
@@ -501,7 +526,11 @@ def main() -> None:
                     break
                 time.sleep(0.2)
             for n in args.viewers.split(","):
-                rows.append(run_n(base, show, int(n), args, server.pid))
+                try:
+                    rows.append(run_n(base, show, int(n), args, server.pid))
+                except httpx.TimeoutException:  # the loop is saturated: that is the answer
+                    why = "the gateway did not answer /metrics within 60 s: saturated"
+                    rows.append({"viewers": int(n), "error": why, "drop_pct": None})
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
                 if rows[-1]["drop_pct"] is None or rows[-1]["drop_pct"] >= args.stop_at_drop_pct:
                     break  # it no longer holds: more viewers would only say so louder
@@ -514,6 +543,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "loadavg": [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]],
         "seconds": args.seconds,
+        "content": args.content,
         "cpu_pct_of": "one core (user + system of the gateway process, all its threads)",
         "rows": rows,
     }
