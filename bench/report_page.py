@@ -130,7 +130,9 @@ def _tally_row(result: dict[str, Any] | None, mode: str, clients: int) -> dict[s
 
 def _viewers_best(result: dict[str, Any] | None) -> dict[str, Any] | None:
     """The most viewers served with < 1 % drops."""
-    ok = [r for r in get(result, "rows") or [] if (get(r, "drop_pct") or 0) < 1.0]
+    rows = get(result, "rows") or []
+    # A step that saturated the gateway has no drop figure at all (bench/viewers.py): not ok.
+    ok = [r for r in rows if get(r, "drop_pct") is not None and get(r, "drop_pct") < 1.0]
     return max(ok, key=lambda r: get(r, "viewers") or 0) if ok else None
 
 
