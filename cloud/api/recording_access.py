@@ -12,9 +12,14 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
-from cloud.auth.deps import BackendDep, BearerDep, DbDep, current_participant, current_user
-from cloud.auth.tokens import TokenError
-from cloud.backend import Backend
+from cloud.auth.deps import (
+    BackendDep,
+    BearerDep,
+    DbDep,
+    current_participant,
+    current_user,
+    is_access_token,
+)
 from cloud.db.models import LiveSession
 from cloud.errors import Forbidden, NotFound
 from cloud.record.recorder import Recorder
@@ -41,7 +46,7 @@ RecorderDep = Annotated[Recorder, Depends(recorder_of)]
 async def reader(
     session_id: SessionId, backend: BackendDep, db: DbDep, credentials: BearerDep
 ) -> Reader:
-    if credentials is not None and _is_access_token(backend, credentials.credentials):
+    if credentials is not None and is_access_token(backend, credentials.credentials):
         user = await current_user(backend, db, credentials)
         session = await db.get(LiveSession, session_id)
         if session is None or session.owner_id != user.id:
@@ -56,14 +61,6 @@ async def reader(
 
 
 ReaderDep = Annotated[Reader, Depends(reader)]
-
-
-def _is_access_token(backend: Backend, token: str) -> bool:
-    try:
-        backend.signer.read_access_token(token)
-    except TokenError:
-        return False
-    return True
 
 
 def director(reader: ReaderDep) -> Reader:

@@ -54,6 +54,15 @@ def _is_participant_token(backend: Backend, token: str) -> bool:
     return True
 
 
+def is_access_token(backend: Backend, token: str) -> bool:
+    """A login's access token (a director), rather than a participant's."""
+    try:
+        backend.signer.read_access_token(token)
+    except TokenError:
+        return False
+    return True
+
+
 async def current_user(backend: BackendDep, db: DbDep, credentials: BearerDep) -> User:
     token = _bearer_token(credentials)
     try:

@@ -33,9 +33,8 @@ from cloud.auth.deps import (
     DbDep,
     current_participant,
     current_user,
+    is_access_token,
 )
-from cloud.auth.tokens import TokenError
-from cloud.backend import Backend
 from cloud.db.models import Invite, LiveSession, Participant
 from cloud.errors import ApiError, Forbidden, NotFound, error_response
 from cloud.gateway import admission, candidates
@@ -85,7 +84,7 @@ async def _watcher(
 ) -> Caller:
     """A participant token (viewer, camera phone, a director invite), or the login of the
     session's owner: the director may watch their own program as the viewers get it."""
-    if credentials is None or not _is_access_token(backend, credentials.credentials):
+    if credentials is None or not is_access_token(backend, credentials.credentials):
         return await current_participant(backend, db, credentials)
     user = await current_user(backend, db, credentials)
     session = await db.get(LiveSession, session_id)
@@ -104,14 +103,6 @@ async def _watcher(
     if participant is None:  # every session gets its owner's row when it is made
         raise Forbidden("this login is not this session's director", {"reason": "role"})
     return Caller(participant=participant, session=session)
-
-
-def _is_access_token(backend: Backend, token: str) -> bool:
-    try:
-        backend.signer.read_access_token(token)
-    except TokenError:
-        return False
-    return True
 
 
 CallerDep = Annotated[Caller, Depends(_watcher)]
