@@ -65,6 +65,18 @@ def webrtc_chromium() -> AbstractContextManager[Browser]:
     return chromium(tuple(WEBRTC_LOOPBACK))
 
 
+def page_problems(page: Page) -> list[str]:
+    """What goes wrong on `page` from now on: script errors and Content-Security-Policy
+    violations, collected for the test to assert on (empty while all is well)."""
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on(
+        "console",
+        lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return problems
+
+
 @contextmanager
 def phone(
     browser: Browser, locale: str = "en-US", landscape: bool = False, **extra: Any
@@ -83,12 +95,7 @@ def phone(
     )
     context.set_default_timeout(10_000)
     page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-    page.on(
-        "console",
-        lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
+    problems = page_problems(page)
     try:
         yield context, page
     finally:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 
 from tests.support.api import Director, bearer, create_session, invite, redeem
+from tests.support.browser import page_problems
 from tests.support.cloud import METRICS_AUTH, CloudServer
 from tests.support.lossy_relay import LossyRelay
 from tests.support.procs import Proc, ProcessFailed, wait_until
@@ -434,12 +435,7 @@ def relayed_viewer(
     context.set_default_timeout(15_000)
     context.add_init_script(VIDEO_PROBE)
     page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-    page.on(
-        "console",
-        lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
+    problems = page_problems(page)
     route_webrtc_through(page, base_url, show.session_id, relay)
     page.goto(f"{base_url}/watch#{show.viewer_invite}")
     try:

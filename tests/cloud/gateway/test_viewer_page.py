@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.cloud.gateway.helpers import Show, publisher
-from tests.support.browser import KEEP_PEER_CONNECTIONS
+from tests.support.browser import KEEP_PEER_CONNECTIONS, page_problems
 from tests.support.cloud import CloudServer
 from tests.support.procs import wait_until
 
@@ -29,12 +29,7 @@ def page(webrtc_browser: Browser) -> Iterator[Page]:
     context = webrtc_browser.new_context(locale="ko-KR", viewport={"width": 800, "height": 600})
     context.set_default_timeout(15_000)
     page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-    page.on(
-        "console",
-        lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
+    problems = page_problems(page)
     try:
         yield page
     finally:

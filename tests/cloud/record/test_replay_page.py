@@ -15,7 +15,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.cloud.gateway.helpers import Show, publisher
 from tests.cloud.record.support import wait_recordings
 from tests.support.api import Director, invite
-from tests.support.browser import phone, webrtc_chromium
+from tests.support.browser import page_problems, phone, webrtc_chromium
 from tests.support.cloud import CloudServer
 from tests.support.procs import wait_until
 
@@ -31,12 +31,7 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(locale="ko-KR", viewport={"width": 800, "height": 600})
     context.set_default_timeout(15_000)
     page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-    page.on(
-        "console",
-        lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
+    problems = page_problems(page)
     try:
         yield page
     finally:
