@@ -55,6 +55,14 @@ export class Replay {
     hls.on(Hls.Events.ERROR, (_event, data) => {
       if (data.fatal) this.onState("failed");
     });
+    // A window whose first segment starts after 0 could leave the video parked at 0, before
+    // its first buffered frame, where hls.js does not jump and "playing" never comes.
+    hls.on(Hls.Events.FRAG_BUFFERED, () => {
+      const b = this.video.buffered;
+      if (this.hls === hls && b.length && this.video.currentTime < b.start(0)) {
+        this.video.currentTime = b.start(0);
+      }
+    });
     this.video.srcObject = null;
     hls.attachMedia(this.video);
     hls.loadSource(`/hls/${encodeURIComponent(this.session)}/index.m3u8`);
