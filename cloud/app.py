@@ -8,7 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from cloud.api import accounts, health, hls, invites, oidc, recordings, sessions, srt
+from cloud.api import (
+    accounts,
+    health,
+    hls,
+    invites,
+    oidc,
+    recording_switch,
+    recordings,
+    sessions,
+    srt,
+)
 from cloud.api.health import scrape_app
 from cloud.backend import Backend
 from cloud.config import Settings
@@ -62,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
         invites.router,
         health.router,
         recordings.router,
+        recording_switch.router,
         hls.router,
     ):
         app.include_router(router)

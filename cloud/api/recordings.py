@@ -81,6 +81,7 @@ async def list_recordings(
         infos = await asyncio.to_thread(recorder.store.recordings, session_id)
     status = recorder.status(session_id)
     return {
+        "on": recorder.wanted(session_id),  # the session's switch, as this process knows it
         "current": (
             {"state": status.state, "recording_id": status.recording_id, "reason": status.reason}
             if status is not None

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
 
 from cloud.config import MAX_INVITE_TTL_S
 from cloud.gateway.quality import Ceiling
@@ -111,6 +119,19 @@ class QualityDefaultsIn(Request):
     viewer: Ceiling | None = None
 
 
+class RecordingSwitchIn(Request):
+    on: StrictBool
+
+
+class RecordingSwitchOut(BaseModel):
+    """The session's recording switch, and whether a Go Live records with it here."""
+
+    on: bool  # the switch, stored with the session (on by default)
+    records: bool  # on, and this backend keeps recordings (its --no-recording wins)
+    reason: Literal["switched_off", "backend_off"] | None  # why it does not record
+    message: str  # the same, for the director's eyes
+
+
 class SessionOut(BaseModel):
     id: str
     name: str
@@ -119,6 +140,7 @@ class SessionOut(BaseModel):
     ended_at: datetime | None
     cameras: list[CameraOut]
     quality: QualityDefaults
+    recording: bool  # the recording switch (GET .../recording says whether it records)
 
 
 class SrtCredentialsOut(BaseModel):

@@ -88,6 +88,7 @@ async def session_out(db: AsyncSession, session: LiveSession) -> SessionOut:
         quality=QualityDefaults(
             camera=default_quality(session, "camera"), viewer=default_quality(session, "viewer")
         ),
+        recording=session.recording,
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -85,6 +86,9 @@ class LiveSession(Base):
     # (cloud/gateway/quality.py: "auto" or "lo"; docs/gateway.md, "Quality by role").
     camera_quality: Mapped[str] = mapped_column(String(8), default="lo", server_default="lo")
     viewer_quality: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
+    # Whether a Go Live records (docs/recording.md, "The switch"); the backend's
+    # --no-recording wins over it.
+    recording: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Camera(Base):

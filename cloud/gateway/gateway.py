@@ -11,7 +11,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -60,6 +60,7 @@ class FeedListener(Protocol):
     def unit(self, session_id: str, unit: Unit) -> None: ...
     def publisher_up(self, session_id: str, layer: str) -> None: ...
     def publisher_down(self, session_id: str, layer: str) -> None: ...
+    def switches(self, live: Mapping[str, bool]) -> None: ...  # each live session's switch
 
 
 class NoPublisher(Exception):
@@ -274,8 +275,11 @@ class Gateway:
         here = self._sessions_here()  # before the read: one claimed during it is live
         async with self._db() as db:
             rows = await db.scalars(select(LiveSession).where(LiveSession.ended_at.is_(None)))
-            live = {s.id: credentials(s) for s in rows}
+            sessions = list(rows)
+            live = {s.id: credentials(s) for s in sessions}
             self.auth.replace(live)
+        if self.listener is not None:  # the recording switch, set through any process
+            self.listener.switches({s.id: s.recording for s in sessions})
         if self.cluster is not None:  # ended through another process: its lease, publishers
             for session_id in here - live.keys():  # and viewers here go too
                 await self.session_ended(session_id)

@@ -116,3 +116,19 @@ def test_links_made_before_0005_keep_both_layers(empty_db: str) -> None:
     assert tuple(row) == ("lo", "auto")
     downgrade(empty_db, "0004")
     assert _run_sql(empty_db, "SELECT id FROM invites")[0][0] == "i1"
+
+
+def test_sessions_made_before_0006_keep_recording(empty_db: str) -> None:
+    upgrade(empty_db, "0005")
+    _run_sql(
+        empty_db,
+        "INSERT INTO users (id, email, display_name, password_hash, created_at) "
+        "VALUES ('u1', 'a@example.com', 'A', 'x', CURRENT_TIMESTAMP)",
+        "INSERT INTO sessions (id, owner_id, name, created_at, srt_passphrase, srt_publish_token,"
+        " srt_publish_token_expires_at)"
+        " VALUES ('s1', 'u1', 'Show', CURRENT_TIMESTAMP, 'p', 'tok', CURRENT_TIMESTAMP)",
+    )
+    upgrade(empty_db)
+    assert bool(_run_sql(empty_db, "SELECT recording FROM sessions")[0][0]) is True
+    downgrade(empty_db, "0005")
+    assert _run_sql(empty_db, "SELECT id FROM sessions")[0][0] == "s1"
