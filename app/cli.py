@@ -75,7 +75,8 @@ def _add_send(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--source",
         action="append",
         metavar="KIND:VALUE",
-        help="test:NAME, ndi:NDI NAME, file:PATH or camera:DEVICE, or sync:NAME (the lip-sync "
+        help="test:NAME, ndi:NDI NAME, file:PATH or camera:DEVICE; noisy:NAME (the test "
+        "pattern under moving grain: the encoder at its real bitrate) or sync:NAME (the lip-sync "
         "test: a white frame and a click together); repeat for more (default test:Test)",
     )
     cmd.add_argument(

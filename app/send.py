@@ -97,14 +97,21 @@ class SendPlan:
     audio: tuple[AudioSource, ...] = ()  # inputs of their own, always live
 
 
+_KINDS = "test, ndi, file, camera, noisy, sync"
+
+
 def make_source(spec: str, ndi: NdiConfig, position: int = 1) -> ThreadedSource:
-    """test:NAME, ndi:NDI NAME, file:PATH, camera:DEVICE; sync:NAME, the lip-sync test
-    (a white frame and a click together once a second, bench/av_sync.py)."""
+    """test:NAME, ndi:NDI NAME, file:PATH, camera:DEVICE; noisy:NAME, the test pattern
+    under moving grain (hard content: the encoder at its real bitrate, for benchmarks);
+    sync:NAME, the lip-sync test (a white frame and a click together once a second,
+    bench/av_sync.py)."""
     kind, _, rest = spec.partition(":")
     if not rest:
-        raise SendError(f"--source {spec!r}: expected KIND:VALUE (test, ndi, file, camera)")
+        raise SendError(f"--source {spec!r}: expected KIND:VALUE ({_KINDS})")
     if kind == "test":
         return TestPatternSource(rest, tone_hz=440.0 * position)  # a pitch each, heard on cuts
+    if kind == "noisy":
+        return TestPatternSource(rest, grain=True, tone_hz=440.0 * position)
     if kind == "ndi":
         return NdiSource(rest, rest, config=ndi)
     if kind == "file":
@@ -113,7 +120,7 @@ def make_source(spec: str, ndi: NdiConfig, position: int = 1) -> ThreadedSource:
         return CameraSource(Path(rest).name or rest, rest)
     if kind == "sync":
         return SyncFlashSource(rest)
-    raise SendError(f"--source {spec!r}: unknown kind {kind!r} (test, ndi, file, camera)")
+    raise SendError(f"--source {spec!r}: unknown kind {kind!r} ({_KINDS})")
 
 
 def _audio_inputs(specs: list[str], taken: set[str]) -> tuple[AudioSource, ...]:

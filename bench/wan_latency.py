@@ -4,8 +4,10 @@ Run from the repository root:
 
     python -m bench.wan_latency [--seconds 15] [--settle 6] [--plot]
 
-The real chain: `returnfeed send` (test pattern with a capture stamp, libx264, both layers,
-`--profile wan` as a sender on the internet starts) -> the project's lossy relay
+The real chain: `returnfeed send` (the test pattern under moving grain with a capture stamp:
+hard content, hi at its real ~1 Mbps and ~100 SRT packets a second, `--content test` for the
+bars alone at about a third of that; libx264, both layers, `--profile wan` as a sender on
+the internet starts) -> the project's lossy relay
 (tests/support/lossy_relay.py: loss and one-way delay each direction) -> `returnfeed-cloud`
 (SRT ingest at its default 20 ms latency, gateway) -> WHEP -> Debian's Chromium on /watch,
 hi layer. Per path (RTT, loss) and setting:
@@ -34,6 +36,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,6 +73,7 @@ SETTINGS = {  # name -> extra `returnfeed send` arguments
     "link + FEC": ["--srt-fec", "on"],
 }
 FREEZE_MS = 100.0
+CONTENT_KINDS = {"noisy": "noisy", "test": "test"}  # --content -> `returnfeed send` source kind
 TARGETS = {30.0: 120.0, 5.0: 60.0}  # RTT -> the issue's p95 target (ms)
 METRICS = (
     "gateway_srt_packets_lost_total",
@@ -92,7 +96,7 @@ def scrape(base: str) -> dict[str, float]:
 
 @contextmanager
 def chain(
-    work: Path, rtt_ms: float, loss: float, extra: list[str], tag: str
+    work: Path, rtt_ms: float, loss: float, extra: list[str], tag: str, content: str
 ) -> Iterator[tuple[str, dict[str, Any], LossyRelay, Path, subprocess.Popen[bytes]]]:
     srt_port = udp_port()
     server, base = start_cloud(
@@ -105,7 +109,8 @@ def chain(
     try:
         show = new_show(base)
         env = sender_env(show)
-        argv = [str(RETURNFEED), "send", "--source", "test:WAN", "--encoder", "libx264"]
+        source = f"{CONTENT_KINDS[content]}:WAN"
+        argv = [str(RETURNFEED), "send", "--source", source, "--encoder", "libx264"]
         argv += ["--srt-url", f"srt://127.0.0.1:{relay.port}", f"--session={show['session']}"]
         argv += ["--profile", "wan", "--cloud", base, "--json", *extra]
         log = (work / f"send-{tag}.log").open("wb")
@@ -153,21 +158,31 @@ def collect(page: Any, seconds: float) -> dict[str, Any]:
     }
 
 
-def latency_line(log: Path) -> str:
-    """The last `latency ...` the sender's stats lines gave for hi."""
-    found = ""
+def sender_lines(log: Path) -> tuple[str, float | None]:
+    """From the sender's stats lines for hi: the last `latency ...` and the median rate of
+    the last 10 seconds (kbps)."""
+    found, rates = "", []
     for line in log.read_text(errors="replace").splitlines():
-        m = re.search(r"\] hi .*\| latency (.*?) \| ", line)
+        m = re.search(r"\] hi .* (\d+) kbps .*\| latency (.*?) \| ", line)
         if m:
-            found = m.group(1)
-    return found
+            rates.append(float(m.group(1)))
+            found = m.group(2)
+    return found, statistics.median(rates[-10:]) if rates else None
 
 
 def one_run(
-    browser: Any, work: Path, rtt: float, loss: float, name: str, seconds: float, settle: float
+    browser: Any,
+    work: Path,
+    rtt: float,
+    loss: float,
+    name: str,
+    seconds: float,
+    settle: float,
+    content: str,
 ) -> dict[str, Any]:
     tag = f"{rtt:g}-{loss:g}-{name}".replace(" ", "").replace("+", "p")
-    with chain(work, rtt, loss, setting_args(name), tag) as (base, show, relay, log, send):
+    args = setting_args(name)
+    with chain(work, rtt, loss, args, tag, content) as (base, show, relay, log, send):
         time.sleep(settle)  # past the sender's one reconnect to the derived latency
         context = browser.new_context(viewport={"width": 800, "height": 600})
         context.add_init_script(PICTURE_FIRST)
@@ -184,7 +199,7 @@ def one_run(
         finally:
             leave(page, base)
             context.close()
-        chosen = latency_line(log)
+        chosen, hi_kbps = sender_lines(log)
         send.terminate()
         send.wait(15)
     sent = json.loads((work / f"send-{tag}.json").read_text() or "{}")
@@ -203,6 +218,7 @@ def one_run(
         "loss": loss,
         "setting": name,
         "chosen_latency": chosen,
+        "hi_kbps": hi_kbps,
         **result,
         **{k: int(v) for k, v in counted.items()},
         "relay_dropped_up": up_lost1 - up_lost0,
@@ -254,6 +270,7 @@ def main() -> None:
     p.add_argument("--settle", type=float, default=6.0, help="wait after going live")
     p.add_argument("--settings", default=",".join(SETTINGS), help="which settings to run")
     p.add_argument("--paths", default="", help="RTT/loss pairs, e.g. 30/0.01 (default: all)")
+    p.add_argument("--content", choices=sorted(CONTENT_KINDS), default="noisy")
     p.add_argument("--plot", action="store_true")
     p.add_argument("--out", type=Path, default=RESULTS / "wan_latency.json")
     args = p.parse_args()
@@ -272,7 +289,9 @@ def main() -> None:
                 for name in names:
                     try:
                         run = one_run(
-                            browser, Path(tmp), rtt, loss, name, args.seconds, args.settle
+                            browser,
+                            *(Path(tmp), rtt, loss, name),
+                            *(args.seconds, args.settle, args.content),
                         )
                     except Exception as exc:  # one failed cell must not lose the others
                         error = f"{type(exc).__name__}: {str(exc)[:300]}"
@@ -290,6 +309,7 @@ def main() -> None:
         "loadavg_before": load_before,
         "loadavg": Path("/proc/loadavg").read_text().split()[:3],
         "freeze_ms": FREEZE_MS,
+        "content": args.content,
         "targets_p95_ms": {f"rtt {k:g} ms": v for k, v in TARGETS.items()},
         "runs": runs,
     }

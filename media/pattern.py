@@ -2,6 +2,11 @@
 
 Everything that does not move is rendered once at construction; a frame is then
 a few slice copies, so eight of these at 60 fps cost little CPU.
+
+With `grain`, moving noise covers the picture (the stamp stays clean): the bars alone
+compress to about a third of the hi layer's bitrate, so latency and loss measured on them
+would see a third of the packets a camera's picture sends. Grained, the encoder runs at
+its real rate (hard content, as bench/encode.py's noisy picture).
 """
 
 from __future__ import annotations
@@ -28,9 +33,10 @@ _BARS = (
 class PatternRenderer:
     """Renders frame `index` of the pattern; pure apart from the stamp value passed in."""
 
-    def __init__(self, name: str, size: Size, *, stamp: bool = True) -> None:
+    def __init__(self, name: str, size: Size, *, stamp: bool = True, grain: bool = False) -> None:
         self.size = size
         self._stamp = stamp
+        self._grain = _grain_planes(size) if grain else None
         w, h = size.width, size.height
         bar_w = max(2, (w // len(_BARS)) & ~1)
         # Twice the width so a scrolled window is one contiguous slice, never a wrap.
@@ -69,6 +75,9 @@ class PatternRenderer:
         out[ly : ly + lh, lx : lx + lw] = self._label
         u[ly // 2 : (ly + lh) // 2, lx // 2 : (lx + lw) // 2] = C_ZERO
         v[ly // 2 : (ly + lh) // 2, lx // 2 : (lx + lw) // 2] = C_ZERO
+        if self._grain is not None:
+            noise = self._grain[index % len(self._grain)]
+            np.clip(out.astype(np.int16) + noise, 0, 255, out=out, casting="unsafe")
         if self._stamp:
             draw_stamp(out, self.size, stamp_value)
         return Frame(out)
@@ -82,3 +91,17 @@ class PatternRenderer:
         y[py : py + box, px : px + box] = Y_WHITE
         u[py // 2 : (py + box) // 2, px // 2 : (px + box) // 2] = C_ZERO
         v[py // 2 : (py + box) // 2, px // 2 : (px + box) // 2] = C_ZERO
+
+
+# Noise planes cycled through: more than x264 keeps as references, so no frame can be
+# predicted from an earlier one with the same grain. Sigma 8, as bench/encode.py's
+# `noise=alls=8`. Seeded: the same picture every run.
+_GRAIN_PLANES = 17
+_GRAIN_SIGMA = 8.0
+
+
+def _grain_planes(size: Size) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    shape = (_GRAIN_PLANES, size.height * 3 // 2, size.width)
+    noise = rng.normal(0.0, _GRAIN_SIGMA, shape).round().clip(-40, 40)
+    return noise.astype(np.int16)

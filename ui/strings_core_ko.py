@@ -99,7 +99,12 @@ CORE_KO: dict[str, str] = {
     "listener shutting down": "수신 측이 종료 중",
     "listener error": "수신 측 오류",
     "refused: {0} ({1})": "거부됨: {0} ({1})",
-    "{0} ms: RTT {1} ms x {2} + {3} (loss {4} %)": "{0} ms: RTT {1} ms x {2} + {3} (손실 {4} %)",
+    "{0} ms: RTT {1} ms + {2}, {3} repair chance (loss {4} %)": (
+        "{0} ms: RTT {1} ms + {2}, 복구 기회 {3}번 (손실 {4} %)"
+    ),
+    "{0} ms: RTT {1} ms + {2}, {3} repair chances (loss {4} %)": (
+        "{0} ms: RTT {1} ms + {2}, 복구 기회 {3}번 (손실 {4} %)"
+    ),
     "{0}, floor {1}": "{0}, 최소 {1}",
     "{0}, cap {1}": "{0}, 최대 {1}",
     "{0} ms: {1}": "{0} ms: {1}",

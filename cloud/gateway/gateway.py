@@ -343,6 +343,9 @@ class Gateway:
     def credentials_missed(self, session_id: str) -> None:
         self._hand_over(self._on_credentials_missed)
 
+    def video_hole(self, session_id: str, layer: str) -> None:
+        self._hand_over(self._on_video_hole, session_id, layer)
+
     # --- on the loop ------------------------------------------------------------------------
 
     def _on_unit(self, session_id: str, unit: Unit) -> None:
@@ -374,6 +377,10 @@ class Gateway:
         feed.publisher_down(layer)
         if not feed.live and not feed.taps:
             del self._feeds[session_id]
+
+    def _on_video_hole(self, session_id: str, layer: str) -> None:
+        # Forced: viewers see a frozen frame until this IDR, whatever was asked just before.
+        self.request_keyframe(session_id, layer, "ingest_hole", force=True)
 
     def _on_credentials_missed(self) -> None:
         now = time.monotonic()

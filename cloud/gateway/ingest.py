@@ -30,6 +30,7 @@ import av
 from cloud.gateway.linkhealth import CheckedReader, LinkDamage
 from cloud.gateway.metrics import GatewayMetrics
 from cloud.gateway.opus import OpusFramingError, split_opus
+from cloud.gateway.repair import HoleGuard
 from cloud.gateway.units import Unit
 from cloud.scale.egress import Egress, TeeReader
 from media.encode.nal import has_idr
@@ -126,6 +127,10 @@ class IngestEvents(Protocol):
     def credentials_missed(self, session_id: str) -> None:
         """A caller named a session the cache has no (or other) credentials for: they may
         have been created, rotated or renewed through another backend process."""
+
+    def video_hole(self, session_id: str, layer: str) -> None:
+        """A layer's video has a hole SRT could not repair and is held to the next IDR:
+        ask the director for one now (repair.py)."""
 
 
 class Ingest:
@@ -377,6 +382,8 @@ class Ingest:
         self, sid: StreamId, container: av.container.InputContainer, reader: CheckedReader
     ) -> None:
         next_look = time.monotonic() + HEALTH_EVERY_S
+        video_pid = container.streams.video[0].id
+        guard = HoleGuard()
         for packet in container.demux():
             now = time.monotonic()
             self._heard[sid.resource] = now  # one writer: this thread
@@ -389,7 +396,15 @@ class Ingest:
             pts = _to_90k(packet.pts, packet.time_base)
             data = bytes(packet)
             if kind == "video":
-                unit = Unit("video", sid.layer, pts, data, idr=has_idr(data))
+                idr = has_idr(data)
+                admit = guard.admit(packet.pos, idr, reader.continuity.gap_at.get(video_pid))
+                if admit.ask_keyframe:
+                    self._metrics.video_holes.labels(sid.layer).inc()
+                    self._events.video_hole(sid.session_id, sid.layer)
+                if not admit.forward:
+                    self._metrics.video_held_units.labels(sid.layer).inc()
+                    continue
+                unit = Unit("video", sid.layer, pts, data, idr=idr)
                 self._events.unit(sid.session_id, unit)
                 self._metrics.units.labels("video").inc()
             elif kind == "audio":

@@ -26,7 +26,9 @@ class ContinuityCheck:
     def __init__(self) -> None:
         self._last: dict[int, int] = {}
         self._rest = b""
+        self._checked = 0  # stream offset of the first byte of `_rest`
         self.errors: dict[int, int] = {}  # PID -> gaps seen
+        self.gap_at: dict[int, int] = {}  # PID -> stream offset of the packet after its newest gap
 
     @property
     def total(self) -> int:
@@ -38,6 +40,7 @@ class ContinuityCheck:
         buf = self._rest + data if self._rest else data
         whole = len(buf) - len(buf) % TS_PACKET
         self._rest = bytes(buf[whole:])
+        base, self._checked = self._checked, self._checked + whole
         found = 0
         for at in range(0, whole, TS_PACKET):
             if buf[at] != 0x47:
@@ -54,6 +57,7 @@ class ContinuityCheck:
             if flags & 0x20 and buf[at + 4] > 0 and buf[at + 5] & 0x80:
                 continue  # discontinuity_indicator: a new count on purpose
             self.errors[pid] = self.errors.get(pid, 0) + 1
+            self.gap_at[pid] = base + at
             found += 1
         return found
 

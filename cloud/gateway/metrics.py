@@ -84,3 +84,15 @@ class GatewayMetrics:
             ["layer", "stream"],
             registry=registry,
         )
+        self.video_holes = Counter(
+            "gateway_video_holes",
+            "Holes in a publisher's video held back to the next IDR after them (repair.py)",
+            ["layer"],
+            registry=registry,
+        )
+        self.video_held_units = Counter(
+            "gateway_video_held_units",
+            "Video frames held back because they might hold or follow a hole",
+            ["layer"],
+            registry=registry,
+        )

@@ -29,6 +29,7 @@ class TestPatternSource(ThreadedSource):
         size: Size = DEFAULT_SIZE,
         fps: Fraction | int = 60,
         stamp: bool = True,
+        grain: bool = False,
         tone_hz: float = 1000.0,
         retry: RetryPolicy | None = None,
     ) -> None:
@@ -37,12 +38,13 @@ class TestPatternSource(ThreadedSource):
         self.audio = ToneSource(name, frequency=tone_hz, level_dbfs=-20.0) if tone_hz else None
         self.fps = Fraction(fps)
         self._stamp = stamp
+        self._grain = grain  # moving noise: hard content, the encoder at its real rate
         self._renderer: PatternRenderer | None = None
         self._t0 = 0.0
         self._index = 0
 
     def _open(self) -> None:
-        self._renderer = PatternRenderer(self.name, self.size, stamp=self._stamp)
+        self._renderer = PatternRenderer(self.name, self.size, stamp=self._stamp, grain=self._grain)
         self._t0 = time.monotonic()
         self._index = 0
 

@@ -110,7 +110,7 @@ def test_the_latency_follows_the_measured_round_trip(
     expected = LatencyRule().choose(link)
     # The value was derived a moment before the link estimate we read: within a few ms.
     assert abs(second - expected.latency_ms) <= 8, (second, expected)
-    assert 60 <= second <= 120 - 15
+    assert 45 <= second <= 120 - 15  # a clean path: one repair chance, about RTT + 20
     assert layer.latency_ms == second and layer.retunes == 1
     assert layer.latency_why.startswith(f"{second} ms: RTT ")
     time.sleep(2)

@@ -6,6 +6,10 @@ Over a 30 ms round trip, an SRT latency of 20 ms leaves no time for a retransmis
 lost packet stays lost, and the ingest counts it (gateway_srt_packets_unrecovered_total and
 continuity-counter gaps in the TS it demuxes). With a latency of several round trips the
 same path loses packets and repairs every one: lost > 0, unrecovered and gaps 0.
+
+What the ingest hands on from such a stream (cloud/gateway/repair.py): every video frame
+whole, byte for byte as the encoder made it, and after a hole nothing until an IDR; each
+hole asks for a keyframe at once.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 
 import av
@@ -34,10 +39,14 @@ SECONDS = 4.0
 
 class Events:
     def __init__(self) -> None:
-        self.units = 0
+        self.units: list[Unit] = []  # ingest thread appends; read once the publisher left
+        self.holes = 0
 
     def unit(self, session_id: str, unit: Unit) -> None:
-        self.units += 1
+        self.units.append(unit)
+
+    def video_hole(self, session_id: str, layer: str) -> None:
+        self.holes += 1
 
     def publisher_up(self, session_id: str, layer: str, peer: str) -> None:
         pass
@@ -49,9 +58,17 @@ class Events:
         pass
 
 
-def noisy_ts(seconds: float, fps: int = 30) -> bytes:
+@dataclass(frozen=True)
+class Stream:
+    ts: bytes
+    frames: list[bytes]  # each encoded frame as the encoder gave it, in order
+    fps: int
+
+
+def noisy_ts(seconds: float, fps: int = 30) -> Stream:
     """H.264 of noise (so every frame is several packets), no audio, IDR every second."""
     out = io.BytesIO()
+    frames: list[bytes] = []
     rng = np.random.default_rng(7)
     with av.open(out, "w", format="mpegts") as ts:
         video = ts.add_stream("libx264", rate=fps)
@@ -62,22 +79,31 @@ def noisy_ts(seconds: float, fps: int = 30) -> bytes:
             picture = rng.integers(0, 256, (96, 160, 3), dtype=np.uint8)
             frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
             frame.pts, frame.time_base = i, Fraction(1, fps)
-            ts.mux(video.encode(frame))
-        ts.mux(video.encode(None))
-    return out.getvalue()
+            for packet in video.encode(frame):
+                frames.append(bytes(packet))
+                ts.mux(packet)
+        for packet in video.encode(None):
+            frames.append(bytes(packet))
+            ts.mux(packet)
+    return Stream(out.getvalue(), frames, fps)
 
 
 @pytest.fixture(scope="module")
-def stream() -> bytes:
+def stream() -> Stream:
     return noisy_ts(SECONDS)
 
 
 @pytest.fixture
-def ingest() -> Iterator[tuple[Ingest, CollectorRegistry]]:
+def events() -> Events:
+    return Events()
+
+
+@pytest.fixture
+def ingest(events: Events) -> Iterator[tuple[Ingest, CollectorRegistry]]:
     registry = CollectorRegistry()
     auth = IngestAuth()
     auth.put(SESSION, Credentials(PASSPHRASE, TOKEN, time.time() + 3600))
-    ing = Ingest("127.0.0.1", 0, 20, auth, Events(), GatewayMetrics(registry))
+    ing = Ingest("127.0.0.1", 0, 20, auth, events, GatewayMetrics(registry))
     ing.start()
     yield ing, registry
     ing.close()
@@ -119,7 +145,7 @@ def test_too_little_latency_for_a_retransmission_is_counted(
     ingest: tuple[Ingest, CollectorRegistry], stream: bytes
 ) -> None:
     ing, registry = ingest
-    publish(ing.address[1], 20, 0.05, stream)
+    publish(ing.address[1], 20, 0.05, stream.ts)
     damage = settled(ing)
     assert damage.lost > 0
     assert damage.unrecovered > 0, damage
@@ -134,12 +160,37 @@ def test_time_for_retransmissions_repairs_every_loss(
     ingest: tuple[Ingest, CollectorRegistry], stream: bytes
 ) -> None:
     ing, registry = ingest
-    publish(ing.address[1], 300, 0.01, stream)
+    publish(ing.address[1], 300, 0.01, stream.ts)
     damage = settled(ing)
     assert damage.lost > 0, "the relay lost packets"
     assert (damage.unrecovered, damage.ts_gaps) == (0, 0), damage
     assert counted(registry, "gateway_srt_packets_lost_total") == damage.lost
     assert counted(registry, "gateway_srt_packets_unrecovered_total") == 0
+
+
+def test_a_hole_is_held_to_the_next_idr_and_asks_for_one(
+    ingest: tuple[Ingest, CollectorRegistry], events: Events, stream: Stream
+) -> None:
+    ing, registry = ingest
+    publish(ing.address[1], 20, 0.01, stream.ts)
+    damage = settled(ing)
+    assert damage.ts_gaps > 0, damage  # holes in the stream, as above
+    index = {frame: n for n, frame in enumerate(stream.frames)}
+    handed = [u for u in list(events.units) if u.kind == "video"]
+    where = []
+    for unit in handed:
+        # The muxer put an access unit delimiter in front; the rest must be the frame, whole.
+        found = [n for n in range(len(stream.frames)) if unit.data.endswith(stream.frames[n])]
+        assert found, f"a damaged frame was handed on ({len(unit.data)} bytes)"
+        where.append(found[0])
+    assert where == sorted(where) and len(where) < len(index)  # some were held back
+    for before, after, unit in zip(where, where[1:], handed[1:], strict=False):
+        if after != before + 1:  # frames were held: play resumes at a keyframe only
+            assert unit.idr and after % stream.fps == 0, (before, after)
+    holes = registry.get_sample_value("gateway_video_holes_total", {"layer": "hi"})
+    assert holes and events.holes == holes  # each hole asked for a keyframe once
+    held = registry.get_sample_value("gateway_video_held_units_total", {"layer": "hi"})
+    assert held and held + len(handed) <= len(stream.frames)  # a frame lost whole never came
 
 
 def test_continuity_check() -> None:

@@ -228,7 +228,7 @@ def test_the_korean_window_shows_no_english(qtbot: QtBot, runtime: Runtime) -> N
             )),
             ev.StreamChanged(True, (
                 StreamLayer("hi", "connected", True, 60, 4000, 31, 1.0, None,
-                            "52 ms: RTT 31 ms x 1.5 + 6 (loss 1.0 %)"),
+                            "70 ms: RTT 31 ms + 20, 2 repair chances (loss 1.0 %)"),
                 StreamLayer("lo", "retrying: no answer from 10.0.0.2:9000 (retry in 2.0 s)",
                             False, 0, 0, None, None),
             )),

@@ -1,6 +1,7 @@
 """The SRT latency a sender chooses from its link, and SRT's FEC, through real libsrt.
 
-Unit: the rule (k x RTT + margin, k by loss; floor, cap), when a live connection is worth
+Unit: the rule (margin + RTT + a NAK period per extra repair chance, chances by loss;
+floor, cap), when a live connection is worth
 redoing, what the link memory makes of handshake times and libsrt's stats, `--srt-fec`
 words. Real peers (our binding on loopback): the latency a caller asks for is what both
 ends play at when the listener's is lower, and the listener's wins when it is higher; a
@@ -14,7 +15,14 @@ import threading
 
 import pytest
 
-from media.send.latency import LatencyChoice, LatencyRule, LinkEstimate, LinkMemory, should_retune
+from media.send.latency import (
+    LatencyChoice,
+    LatencyRule,
+    LinkEstimate,
+    LinkMemory,
+    reports_per_loss,
+    should_retune,
+)
 from media.send.link import describe_reject
 from media.send.target import FEC_DEFAULT, fec_config
 from media.srt import RejectReason, SrtConnection, SrtOptions, SrtRejected, connect, listen
@@ -27,12 +35,45 @@ RULE = LatencyRule()
 
 
 def test_latency_grows_with_rtt_and_with_loss() -> None:
+    near = RULE.choose(LinkEstimate(5.0, 0.001, "srt"))
     clean = RULE.choose(LinkEstimate(30.0, 0.0, "srt"))
     lossy = RULE.choose(LinkEstimate(30.0, 0.01, "srt"))
     far = RULE.choose(LinkEstimate(80.0, 0.02, "srt"))
-    assert (clean.latency_ms, lossy.latency_ms, far.latency_ms) == (65, 95, 220)
-    assert clean.derived and lossy.why == "95 ms: RTT 30 ms x 2.5 + 20 (loss 1.0 %)"
-    assert RULE.multiplier(0.3) == RULE.worst
+    # One chance: notice + RTT; each more: one periodic NAK later (20 ms, or RTT / 2).
+    assert [c.latency_ms for c in (near, clean, lossy, far)] == [25, 50, 70, 180]
+    assert clean.derived and lossy.why == "70 ms: RTT 30 ms + 20, 2 repair chances (loss 1.0 %)"
+    assert near.why == "25 ms: RTT 5 ms + 20, 1 repair chance (loss 0.1 %)"
+    assert RULE.chances(0.3) == RULE.max_chances
+
+
+def test_each_choice_leaves_at_most_the_residual_unrepaired() -> None:
+    for loss in (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1):
+        n = RULE.chances(loss)
+        assert loss * (2 * loss) ** n <= RULE.residual
+        assert n == 1 or loss * (2 * loss) ** (n - 1) > RULE.residual  # no more than needed
+
+
+def test_loss_reports_repeated_by_periodic_naks_are_divided_out() -> None:
+    """libsrt's sender counts a lost packet once per report naming it until the
+    retransmission lands: on a 2 % path with an 80 ms RTT it read 5.7 %."""
+    assert reports_per_loss(5.0) == pytest.approx(1.25)  # NAK period 20 ms
+    assert reports_per_loss(80.0) == pytest.approx(3.0)  # NAK period RTT / 2
+    links = LinkMemory()
+    for _ in range(60):  # a minute of a 2 % path, reported three times over
+        links.measured("far:1", 80.0, sent=200, lost=12)
+    link = links.get("far:1")
+    assert link is not None and link.loss == pytest.approx(0.02, rel=0.02)
+    assert links.choose("far:1", 120, "").latency_ms == 180
+
+
+def test_the_first_losses_of_a_link_do_not_read_as_a_bad_path() -> None:
+    """A 0.1 % path loses one of its first few hundred packets about as often as not: that
+    must not double the latency of its first retune."""
+    links = LinkMemory()
+    links.measured("near:1", 5.0, sent=115, lost=1)
+    link = links.get("near:1")
+    assert link is not None and link.loss < 0.002
+    assert RULE.chances(link.loss) == 1
 
 
 def test_a_short_link_gets_the_floor_and_a_long_one_the_cap() -> None:
@@ -53,7 +94,7 @@ def test_only_a_clear_difference_is_worth_a_reconnect() -> None:
     assert should_retune(120, wanted(65))  # the WAN default on a 30 ms link
     assert not should_retune(120, wanted(110))  # within 25 %
     assert not should_retune(20, wanted(30))  # within 15 ms
-    assert should_retune(20, wanted(95))
+    assert should_retune(20, wanted(70))
     assert not should_retune(120, wanted(40, derived=False))  # set by hand: never
 
 
@@ -66,11 +107,12 @@ def test_link_memory_takes_the_handshake_then_srt_own_numbers() -> None:
     assert links.get("h:1") == LinkEstimate(32.0, 0.0, "handshake")
     links.handshake("h:1", 0.5)  # a slow connect later does not undo a measurement
     assert links.get("h:1") == LinkEstimate(32.0, 0.0, "handshake")
-    links.measured("h:1", 30.0, sent=100, lost=1)
-    links.measured("h:1", 30.0, sent=100, lost=1)
+    for _ in range(60):  # 1 % lost, each counted 2.5 times (RTT 30 ms, NAK period 20)
+        links.measured("h:1", 30.0, sent=200, lost=5)
     link = links.get("h:1")
-    assert link is not None and link.source == "srt" and link.loss == pytest.approx(0.01)
-    assert links.choose("h:1", 120, "").latency_ms == 95
+    assert link is not None and link.source == "srt" and link.loss == pytest.approx(0.01, rel=0.02)
+    assert link.rtt_ms == pytest.approx(30.0)
+    assert links.choose("h:1", 120, "").latency_ms == 70
     links.measured("h:1", 0.0, sent=0, lost=0)  # no traffic that second: nothing learnt
     assert links.get("h:1") == link
     assert links.get("other:2") is None
