@@ -218,7 +218,13 @@ class Runtime:
             if self.config.control:
                 self.control_token = control_token(self._vault, self.config.control_token)
                 self.control = ControlServer(
-                    ControlApi(core, self.control_token, core.link.crew, core.link),
+                    ControlApi(
+                        core,
+                        self.control_token,
+                        core.link.crew,
+                        core.link,
+                        core.link.recordings,
+                    ),
                     self.config.control_host,
                     self.config.control_port,
                 )

@@ -198,4 +198,17 @@ CORE_KO: dict[str, str] = {
     ),
     "too slow: the send queue is full": "너무 느림: 보내기 대기열이 가득 찼습니다",
     "heard nothing from the relay": "릴레이에서 응답이 없습니다",
+    # recordings (app/session_link/recordings.py and the backend's answers)
+    "no recording {0}": "녹화 {0}이(가) 없습니다",
+    "cannot write {0}: {1}": "{0}에 쓸 수 없습니다: {1}",
+    "no such recording (or it was deleted)": "그런 녹화가 없습니다 (또는 삭제되었습니다)",
+    "the recording is still being written: switch recording off or stop the show first": (
+        "녹화가 아직 기록 중입니다: 먼저 녹화를 끄거나 방송을 멈추세요"
+    ),
+    "this backend keeps no recordings": "이 서버는 녹화를 보관하지 않습니다",
+    "this backend keeps no recordings (it runs with --no-recording)": (
+        "이 서버는 녹화를 보관하지 않습니다 (--no-recording으로 실행 중)"
+    ),
+    "recording is switched off for this session": "이 세션의 녹화가 꺼져 있습니다",
+    "each Go Live of this session is recorded": "이 세션의 모든 송출이 녹화됩니다",
 }

@@ -33,6 +33,7 @@ from ..engine.events import Event
 from ..engine.state import ShowState
 from . import codec
 from .crew import CrewControl, crew_routes
+from .recordings import RecordingControl, recording_routes
 from .sessions import SessionControl, session_routes
 
 log = logging.getLogger(__name__)
@@ -95,11 +96,13 @@ class ControlApi:
         token: str,
         crew: CrewControl | None = None,
         sessions: SessionControl | None = None,
+        recordings: RecordingControl | None = None,
     ) -> None:
         self._switcher = switcher
         self._token = token
         self._crew = crew  # the session link's crew actions; None: no crew endpoints
         self._sessions = sessions  # the session link itself; None: no session endpoints
+        self._recordings = recordings  # its recordings; None: no recording endpoints
         self.dropped_clients = 0
         self.app = Starlette(routes=self._routes())
 
@@ -142,6 +145,8 @@ class ControlApi:
             routes += crew_routes(self._crew, self._checked_body)
         if self._sessions is not None:
             routes += session_routes(self._sessions, self._checked_body)
+        if self._recordings is not None:
+            routes += recording_routes(self._recordings, self._checked_body)
         return routes
 
     async def _checked_body(self, request: Request) -> JSONResponse | dict[str, Any]:

@@ -6,14 +6,22 @@ named errors below with a message fit to show a director; no httpx error leaks o
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from .recording_info import RecordingList, RecordingSwitch, parse_list, parse_switch
+
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# The backend makes a recording's MP4 before it answers (a remux: seconds for an hour).
+DOWNLOAD_TIMEOUT = httpx.Timeout(120.0, connect=5.0)
+DOWNLOAD_CHUNK = 256 * 1024
 
 
 class CloudError(Exception):
@@ -75,6 +83,7 @@ class SessionInfo:
     # The quality ceiling a new link of each role gets unless the director picks one.
     camera_quality: str = "lo"
     viewer_quality: str = "auto"
+    recording: bool = True  # the session's recording switch (docs/recording.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +159,7 @@ def _session(data: dict[str, Any]) -> SessionInfo:
         cameras,
         str(quality.get("camera", "lo")),
         str(quality.get("viewer", "auto")),
+        bool(data.get("recording", True)),
     )
 
 
@@ -331,6 +341,54 @@ class CloudApi:
             for p in data
         ]
 
+    # --- recordings (docs/recording.md) ---------------------------------------------------
+
+    async def set_recording(self, access: str, session_id: str, on: bool) -> RecordingSwitch:
+        path = f"/api/sessions/{session_id}/recording"
+        return parse_switch(await self._call("PATCH", path, access=access, json={"on": on}))
+
+    async def recordings(self, access: str, session_id: str) -> RecordingList:
+        path = f"/api/sessions/{session_id}/recordings"
+        return parse_list(session_id, await self._call("GET", path, access=access))
+
+    async def delete_recording(self, access: str, session_id: str, recording_id: str) -> None:
+        path = f"/api/sessions/{session_id}/recordings/{recording_id}"
+        await self._call("DELETE", path, access=access)
+
+    async def download_recording(
+        self, access: str, session_id: str, recording_id: str, dest: Path
+    ) -> int:
+        """The recording as one MP4 into `dest`, streamed: the file appears whole (renamed
+        from `dest`.part) or not at all. Writes run off the loop, which the show shares."""
+        path = f"/api/sessions/{session_id}/recordings/{recording_id}/program.mp4"
+        part = dest.with_name(dest.name + ".part")
+        headers = {"Authorization": f"Bearer {access}"}
+        size = 0
+        try:
+            request = self._http.build_request("GET", path, headers=headers)
+            request.extensions["timeout"] = DOWNLOAD_TIMEOUT.as_dict()
+            response = await self._http.send(request, stream=True)
+            try:
+                if not response.is_success:
+                    await response.aread()
+                    raise _refusal("GET", path, response)
+                with await asyncio.to_thread(open, part, "wb") as out:
+                    async for chunk in response.aiter_bytes(DOWNLOAD_CHUNK):
+                        await asyncio.to_thread(out.write, chunk)
+                        size += len(chunk)
+            finally:
+                await response.aclose()
+            await asyncio.to_thread(os.replace, part, dest)
+        except httpx.TimeoutException as exc:
+            raise CloudUnreachable(f"{self.base_url} did not answer in time", "timeout") from exc
+        except (httpx.TransportError, httpx.InvalidURL) as exc:
+            raise CloudUnreachable(f"cannot reach {self.base_url}: {exc}", "unreachable") from exc
+        except OSError as exc:
+            raise CloudError(f"cannot write {dest}: {exc.strerror or exc}", "write_failed") from exc
+        finally:
+            part.unlink(missing_ok=True)
+        return size
+
     # --- plumbing -------------------------------------------------------------------------
 
     def _tokens(self, data: dict[str, Any]) -> Tokens:
@@ -357,11 +415,20 @@ class CloudApi:
             data = None
         if response.is_success and data is not None:
             return data
-        error = data.get("error", {}) if isinstance(data, dict) else {}
-        message = error.get("message") if isinstance(error, dict) else None
-        code = error.get("code") if isinstance(error, dict) else None
-        raise CloudError(
-            str(message or f"{method} {path}: HTTP {response.status_code}"),
-            str(code or "http_error"),
-            response.status_code,
-        )
+        raise _refusal(method, path, response)
+
+
+def _refusal(method: str, path: str, response: httpx.Response) -> CloudError:
+    """The backend's error answer ({"error": {code, message}}) as a CloudError."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    error = data.get("error", {}) if isinstance(data, dict) else {}
+    message = error.get("message") if isinstance(error, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return CloudError(
+        str(message or f"{method} {path}: HTTP {response.status_code}"),
+        str(code or "http_error"),
+        response.status_code,
+    )

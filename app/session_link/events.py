@@ -8,6 +8,7 @@ from media.encode.detect import EncoderChoice
 
 from ..golive import StreamLayer
 from .cloud_api import Invite, Participant, SessionInfo, SrtCredentials
+from .recording_info import RecordingList
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,23 @@ class MessageAcked:
     camera: int
 
 
+@dataclass(frozen=True, slots=True)
+class RecordingsListed:
+    """A session's recordings and the state of the one on air (each poll while live)."""
+
+    listing: RecordingList
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingSaved:
+    """A recording was downloaded as one MP4 to `path`."""
+
+    session_id: str
+    recording_id: str
+    path: str
+    bytes: int
+
+
 LinkEvent = (
     LoginChanged
     | ProvidersOffered
@@ -143,4 +161,6 @@ LinkEvent = (
     | HealthChanged
     | MessageSent
     | MessageAcked
+    | RecordingsListed
+    | RecordingSaved
 )

@@ -26,6 +26,7 @@ from .cloud_api import CloudApi, CloudError, Invite, SessionInfo, SrtCredentials
 from .crew import Crew, CrewRefused, CrewShow
 from .login import Login
 from .onair import OnAir, RelayFactory, ensure_invites
+from .recordings import Recordings
 from .vault import Vault
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,9 @@ class SessionLink:
         self._session: SessionInfo | None = None
         self._on_air: OnAir | None = None
         self.crew = Crew(self._crew_show, emit, self._set_invites)
+        self.recordings = Recordings(
+            lambda: self._login, lambda: self._session, self._session_updated, emit, open_browser
+        )
 
     @property
     def logged_in(self) -> bool:
@@ -327,6 +331,12 @@ class SessionLink:
 
     def _set_invites(self, invites: tuple[Invite, ...]) -> None:
         self._invites = invites
+
+    def _session_updated(self, session: SessionInfo) -> None:
+        self._session = session
+        self._emit(ev.SessionUpdated(session))
+        if self._on_air is not None:
+            self._on_air.poll_now()  # the recording's state follows at once, not in 5 s
 
     # --- helpers ----------------------------------------------------------------------------
 

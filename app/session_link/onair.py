@@ -158,6 +158,10 @@ class OnAir:
         if output is not None:
             output.reconnect_now()
 
+    def poll_now(self) -> None:
+        """Read the phones and the recording now rather than at the next poll."""
+        self._nudge.fire()
+
     def use_srt(self, srt: SrtCredentials) -> None:
         """The director rotated the credentials: every layer reconnects with the new ones
         now (the backend has already closed the old connections)."""
@@ -358,6 +362,7 @@ class OnAir:
                 self._emit(ev.PhonesChanged(participants))
                 self.health.up("phones")
                 await self._keep_invites(access)
+                await self._read_recordings(access)
                 if self.output is not None:
                     await self._read_damage(access)
             except NotLoggedIn as exc:
@@ -370,6 +375,14 @@ class OnAir:
             if relay.stats.connected:
                 self._emit(ev.LiveChanged(True, True, "", relay.stats.rtt_ms))
             await self._nudge.wait(wait)
+
+    async def _read_recordings(self, access: str) -> None:
+        try:
+            listing = await self._login.api.recordings(access, self._session.id)
+        except CloudError as exc:  # the show goes on; a backend may keep no recordings
+            log.info("the recordings not read: %s", exc.message)
+            return
+        self._emit(ev.RecordingsListed(listing))
 
     async def _read_damage(self, access: str) -> None:
         try:

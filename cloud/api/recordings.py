@@ -151,7 +151,9 @@ async def delete_recording(
     session_id: SessionId, recording_id: RecordingId, _director: DirectorDep, recorder: RecorderDep
 ) -> Response:
     if recorder.current(session_id) == recording_id:
-        raise ApiError("the recording is still being written: end the show first")
+        raise ApiError(
+            "the recording is still being written: switch recording off or stop the show first"
+        )
     with store_errors():
         await asyncio.to_thread(recorder.store.delete, session_id, recording_id)
     return Response(status_code=204)

@@ -188,7 +188,7 @@ NOT_SHOWN = {"relay", "login", "phones", "directors", "invites", "credentials", 
              "message", "log_in", "take_over", "go_live", "crew", "session", "stream 7",
              "no_session", "not_logged_in", "not_live", "unknown_phone", "no_invite",
              "unknown_camera", "timeout", "unreachable", "program stream",
-             "no_browser"}  # fmt: skip
+             "no_browser", "unknown_recording", "write_failed"}  # fmt: skip
 
 
 def test_every_core_message_reads_korean(qapp: QApplication) -> None:

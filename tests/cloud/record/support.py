@@ -35,7 +35,7 @@ def wait_recordings(
     def ready() -> bool:
         nonlocal found
         found = recordings(api, session_id, director.auth)["recordings"]
-        return sum(r["state"] == state for r in found) >= count
+        return sum(bool(r["state"] == state) for r in found) >= count
 
     wait_until(ready, 30, f"{count} recording(s) {state}: {found}")
     return found
