@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python -m bench.wan_latency [--seconds 15] [--settle 6] [--plot]
+    python -m bench.wan_latency [--seconds 15] [--settle 36] [--plot]
 
 The real chain: `returnfeed send` (the test pattern under moving grain with a capture stamp:
 hard content, hi at its real ~1 Mbps and ~100 SRT packets a second, `--content test` for the
@@ -14,8 +14,9 @@ hi layer. Per path (RTT, loss) and setting:
 
 - `fixed 120`: `--latency-ms 120`, what a WAN sender got before;
 - `link`: the latency derived from the measured RTT and loss (media/send/latency.py; the
-  first connection starts at 120 ms and reconnects once with the derived value, which
-  `--settle` waits past);
+  first connection starts at 120 ms and reconnects with the derived value ~3 s in, and
+  again 30 s later if the link then asks for clearly more or less: `--settle` waits past
+  both, so the figures are a show's steady state);
 - `link + FEC`: the same with `--srt-fec on` (fec,cols:10,rows:1,arq:always).
 
 Reported: glass to glass p50/p95 (stamp -> Chromium's expected display time, as in
@@ -183,7 +184,7 @@ def one_run(
     tag = f"{rtt:g}-{loss:g}-{name}".replace(" ", "").replace("+", "p")
     args = setting_args(name)
     with chain(work, rtt, loss, args, tag, content) as (base, show, relay, log, send):
-        time.sleep(settle)  # past the sender's one reconnect to the derived latency
+        time.sleep(settle)  # past the sender's reconnects to the derived latency
         context = browser.new_context(viewport={"width": 800, "height": 600})
         context.add_init_script(PICTURE_FIRST)
         page = context.new_page()
@@ -267,7 +268,12 @@ def main() -> None:
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=15.0, help="measured per run")
-    p.add_argument("--settle", type=float, default=6.0, help="wait after going live")
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=36.0,
+        help="wait after going live: past the first retune (~3 s) and the next one (30 s on)",
+    )
     p.add_argument("--settings", default=",".join(SETTINGS), help="which settings to run")
     p.add_argument("--paths", default="", help="RTT/loss pairs, e.g. 30/0.01 (default: all)")
     p.add_argument("--content", choices=sorted(CONTENT_KINDS), default="noisy")

@@ -42,7 +42,7 @@ _RTT_WEIGHT = 0.25
 # 1/e (~35 s of both layers on a camera's picture). A new link starts as if this many had
 # gone through clean, so the few losses of its first seconds do not read as a bad path.
 _LOSS_MEMORY_PACKETS = 4000.0
-_LOSS_PRIOR_PACKETS = 500.0
+_LOSS_PRIOR_PACKETS = 200.0
 NAK_MIN_MS = 20.0  # libsrt LiveCC's shortest periodic NAK interval
 
 
