@@ -79,9 +79,11 @@ def publisher(
     duration: float | None = None,
     latency_ms: int | None = None,
     cloud: tuple[str, str] | None = None,
+    extra: tuple[str, ...] = (),
 ) -> Iterator[Proc]:
     """`returnfeed send` with a test pattern and tone, as the director's app would send;
-    `cloud` = (backend URL, the director's access token) adds `--cloud`."""
+    `cloud` = (backend URL, the director's access token) adds `--cloud`; `extra` more
+    arguments."""
     argv = [
         str(RETURNFEED),
         "send",
@@ -100,6 +102,7 @@ def publisher(
         argv += ["--duration", str(duration)]
     if latency_ms is not None:
         argv += ["--latency-ms", str(latency_ms)]
+    argv += extra
     env = {
         "RETURNFEED_SRT_PASSPHRASE": show.srt["passphrase"],
         "RETURNFEED_PUBLISH_TOKEN": show.srt["publish_token"],

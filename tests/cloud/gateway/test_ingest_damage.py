@@ -2,11 +2,14 @@
 `returnfeed send` (hi layer) with a fixed SRT latency far too small for its path (20 ms over
 a 30 ms round trip, 5 % loss, the project's lossy relay) publishes to the real backend; the
 app's own client reads `GET /api/sessions/{id}/srt/health` and the director's health board
-says how many packets arrived too late to play, and what to do."""
+says how many packets arrived too late to play, and what to do. Each such hole in the video
+is held back (cloud/gateway/repair.py) and asks the director for a keyframe, which the
+sender, on the session's relay, makes."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import httpx
@@ -15,7 +18,7 @@ import pytest
 from app.session_link.cloud_api import CloudApi, CloudError, LayerDamage
 from app.session_link.health import HealthBoard
 from app.session_link.ingest_damage import CLEAR_AFTER_S, DamageWatch
-from tests.cloud.gateway.helpers import Show, live, publisher
+from tests.cloud.gateway.helpers import Show, live, metric, publisher
 from tests.support.api import Director, register
 from tests.support.cloud import CloudServer
 from tests.support.lossy_relay import lossy_relay
@@ -63,6 +66,36 @@ def test_packets_lost_for_good_at_the_ingest_reach_the_directors_board(
         f"hi: {layers['hi'].unrecovered} packets arrived too late to play at the backend:"
         " raise the SRT latency"
     )
+
+
+def test_each_hole_asks_the_director_for_a_keyframe_and_gets_one(
+    gw_cloud: CloudServer,
+    api: httpx.Client,
+    director: Director,
+    show: Show,
+    srt_port: int,
+    tmp_path: Path,
+) -> None:
+    seconds = 12
+    log = tmp_path / "send.log"
+    cloud = (gw_cloud.base_url, director.access)
+    extra = ("--json", "--duration", str(seconds))
+    with lossy_relay(("127.0.0.1", srt_port), seed=7) as relay:
+        relay.impair(loss=0.02, delay_ms=15.0)
+        with publisher(show, relay.port, log, "hi", None, 20, cloud, extra) as sender:
+            wait_until(lambda: live(api, show), 20, "the publisher through the relay")
+            wait_until(lambda: not sender.alive(), seconds + 20, "the sender to finish")
+    holes = metric(api, "gateway_video_holes_total")
+    asked = metric(api, 'gateway_keyframe_requests_total{reason="ingest_hole"}')
+    assert holes > 0 and asked > 0, log.read_text()[-2000:]
+    text = log.read_text()
+    summary = json.loads(text[text.rindex("\n{\n") : text.rindex("\n}\n") + 2])
+    # No viewer watches: every request the sender answered came from a hole, and each
+    # made an IDR beyond the 2 s GOP's.
+    assert summary["keyframe_requests"] >= 1, summary
+    assert summary["layers"]["hi"]["idrs"] > seconds / 2 + 1, summary["layers"]["hi"]
+    held = metric(api, "gateway_video_held_units_total")
+    assert held > 0
 
 
 def test_the_ingest_health_is_the_owners_only(
