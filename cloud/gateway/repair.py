@@ -45,7 +45,9 @@ class HoleGuard:
             self._holding = True
             self.holes += 1
             ask = True
-        if self._holding and idr and pos is not None and pos > self._hole_at:
+        # Without a position (never seen from the MPEG-TS demuxer) any IDR ends the hold:
+        # a frozen picture for good would be worse than a rare damaged keyframe.
+        if self._holding and idr and (pos is None or pos > self._hole_at):
             self._holding = False
         if self._holding:
             self.held += 1
