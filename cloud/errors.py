@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cloud.logs import HEADER, request_id
+
 log = logging.getLogger(__name__)
 
 
@@ -126,7 +128,13 @@ async def _database_down(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(500, "internal_error", "the server failed; the error was logged")
+    # This answer leaves through Starlette's outermost middleware, past RequestIds: name
+    # the id here, so the client can quote the one on the ERROR line.
+    rid = request_id.get()
+    headers = {HEADER: rid} if rid else None
+    return error_response(
+        500, "internal_error", "the server failed; the error was logged", headers=headers
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

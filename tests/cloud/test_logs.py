@@ -161,3 +161,30 @@ def test_a_failed_statement_does_not_quote_its_parameters(tmp_path: Path) -> Non
 
     said = run_async(fail())
     assert "no such table: nowhere" in said and "pass-phrase-9" not in said
+
+
+def test_an_unexpected_failure_still_answers_with_its_request_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Starlette sends a 500 from its outermost middleware, past RequestIds: the error
+    handler names the id itself, the one on its ERROR line."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from cloud.errors import install_error_handlers
+    from cloud.logs import RequestIds
+
+    app = FastAPI()
+    install_error_handlers(app)
+    app.add_middleware(RequestIds)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/boom", headers={"X-Request-ID": "support-ticket-42"})
+    assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
+    assert r.headers["x-request-id"] == "support-ticket-42"
+    (line,) = [rec for rec in caplog.records if rec.levelname == "ERROR"]
+    assert "unhandled error on GET /boom" in line.getMessage()
