@@ -231,6 +231,14 @@ class Ingest:
                 wanted = scale.pull_token(sid.session_id).encode()
                 if not hmac.compare_digest(sid.token.encode(), wanted):
                     return self._refuse(RejectReason.FORBIDDEN, f"{sid.resource}: bad pull token")
+                with self._lock:
+                    published = sid.resource in self._publishers
+                if not published:
+                    # An accepted pull would make the layer live on the edge, and a viewer
+                    # there start on it, while no byte comes. The edge asks again soon (and
+                    # a director publishing one layer makes it ask all show: hence quiet).
+                    why = f"{sid.resource}: not published here"
+                    return self._refuse(RejectReason.NOTFOUND, why, "not_published", logging.DEBUG)
                 return AcceptDecision.allow(passphrase=creds.passphrase)
             if not scale.owns(sid.session_id):  # the app reads the owner again on a 1403
                 why = f"{sid.resource}: another process owns this session's ingest"
@@ -255,10 +263,14 @@ class Ingest:
         return stale or wants_takeover(streamid)
 
     def _refuse(
-        self, reason: RejectReason, why: str, counted_as: str | None = None
+        self,
+        reason: RejectReason,
+        why: str,
+        counted_as: str | None = None,
+        level: int = logging.INFO,
     ) -> AcceptDecision:
         counted = counted_as or reason.name.lower()
-        log.info("SRT caller refused (%d): %s", int(reason), why, extra={"reason": counted})
+        log.log(level, "SRT caller refused (%d): %s", int(reason), why, extra={"reason": counted})
         self._metrics.ingest_refused.labels(counted).inc()
         return AcceptDecision.reject(reason)
 

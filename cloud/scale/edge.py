@@ -24,7 +24,7 @@ from typing import TypeVar
 from cloud.gateway.ingest import Ingest, IngestAuth, pull_connection
 from cloud.gateway.units import LAYERS
 from cloud.scale.owner import Ownership, OwnershipUnavailable
-from media.srt import SrtConnection, SrtError, StreamId
+from media.srt import RejectReason, SrtConnection, SrtError, SrtRejected, StreamId
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,11 @@ class Edges:
                 lambda: pull_connection(address, sid, creds.passphrase, self._latency_ms), name
             )
         except SrtError as exc:
+            if isinstance(exc, SrtRejected) and exc.reason_code == RejectReason.NOTFOUND:
+                # The owner answers, but nobody publishes the layer there (yet): not cut off.
+                log.debug("edge pull of %s: not published at %s:%s", sid.resource, *address)
+                follow.failing_since = None
+                return
             log.info("edge pull of %s from %s:%s failed: %s", sid.resource, *address, exc)
             if follow.failing_since is None:
                 follow.failing_since = time.monotonic()
