@@ -34,6 +34,7 @@ from cloud.gateway.udpmux import UdpMux
 from cloud.gateway.units import Unit
 from cloud.gateway.viewer import CONNECT_TIMEOUT_S, Viewer
 from cloud.scale.cluster import Cluster, ClusterConfig
+from cloud.scale.notices import Notice
 from media.srt import SrtError
 
 log = logging.getLogger(__name__)
@@ -174,11 +175,17 @@ class Gateway:
         self.listener: FeedListener | None = None  # set before start (cloud/record/)
         self.cluster = (
             Cluster(
-                config.cluster, self.auth, self._has_viewers, self.refresh, config.srt_latency_ms
+                config.cluster,
+                self.auth,
+                self._has_viewers,
+                self.refresh,
+                config.srt_latency_ms,
+                self.heard,
             )
             if config.cluster is not None and config.srt_enabled
             else None
         )
+        self._telling: set[asyncio.Task[None]] = set()
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -273,6 +280,7 @@ class Gateway:
 
     async def refresh(self) -> None:
         here = self._sessions_here()  # before the read: one claimed during it is live
+        held = self._owned_passphrases()
         async with self._db() as db:
             rows = await db.scalars(select(LiveSession).where(LiveSession.ended_at.is_(None)))
             sessions = list(rows)
@@ -282,7 +290,30 @@ class Gateway:
             self.listener.switches({s.id: s.recording for s in sessions})
         if self.cluster is not None:  # ended through another process: its lease, publishers
             for session_id in here - live.keys():  # and viewers here go too
-                await self.session_ended(session_id)
+                await self._end_here(session_id)
+            self._kick_rotated(held, live)
+
+    def _owned_passphrases(self) -> dict[str, str]:
+        if self.cluster is None:
+            return {}
+        held = {s: self.auth.get(s) for s in self.cluster.ownership.owned}
+        return {s: creds.passphrase for s, creds in held.items() if creds is not None}
+
+    def _kick_rotated(self, held: dict[str, str], live: dict[str, Credentials]) -> None:
+        """A passphrase rotated through another process whose notice never came (Redis was
+        away): the director still publishes here with the old one. (A rotated publish token
+        alone looks like a renewal here, which must not kick: docs/scale.md.)"""
+        for session_id, passphrase in held.items():
+            now = live.get(session_id)
+            if now is None or now.passphrase == passphrase or self._ingest is None:
+                continue
+            if self._owns(session_id):
+                log.info(
+                    "SRT passphrase of session %s changed in the database: "
+                    "closing its publishers here",
+                    session_id,
+                )
+                self._ingest.kick(session_id)
 
     def _sessions_here(self) -> set[str]:
         if self.cluster is None:
@@ -303,8 +334,55 @@ class Gateway:
         self.auth.put(session.id, credentials(session))
         if kick and self._ingest is not None:
             self._ingest.kick(session.id)
+        if kick and self.cluster is not None:  # the owner may be another process
+            task = asyncio.create_task(self.cluster.tell("rotated", session.id))
+            self._telling.add(task)
+            task.add_done_callback(self._telling.discard)
 
     async def session_ended(self, session_id: str) -> None:
+        """The REST API ended the session: here, and (told) on every other process."""
+        await self._end_here(session_id)
+        if self.cluster is not None:
+            await self.cluster.tell("ended", session_id)
+
+    async def heard(self, notice: Notice) -> None:
+        """Another process's API ended the session or rotated its credentials (notices.py).
+        The database says what is so: a notice is only the reason to look now."""
+        session_id, origin = notice.session_id, notice.origin
+        async with self._db() as db:
+            session = await db.get(LiveSession, session_id)
+        if session is None:
+            log.warning("session notice from %s: no session %s; ignored", origin, session_id)
+            return
+        if session.ended_at is not None:
+            if session_id in self._sessions_here():
+                log.info(
+                    "session %s was ended through process %s: ending it here", session_id, origin
+                )
+                await self._end_here(session_id)
+            else:
+                self.auth.drop(session_id)
+            return
+        if notice.kind == "ended":
+            log.warning(
+                "session notice from %s: %s ended, but it is live in the database; ignored",
+                origin,
+                session_id,
+            )
+            return
+        self.auth.put(session_id, credentials(session))
+        if self._ingest is not None and self._owns(session_id):
+            # The director's app reconnects, is refused for the old credentials and fetches
+            # the new ones (app/srt_renewal.py).
+            log.info(
+                "SRT credentials of session %s were rotated through process %s: "
+                "closing its publishers here",
+                session_id,
+                origin,
+            )
+            self._ingest.kick(session_id)
+
+    async def _end_here(self, session_id: str) -> None:
         self.auth.drop(session_id)
         if self.cluster is not None:
             await self.cluster.session_ended(session_id)

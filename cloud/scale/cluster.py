@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from cloud.gateway.ingest import Ingest, IngestAuth
 from cloud.scale.edge import Edges
 from cloud.scale.egress import pull_token
+from cloud.scale.notices import Hear, Kind, Notices
 from cloud.scale.owner import LEASE_S, Owner, Ownership
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,13 @@ class Cluster:
         has_viewers: Callable[[str], bool],
         refresh: Callable[[], Awaitable[None]],
         latency_ms: int,
+        hear: Hear,
     ) -> None:
         self.process_id = config.process_id or secrets.token_hex(4)
         self._config = config
         self.ownership = Ownership(config.redis_url, Owner(self.process_id, ""))
         self.edges = Edges(self.ownership, auth, self.pull_token, has_viewers, refresh, latency_ms)
+        self.notices = Notices(config.redis_url, self.process_id, hear)
 
     def pull_token(self, session_id: str) -> str:
         return pull_token(self._config.secret, session_id)
@@ -57,15 +60,21 @@ class Cluster:
         self.ownership.on_lost = ingest.kick
         self.edges.bind(ingest)
         await self.ownership.start()
+        await self.notices.start()
         log.info("process %s: SRT ingest advertised at %s", self.process_id, advertise)
 
     async def close(self) -> None:
+        await self.notices.close()
         await self.edges.close()
         await self.ownership.close()
 
     async def session_ended(self, session_id: str) -> None:
         self.edges.stop(session_id)
         await self.ownership.release(session_id)
+
+    async def tell(self, kind: Kind, session_id: str) -> None:
+        """Tell every other process what the API did here (notices.py)."""
+        await self.notices.tell(kind, session_id)
 
     def report(self) -> dict[str, object]:
         own = self.ownership
@@ -80,6 +89,7 @@ class Cluster:
             else round(time.monotonic() - renewed, 1),
             "error": own.error,
             "cut_off": self.cut_off(),
+            "notices": self.notices.listening.is_set(),
         }
 
     def cut_off(self) -> list[str]:

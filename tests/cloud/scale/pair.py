@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.support.cloud import RELAXED_RATES, CloudServer
-from tests.support.procs import free_udp_port
+from tests.support.procs import free_udp_port, wait_until
 from tests.support.redis import RedisServer
 
 
@@ -39,3 +39,14 @@ def two_processes(
 def health(server: CloudServer) -> tuple[int, dict[str, Any]]:
     r = httpx.get(f"{server.base_url}/api/health", timeout=5)
     return r.status_code, r.json()
+
+
+def notices_listening(*servers: CloudServer) -> None:
+    """Wait until each process hears session notices (cloud/scale/notices.py): one told
+    before it subscribed would only be found at its next refresh."""
+    for server in servers:
+
+        def listening(server: CloudServer = server) -> bool:
+            return bool(health(server)[1]["scale"]["notices"])
+
+        wait_until(listening, 15, f"notices heard at {server.base_url}")
