@@ -45,6 +45,7 @@ from .widgets.cameras import CamerasPanel
 from .widgets.common import panel, title
 from .widgets.crew import CrewPanel
 from .widgets.golive import GoLivePanel
+from .widgets.recordings import RecordingsPanel
 from .widgets.sessions import SessionPanel
 from .widgets.settings_dialog import SettingsDialog
 from .widgets.transition import TransitionPanel
@@ -179,6 +180,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.crew_panel, self.tr("Crew"))
         self.session_panel = SessionPanel(self.link, self.bridge)
         self.tabs.addTab(self.session_panel, self.tr("Session"))
+        self.recordings_panel = RecordingsPanel(self.link, self.bridge)
+        self.tabs.addTab(self.recordings_panel, self.tr("Recordings"))
         self.tabs.setMinimumWidth(360)
         return self.tabs
 

@@ -310,4 +310,46 @@ KO: dict[str, str] = {
     "Multiview layout {0} in the settings is not 4, 9 or 16; {1} is used.": (
         "설정의 멀티뷰 배치 {0}은(는) 4, 9, 16이 아니어서 {1}을(를) 씁니다."
     ),
+    # recordings (ui/widgets/recordings.py, ui/models/recordings.py)
+    "Recording": "녹화",
+    "Recordings": "녹화 목록",
+    "Started": "시작",
+    "Duration": "길이",
+    "Size": "크기",
+    "State": "상태",
+    "Recording now": "녹화 중",
+    "Interrupted (the server stopped)": "중단됨 (서버가 멈춤)",
+    "the stream ended": "송출이 끝남",
+    "the stream restarted": "송출이 다시 시작됨",
+    "switched off": "녹화를 끔",
+    "disk full": "디스크가 가득 참",
+    "write error": "쓰기 오류",
+    "the server stopped": "서버가 멈춤",
+    "Ended: {0}": "끝남: {0}",
+    "Ended": "끝남",
+    "Save recording": "녹화 저장",
+    "MP4 video (*.mp4)": "MP4 동영상 (*.mp4)",
+    "Record": "녹화하기",
+    "Keep a recording of each Go Live of this session on the server. "
+    "Switched off on air, the recording ends; on again, a new one begins.": (
+        "이 세션의 송출마다 서버에 녹화를 남깁니다. "
+        "방송 중에 끄면 녹화가 끝나고, 다시 켜면 새 녹화가 시작됩니다."
+    ),
+    "Recording off": "녹화 꺼짐",
+    "Each Go Live is recorded": "송출마다 녹화됩니다",
+    "● Recording": "● 녹화 중",
+    "Recording starts with the picture": "영상이 들어오면 녹화가 시작됩니다",
+    "Refresh": "새로 고침",
+    "Download…": "내려받기…",
+    "Save the recording as one MP4 file": "녹화를 동영상 파일 하나로 저장합니다",
+    "Play": "재생",
+    "Open the recording in this computer's player": "이 컴퓨터의 플레이어로 녹화를 엽니다",
+    "Delete…": "삭제…",
+    "Downloading…": "내려받는 중…",
+    "Downloading to play…": "재생하려고 내려받는 중…",
+    "Delete the recording started {0}? It cannot be undone.": (
+        "{0}에 시작한 녹화를 삭제할까요? 되돌릴 수 없습니다."
+    ),
+    "Delete recording": "녹화 삭제",
+    "Saved to {0}": "{0}에 저장했습니다",
 }

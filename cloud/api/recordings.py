@@ -49,7 +49,7 @@ class BadRecordingId(ApiError):
 
 def described(recorder: Recorder, info: RecordingInfo) -> dict[str, Any]:
     state = info.state
-    if state == "recording" and recorder.current(info.session_id) != info.id:
+    if state == "recording" and info.id not in recorder.writing(info.session_id):
         state = "interrupted"  # the backend stopped (or crashed) while it was written
     return {
         "id": info.id,
@@ -105,7 +105,7 @@ async def download(
         segments = recorder.store.segments(session_id, recording_id)
         if not segments:
             raise NotFound("the recording has no complete segment yet")
-        ended = recorder.current(session_id) != recording_id
+        ended = recording_id not in recorder.writing(session_id)
         scratch = recorder.store.root / ".scratch"
         path = await asyncio.to_thread(program_mp4, folder, segments, ended, scratch)
         response = file_response(
@@ -150,7 +150,7 @@ def serve_file(
 async def delete_recording(
     session_id: SessionId, recording_id: RecordingId, _director: DirectorDep, recorder: RecorderDep
 ) -> Response:
-    if recorder.current(session_id) == recording_id:
+    if recording_id in recorder.writing(session_id):
         raise ApiError(
             "the recording is still being written: switch recording off or stop the show first"
         )

@@ -43,6 +43,7 @@ class Recorder:
         self._off: set[str] = set()  # sessions whose recording switch is off
         self._switched_at: dict[str, float] = {}  # monotonic time of each switch set here
         self._publishing: set[str] = set()  # sessions whose hi publisher is up here
+        self._stopping: set[Segmenter] = set()  # ended, still writing their last segment
         self._hooks = SegmenterHooks(
             written=self._written,
             failed=lambda reason: self.metrics.errors.labels(reason).inc(),
@@ -121,6 +122,7 @@ class Recorder:
         segmenter = self._live.pop(session_id, None)
         if segmenter is not None:
             segmenter.stop(reason)
+            self._stopping.add(segmenter)
 
     def _enforce(self) -> None:
         try:
@@ -141,6 +143,17 @@ class Recorder:
         if segmenter is None or segmenter.recording is None or not segmenter.alive:
             return None
         return segmenter.recording.id
+
+    def writing(self, session_id: str) -> set[str]:
+        """The ids of the session's recordings whose files are still being written: the
+        current one, and any that ended a moment ago and are writing their last segment
+        (until then they are neither whole nor interrupted)."""
+        self._stopping = {s for s in self._stopping if s.alive}
+        return {
+            s.recording.id
+            for s in (*self._stopping, self._live.get(session_id))
+            if s is not None and s.session_id == session_id and s.recording is not None
+        }
 
     def active_paths(self) -> set[Path]:
         return {s.recording.path for s in list(self._live.values()) if s.recording is not None}

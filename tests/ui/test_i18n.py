@@ -31,6 +31,7 @@ from ui.core_text import core_text
 from ui.i18n import install
 from ui.main_window import MainWindow
 from ui.models.cameras import HEADERS
+from ui.models.recordings import HEADERS as RECORDING_HEADERS
 from ui.settings import Settings
 from ui.strings_core_ko import CORE_KO
 from ui.strings_ko import KO
@@ -58,6 +59,7 @@ def tr_literals() -> set[str]:
 
 def test_every_string_has_korean() -> None:
     wanted = tr_literals() | set(HEADERS) | set(KIND_NAMES.values()) | {SOURCES_HELP}
+    wanted |= set(RECORDING_HEADERS)
     wanted |= {"PROGRAM", "PREVIEW", "OFF"}  # lamp names, translated at run time
     missing = sorted(wanted - set(KO))
     assert not missing, f"no Korean for: {missing}"

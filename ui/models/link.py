@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from app.golive import StreamLayer
 from app.session_link import events as ev
 from app.session_link.cloud_api import Invite, SessionInfo, SrtCredentials
+from app.session_link.recording_info import RecordingList
 from media.encode.detect import EncoderChoice
 
 
@@ -32,6 +33,8 @@ class LinkModel(QObject):
     phonesChanged = Signal()
     messagesChanged = Signal()
     srtRotated = Signal(bool)  # live: the stream reconnects with the new passphrase
+    recordingsChanged = Signal()
+    recordingSaved = Signal(str)  # the path a recording was downloaded to
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +59,7 @@ class LinkModel(QObject):
         self.phones_by_camera: dict[int, int] = {}
         self.messages: list[MessageRow] = []
         self.degraded: tuple[ev.Degraded, ...] = ()  # what is down, and since when
+        self.recordings: RecordingList | None = None  # the chosen session's, when listed
 
     def apply(self, event: object) -> None:
         if isinstance(event, ev.LoginChanged):
@@ -81,12 +85,13 @@ class LinkModel(QObject):
         elif isinstance(event, ev.SessionChosen):
             self.session, self.srt, self.invites = event.session, event.srt, event.invites
             self.messages = []
+            self.recordings = None
             self.sessionChanged.emit()
             self.messagesChanged.emit()
         elif isinstance(event, ev.SessionUpdated):
             self.session = event.session
             if event.session is None:
-                self.srt, self.invites = None, ()
+                self.srt, self.invites, self.recordings = None, (), None
             self.sessionChanged.emit()
         elif isinstance(event, ev.SrtRotated):
             self.srt = event.srt
@@ -118,6 +123,12 @@ class LinkModel(QObject):
                     counts[p.camera_number] = counts.get(p.camera_number, 0) + 1
             self.phones_by_camera = counts
             self.phonesChanged.emit()
+        elif isinstance(event, ev.RecordingsListed):
+            if self.session is not None and event.listing.session_id == self.session.id:
+                self.recordings = event.listing
+                self.recordingsChanged.emit()
+        elif isinstance(event, ev.RecordingSaved):
+            self.recordingSaved.emit(event.path)
         elif isinstance(event, ev.MessageSent):
             self.messages.append(MessageRow(event.id, event.camera, event.text))
             self.messagesChanged.emit()

@@ -30,6 +30,7 @@ from ..bridge import Bridge
 from ..core_text import core_text
 from ..models.link import LinkModel
 from .common import muted, panel, title
+from .recordings import RecordingLine
 
 DEFAULT_BACKEND = "http://127.0.0.1:8000"
 MIN_PASSWORD = 8  # the backend's rule, said before the round trip
@@ -171,6 +172,8 @@ class GoLivePanel(QWidget):
         grid.addRow(self.tr("Tally relay"), self.relay)
         grid.addRow(self.tr("Phones"), self.phones)
         grid.addRow(self.tr("Stream"), self.encoder)
+        self.recording = RecordingLine(self._model, self._bridge)
+        grid.addRow(self.tr("Recording"), self.recording)
         layout.addLayout(grid)
         # What is down and since when: every degraded link the core reports, one a line.
         self.problems = QLabel()

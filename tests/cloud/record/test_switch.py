@@ -59,6 +59,9 @@ def test_switched_off_records_nothing_and_on_mid_show_records_until_off(
         assert "still being written" in refused.json()["error"]["message"]
 
         assert switch(api, show, director, False).status_code == 200
+        # While its last segment is written it is still "recording", never "interrupted".
+        (finishing,) = recordings(api, sid, director.auth)["recordings"]
+        assert finishing["state"] in ("recording", "ended"), finishing
         (ended,) = wait_recordings(api, sid, director, 1, "ended")
         assert ended["reason"] == "stopped"
         assert recordings(api, sid, director.auth)["current"] == {
