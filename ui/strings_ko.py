@@ -352,4 +352,5 @@ KO: dict[str, str] = {
     ),
     "Delete recording": "녹화 삭제",
     "Saved to {0}": "{0}에 저장했습니다",
+    "This server keeps no recordings": "이 서버는 녹화를 보관하지 않습니다",
 }

@@ -46,6 +46,7 @@ from .cloud_api import CloudError, Invite, NotLoggedIn, SessionInfo, SrtCredenti
 from .health import HealthBoard
 from .ingest_damage import DamageWatch
 from .login import Login
+from .recording_info import NO_RECORDINGS, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class OnAir:
         self._takeover = False  # the next stream targets carry o=takeover
         self._conflicts: set[str] = set()  # layers last refused as a second publisher
         self._ending: asyncio.Task[None] | None = None
+        self._recordings_kept = True  # False: the backend said it keeps none
         self.wake = WakeWatch(lambda _gap: self.reconnect_now())
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -377,10 +379,18 @@ class OnAir:
             await self._nudge.wait(wait)
 
     async def _read_recordings(self, access: str) -> None:
+        if not self._recordings_kept:
+            return
         try:
             listing = await self._login.api.recordings(access, self._session.id)
-        except CloudError as exc:  # the show goes on; a backend may keep no recordings
-            log.info("the recordings not read: %s", exc.message)
+        except CloudError as exc:  # the show goes on
+            if exc.code == NO_RECORDINGS:  # --no-recording: say so once, ask no more
+                self._recordings_kept = False
+                self._emit(
+                    ev.RecordingsListed(unavailable(self._session.id, self._session.recording))
+                )
+            else:
+                log.info("the recordings not read: %s", exc.message)
             return
         self._emit(ev.RecordingsListed(listing))
 

@@ -35,7 +35,9 @@ class Recording:
 class RecordingNow:
     """The recording of the show on air, as the director is told it."""
 
-    state: str  # "off", "waiting" (for the picture), "recording" or "ended"
+    # "off", "waiting" (for the picture), "recording", "ended", or "unavailable" (the
+    # backend keeps no recordings: --no-recording)
+    state: str
     recording_id: str | None = None
     reason: str | None = None  # with "ended": publisher_left, stopped, disk_full, ...
 
@@ -46,6 +48,14 @@ class RecordingList:
     on: bool  # the session's switch as the backend's recorder knows it
     now: RecordingNow
     recordings: tuple[Recording, ...]  # oldest first
+
+
+NO_RECORDINGS = "no_recordings"  # the backend's error code when it keeps none
+
+
+def unavailable(session_id: str, on: bool) -> RecordingList:
+    """What a backend that keeps no recordings has: nothing, and it says so."""
+    return RecordingList(session_id, on, RecordingNow("unavailable", reason="backend_off"), ())
 
 
 def _when(value: Any) -> datetime | None:

@@ -23,7 +23,7 @@ from . import events as ev
 from .cloud_api import CloudError, SessionInfo
 from .crew import CrewRefused
 from .login import Login
-from .recording_info import RecordingList, RecordingSwitch
+from .recording_info import NO_RECORDINGS, RecordingList, RecordingSwitch, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,17 @@ class Recordings:
         return switch
 
     async def listing(self, session_id: str) -> RecordingList:
+        """The session's recordings; a backend that keeps none answers an empty list whose
+        state says so (`unavailable`), not an error."""
         login = self._need_login()
-        listing = await login.api.recordings(await login.access(), session_id)
+        try:
+            listing = await login.api.recordings(await login.access(), session_id)
+        except CloudError as exc:
+            if exc.code != NO_RECORDINGS:
+                raise
+            chosen = self._session()
+            on = chosen.recording if chosen is not None and chosen.id == session_id else True
+            listing = unavailable(session_id, on)
         self._emit(ev.RecordingsListed(listing))
         return listing
 
@@ -102,11 +111,9 @@ class Recordings:
 
     async def _publish(self, login: Login, session_id: str) -> None:
         try:
-            listing = await login.api.recordings(await login.access(), session_id)
-        except CloudError as exc:  # done all the same; a backend that keeps none has no list
+            await self.listing(session_id)
+        except CloudError as exc:  # done all the same; the list follows at the next read
             log.info("recordings of %s not listed again: %s", session_id, exc.message)
-            return
-        self._emit(ev.RecordingsListed(listing))
 
     def _need_login(self) -> Login:
         login = self._login()

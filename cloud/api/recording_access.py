@@ -34,9 +34,15 @@ class Reader:
     key: str  # one reader, for the DVR viewer count
 
 
+class NoRecordings(NotFound):
+    """The backend runs with --no-recording: a code of its own, so the app can say so."""
+
+    code = "no_recordings"
+
+
 def recorder_of(backend: BackendDep) -> Recorder:
     if backend.recorder is None:
-        raise NotFound("this backend keeps no recordings")
+        raise NoRecordings("this backend keeps no recordings")
     return backend.recorder
 
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from app.session_link import events as ev
+from tests.app.conftest import sqlite_backend
 from tests.app.live import Recorder, director_runtime, wait
 from tests.app.test_crew_control import control, error_code
 from tests.cloud.record.support import decode_errors
@@ -130,3 +131,23 @@ def test_switch_list_download_play_and_delete_from_the_control_api(
         assert r.status_code == 404, r.text
         assert api.get("/api/health").status_code == 200
         assert seen.streaming()
+
+
+def test_a_backend_that_keeps_no_recordings_says_so(tmp_path: Path) -> None:
+    with sqlite_backend(tmp_path, {"RETURNFEED_NO_RECORDING": "1"}) as server:
+        with server.client() as http:
+            director = register(http)
+            sid = create_session(http, director, name="Unrecorded", cameras=1)["id"]
+        with (
+            director_runtime(server, director, sid, control=True) as (rt, seen),
+            control(rt) as api,
+        ):
+            r = api.patch(f"/api/sessions/{sid}/recording", json={"on": True})
+            assert r.status_code == 200, r.text
+            assert r.json()["recording"]["records"] is False
+            assert r.json()["recording"]["reason"] == "backend_off"
+            body = listing(api, sid)
+            assert body["now"]["state"] == "unavailable" and body["recordings"] == []
+            assert told(seen, "unavailable")
+            r = api.post(f"/api/sessions/{sid}/recordings/20261207T000000Z-abcdef/play")
+            assert (r.status_code, error_code(r)) == (404, "no_recordings")

@@ -95,6 +95,8 @@ class RecordingLine(QWidget):
         session, listing = self._link.session, self._link.recordings
         if session is None:
             return ""
+        if listing is not None and listing.now.state == "unavailable":
+            return self.tr("This server keeps no recordings")
         if not session.recording:
             return self.tr("Recording off")
         if not self._link.live or listing is None:

@@ -124,3 +124,6 @@ def test_no_recording_on_the_backend_wins_and_says_so(tmp_path: Path) -> None:
         assert answer["reason"] == "backend_off"
         assert "--no-recording" in answer["message"]
         assert api.get(url, headers=director.auth).json() == answer
+        listing = api.get(f"/api/sessions/{sid}/recordings", headers=director.auth)
+        assert listing.status_code == 404
+        assert listing.json()["error"]["code"] == "no_recordings"
