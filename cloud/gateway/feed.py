@@ -188,8 +188,13 @@ class Tap:
             self.wanted = other
             self._ask(other, "layer_gone")
 
-    def _shifted(self, unit: Unit, offset: int) -> Unit:
-        return unit if not offset else replace(unit, pts=unit.pts + offset)
+    @staticmethod
+    def _shifted(unit: Unit, offset: int) -> Unit:
+        # Per viewer and unit once a switch or restart moved the offset: the constructor,
+        # not dataclasses.replace, which looks the fields up each time (~4x slower).
+        if not offset:
+            return unit
+        return Unit(unit.kind, unit.layer, unit.pts + offset, unit.data, unit.idr)
 
     def _take_audio(self, unit: Unit) -> None:
         """Send the active layer's audio packet unless its instant went out already (from

@@ -22,7 +22,7 @@ from aiortc.utils import random32
 from cloud.gateway.units import Unit
 
 UNIT_CLOCK = 90000  # Unit.pts is on the publisher's 90 kHz timeline
-_HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence number, timestamp, SSRC
+HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence number, timestamp, SSRC
 _RTX_OSN = struct.Struct("!H")
 _EXTENSION_HEAD = struct.Struct("!HH")
 
@@ -134,29 +134,39 @@ class RtpStream:
         # aiortc's convert_timebase truncates; PTS are never negative here.
         return (self.timestamp_origin + pts * self.clock_rate // UNIT_CLOCK) & 0xFFFFFFFF
 
-    def packets_for(self, unit: Unit, payloads: Payloads, extension: bytes) -> list[bytes]:
-        """Plain RTP packets (not yet SRTP-protected) for one unit; the marker bit is set on
-        the last packet of the unit, as aiortc does (end of frame for video)."""
-        timestamp = self.timestamp(unit.pts)
-        first_byte = 0x90 if extension else 0x80
-        pt = self.payload_type
-        ssrc = self.ssrc
-        seq = self.sequence_number
+    def stamp(self, pts: int, payloads: Payloads) -> tuple[int, int]:
+        """Number one unit's packets: (the first one's sequence number, their timestamp).
+        The rest follow by one each (mod 2^16), the marker bit goes on the last one, as
+        aiortc does (end of frame for video); the history and counters are updated here,
+        so the caller only writes the headers (rtpsend does it into its SRTP buffer)."""
+        timestamp = (self.timestamp_origin + pts * self.clock_rate // UNIT_CLOCK) & 0xFFFFFFFF
+        first = seq = self.sequence_number
         history = self._history
-        pack = _HEADER.pack
         last = len(payloads) - 1
-        out = []
         octets = 0
         for i, payload in enumerate(payloads):
-            marker = 0x80 if i == last else 0
-            out.append(pack(first_byte, marker | pt, seq, timestamp, ssrc) + extension + payload)
-            history[seq % RTP_HISTORY_SIZE] = (seq, timestamp, marker, payload)
+            history[seq % RTP_HISTORY_SIZE] = (seq, timestamp, 0x80 if i == last else 0, payload)
             octets += len(payload)
             seq = (seq + 1) & 0xFFFF
         self.sequence_number = seq
-        self.packets += len(out)
+        self.packets += last + 1
         self.octets += octets
         self.last_timestamp = timestamp
+        return first, timestamp
+
+    def packets_for(self, unit: Unit, payloads: Payloads, extension: bytes) -> list[bytes]:
+        """Plain RTP packets (not yet SRTP-protected) for one unit, numbered by `stamp`."""
+        seq, timestamp = self.stamp(unit.pts, payloads)
+        first_byte = 0x90 if extension else 0x80
+        pt = self.payload_type
+        ssrc = self.ssrc
+        pack = HEADER.pack
+        last = len(payloads) - 1
+        out = []
+        for i, payload in enumerate(payloads):
+            marker = 0x80 if i == last else 0
+            out.append(pack(first_byte, marker | pt, seq, timestamp, ssrc) + extension + payload)
+            seq = (seq + 1) & 0xFFFF
         return out
 
     def retransmission(self, sequence_number: int, extension: bytes) -> bytes | None:
@@ -168,11 +178,11 @@ class RtpStream:
         seq, timestamp, marker, payload = entry
         first_byte = 0x90 if extension else 0x80
         if self.rtx_payload_type is None:
-            header = _HEADER.pack(first_byte, marker | self.payload_type, seq, timestamp, self.ssrc)
+            header = HEADER.pack(first_byte, marker | self.payload_type, seq, timestamp, self.ssrc)
             return header + extension + payload
         rtx_seq = self.rtx_sequence_number
         self.rtx_sequence_number = (rtx_seq + 1) & 0xFFFF
-        header = _HEADER.pack(
+        header = HEADER.pack(
             first_byte, marker | self.rtx_payload_type, rtx_seq, timestamp, self.rtx_ssrc
         )
         return header + extension + _RTX_OSN.pack(seq) + payload

@@ -10,6 +10,13 @@ viewer's loop takes its unit from its ring, writes its headers (`RtpStream`), SR
 each packet with the viewer's own session and hands it to the UDP socket of the selected
 ICE pair, all without yielding to the loop in between.
 
+Per packet the header goes straight into one preallocated buffer, libsrtp protects it there
+and the socket sends a view of it (srtpwrite.py): no bytes concatenated, no copy in and out
+of pylibsrtp. While asyncio holds nothing back for the socket, packets go to the socket
+itself rather than through the transport's `sendto` (a page of Python per datagram); what
+the socket refuses, and everything while a backlog exists, goes through the transport, so
+order and the backlog handling are as before.
+
 What stays aiortc's: SDP, ICE, DTLS and SRTP keys, RTCP (sender reports, SDES, BYE, the
 receiver reports' RTT/loss stats, PLI/FIR/REMB, which viewer.py hooks) and NACK handling,
 which calls the `_retransmit` installed here (answered from `RtpStream`'s history, in RTX).
@@ -25,6 +32,7 @@ date. `SharedPayloadSender` checks that those attributes exist and raises
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import Any
@@ -44,6 +52,9 @@ from cloud.gateway.packetize import (
     RtpStream,
     extension_block,
 )
+from cloud.gateway.srtpwrite import usable as srtp_writer_usable
+from cloud.gateway.srtpwrite import writer as srtp_writer
+from cloud.gateway.udpmux import direct_socket
 from cloud.gateway.units import Ring, Unit
 
 log = logging.getLogger(__name__)
@@ -55,6 +66,13 @@ SENDER_COUNTERS = ("packet_count", "octet_count", "ntp_timestamp", "rtp_timestam
 MAX_SOCKET_BACKLOG = 256 * 1024  # bytes the socket may hold back before this viewer waits
 BACKLOG_WAIT_S = 0.005
 _NTP_UNIX_NS = 2_208_988_800 * 1_000_000_000  # 1900-01-01 to 1970-01-01
+# aiortc's name-mangled attributes, spelled once (they are written per unit per viewer).
+_PACKET_COUNT = _SENDER + "packet_count"
+_OCTET_COUNT = _SENDER + "octet_count"
+_NTP_TIMESTAMP = _SENDER + "ntp_timestamp"
+_RTP_TIMESTAMP = _SENDER + "rtp_timestamp"
+_TX_PACKETS = _DTLS + "tx_packets"
+_TX_BYTES = _DTLS + "tx_bytes"
 
 
 def ntp_now() -> int:
@@ -95,18 +113,24 @@ class _Route:
     """Where one viewer's packets go: the selected ICE pair's UDP socket (looked up again
     only when aioice nominates another pair)."""
 
-    __slots__ = ("address", "backlog", "direct", "pair", "sendto")
+    __slots__ = ("address", "backlog", "direct", "pair", "sendto", "socket", "transport")
 
     def __init__(self, pair: CandidatePair | None) -> None:
         self.pair = pair
         udp = pair.protocol.transport if pair is not None else None
         # A TURN pair (or none yet) goes through aiortc's own `_send_rtp`.
         self.direct = udp is not None and type(pair.protocol) is StunProtocol  # type: ignore[union-attr]
+        self.transport: Any = udp
         self.sendto: Any = udp.sendto if udp is not None else None
         self.address: Any = pair.remote_addr if pair is not None else None
         # Bytes the event loop holds for a socket that would block (asyncio and uvloop both
         # have it); no drain event exists for a datagram socket, so the loop polls it.
         self.backlog: Any = getattr(udp, "get_write_buffer_size", None)
+        # The socket to send on directly while nothing is held back (udpmux's shared one
+        # through its viewer's transport); per unit, so a backlog is always kept in order.
+        self.socket: Any = getattr(udp, "sending_socket", None)
+        if self.socket is None and udp is not None:
+            self.socket = functools.partial(direct_socket, udp)
 
     def backed_up(self) -> bool:
         return self.backlog is not None and int(self.backlog()) > MAX_SOCKET_BACKLOG
@@ -171,11 +195,16 @@ class SharedPayloadSender:
             return False
         if dtls._state is not DtlsState.CONNECTED:
             return False  # the loop finds out and ends
-        route = self._current_route()
-        if not route.direct or route.backed_up():
+        route = self._route
+        if self._nominated.get(1) is not route.pair:
+            route = self._current_route()
+        if not route.direct:
+            return False
+        sock = route.socket()
+        if sock is None and route.backed_up():
             return False
         try:
-            self._send_direct(dtls, route, stream, unit)
+            self._send_direct(dtls, route, stream, unit, sock)
         except Exception:  # never into the feed's fan-out: this viewer stops, no other
             log.exception("RTP send failed")
             self._holding = True
@@ -218,7 +247,7 @@ class SharedPayloadSender:
                     while route.backed_up() and not ring.closed:  # noqa: ASYNC110
                         await asyncio.sleep(BACKLOG_WAIT_S)
                 if route.direct:
-                    self._send_direct(dtls, route, stream, unit)
+                    self._send_direct(dtls, route, stream, unit, route.socket())
                 else:
                     await self._send_via_aiortc(dtls, stream, unit)
                 self._holding = False
@@ -237,21 +266,37 @@ class SharedPayloadSender:
         self._state[_SENDER + "rtp_exited"].set()
 
     def _send_direct(
-        self, dtls: RTCDtlsTransport, route: _Route, stream: RtpStream, unit: Unit
+        self, dtls: RTCDtlsTransport, route: _Route, stream: RtpStream, unit: Unit, sock: Any
     ) -> None:
-        """Every packet of `unit`, SRTP-protected, to the UDP socket: no await in between."""
-        packets = self._packets(stream, unit)
-        protect = dtls._tx_srtp.protect
-        sendto = route.sendto
-        address = route.address
-        sent = 0
-        for packet in packets:
-            data = protect(packet)
-            sendto(data, address)
-            sent += len(data)
+        """Every packet of `unit`, SRTP-protected, to the UDP socket: no await in between.
+        `sock`: the route's socket to send on directly, None to go through its transport."""
+        payloads = self._payloads.payloads(unit)
+        extension = self._extension(ntp_now())
+        srtp = dtls._tx_srtp
+        if srtp_writer_usable(srtp):
+            seq, timestamp = stream.stamp(unit.pts, payloads)
+            sent = srtp_writer().send_unit(
+                srtp,
+                0x90 if extension else 0x80,
+                stream.payload_type,
+                seq,
+                timestamp,
+                stream.ssrc,
+                extension,
+                payloads,
+                sock,
+                route.transport,
+                route.address,
+            )
+        else:  # a pylibsrtp without the internals srtpwrite uses
+            sendto, address, sent = route.sendto, route.address, 0
+            for packet in stream.packets_for(unit, payloads, extension):
+                data = srtp.protect(packet)
+                sendto(data, address)
+                sent += len(data)
         counters = vars(dtls)  # its getStats "transport" numbers
-        counters[_DTLS + "tx_packets"] = counters.get(_DTLS + "tx_packets", 0) + len(packets)
-        counters[_DTLS + "tx_bytes"] = counters.get(_DTLS + "tx_bytes", 0) + sent
+        counters[_TX_PACKETS] = counters.get(_TX_PACKETS, 0) + len(payloads)
+        counters[_TX_BYTES] = counters.get(_TX_BYTES, 0) + sent
         self._sent(stream, unit)
 
     async def _send_via_aiortc(self, dtls: RTCDtlsTransport, stream: RtpStream, unit: Unit) -> None:
@@ -268,10 +313,10 @@ class SharedPayloadSender:
     def _sent(self, stream: RtpStream, unit: Unit) -> None:
         # What aiortc's sender reports (RTCP SR, getStats) read.
         state = self._state
-        state[_SENDER + "ntp_timestamp"] = self._reports.ntp(unit.pts)
-        state[_SENDER + "rtp_timestamp"] = stream.last_timestamp
-        state[_SENDER + "packet_count"] = stream.packets
-        state[_SENDER + "octet_count"] = stream.octets
+        state[_NTP_TIMESTAMP] = self._reports.ntp(unit.pts)
+        state[_RTP_TIMESTAMP] = stream.last_timestamp
+        state[_PACKET_COUNT] = stream.packets
+        state[_OCTET_COUNT] = stream.octets
 
     async def _retransmit(self, sequence_number: int) -> None:
         stream = self._stream
