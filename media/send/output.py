@@ -64,7 +64,8 @@ class LayerStats:
     # layer's state shows now (a layer woken by `retarget` leaves "rejected" at once).
     refusals: Mapping[int, int] = field(default_factory=dict)
     latency_ms: int | None = None  # the SRT latency this layer's connection asked for
-    latency_why: str = ""  # "70 ms: RTT 31 ms + 20, 2 repair chances (loss 1.0 %)", "120 ms: wan profile, ..."
+    # "70 ms: RTT 31 ms + 20, 2 repair chances (loss 1.0 %)", "120 ms: wan profile, ..."
+    latency_why: str = ""
     packet_filter: str = ""  # the FEC config both sides agreed on, "" for none
     retunes: int = 0  # reconnections made to change the latency
     packets_sent: int | None = None  # data packets this connection sent: media, again, FEC
