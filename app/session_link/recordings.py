@@ -21,7 +21,6 @@ from pathlib import Path
 
 from . import events as ev
 from .cloud_api import CloudError, SessionInfo
-from .crew import CrewRefused
 from .login import Login
 from .recording_info import NO_RECORDINGS, RecordingList, RecordingSwitch, unavailable
 
@@ -33,9 +32,17 @@ RECORDING_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 SCRATCH = Path(tempfile.gettempdir()) / "returnfeed-recordings"
 
 
+class RecordingRefused(CloudError):
+    """A recording call that cannot be done as asked; `status` is what the control API
+    answers (404 unknown recording, 409 not logged in)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message, code, status)
+
+
 def checked_id(recording_id: str) -> str:
     if not RECORDING_ID.fullmatch(recording_id):
-        raise CrewRefused(404, "unknown_recording", f"no recording {recording_id[:40]!r}")
+        raise RecordingRefused(404, "unknown_recording", f"no recording {recording_id[:40]!r}")
     return recording_id
 
 
@@ -118,5 +125,5 @@ class Recordings:
     def _need_login(self) -> Login:
         login = self._login()
         if login is None:
-            raise CrewRefused(409, "not_logged_in", "Log in to the ReturnFeed cloud first.")
+            raise RecordingRefused(409, "not_logged_in", "Log in to the ReturnFeed cloud first.")
         return login

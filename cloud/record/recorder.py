@@ -161,5 +161,5 @@ class Recorder:
     async def close(self) -> None:
         for session_id in list(self._live):
             self._end(session_id, "backend_stopped")
-        for segmenter in list(self._last.values()):
+        for segmenter in {*self._last.values(), *self._stopping}:
             await asyncio.to_thread(segmenter.join, 5.0)

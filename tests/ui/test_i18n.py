@@ -142,6 +142,7 @@ def test_the_core_catalogue_is_all_korean() -> None:
 CORE_SITES = {
     # the session link and Go Live (app/session_link, app/golive.py)
     "LinkFailed", "CrewRefused", "Notice", "LiveChanged", "StreamChanged", "Degraded", "down",
+    "RecordingRefused",
     "_end", "CloudError", "CloudUnreachable", "NotLoggedIn", "CoreStartError", "OidcLoginError",
     # the engine's refusals a window action can meet (bad values come from the control API)
     "NotNow", "UnknownSource", "UnknownChannel", "UnknownCamera",
