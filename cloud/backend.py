@@ -50,6 +50,8 @@ class Backend:
         gateway = _gateway(settings, db, metrics, relay)
         recorder = _recorder(settings, metrics) if settings.recording else None
         gateway.listener = recorder
+        if recorder is not None:
+            recorder.request_keyframe = gateway.request_keyframe
         return cls(
             settings=settings,
             engine=engine,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -44,6 +44,8 @@ class Recorder:
         self._switched_at: dict[str, float] = {}  # monotonic time of each switch set here
         self._publishing: set[str] = set()  # sessions whose hi publisher is up here
         self._stopping: set[Segmenter] = set()  # ended, still writing their last segment
+        # Asks the director for an IDR: (session, layer, reason); the gateway's, set with it.
+        self.request_keyframe: Callable[[str, str, str], None] | None = None
         self._hooks = SegmenterHooks(
             written=self._written,
             failed=lambda reason: self.metrics.errors.labels(reason).inc(),
@@ -110,7 +112,9 @@ class Recorder:
             return
         self._off.discard(session_id)
         if session_id in self._publishing and session_id not in self._live:
-            self._start(session_id)  # it begins at the publisher's next IDR
+            self._start(session_id)  # it begins at the publisher's next IDR: ask for it now,
+            if self.request_keyframe is not None:  # not up to a GOP later
+                self.request_keyframe(session_id, RECORDED_LAYER, "recording_start")
 
     def _start(self, session_id: str) -> None:
         segmenter = Segmenter(self.store, session_id, self._hooks)

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.app.conftest import sqlite_backend
-from tests.cloud.gateway.helpers import Show, live, publisher
+from tests.cloud.gateway.helpers import Show, live, metric, publisher
 from tests.cloud.record.support import decode_errors, fetch, recordings, wait_recordings
 from tests.support.api import Director, create_session, register
 from tests.support.cloud import CloudServer
@@ -47,6 +47,9 @@ def test_switched_off_records_nothing_and_on_mid_show_records_until_off(
 
         on = switch(api, show, director, True)
         assert on.status_code == 200 and on.json()["records"] is True
+        # Not up to a GOP late: the director is asked for the IDR it begins at.
+        asked = 'gateway_keyframe_requests_total{reason="recording_start"}'
+        assert metric(api, asked) == 1
         (rec,) = wait_recordings(api, sid, director, 1, "recording")
         wait_until(
             lambda: recordings(api, sid, director.auth)["recordings"][0]["segments"] >= 2,
