@@ -49,6 +49,6 @@ async def set_switch(
     require_live(session)
     session.recording = body.on
     await db.commit()
-    if backend.recorder is not None:
-        backend.recorder.switch(session.id, body.on)
+    if backend.gateway is not None:  # the recorder here and, told, the session's owner
+        backend.gateway.recording_switched(session.id, body.on)
     return switch_out(backend, session)

@@ -62,6 +62,7 @@ class FeedListener(Protocol):
     def publisher_up(self, session_id: str, layer: str) -> None: ...
     def publisher_down(self, session_id: str, layer: str) -> None: ...
     def switches(self, live: Mapping[str, bool]) -> None: ...  # each live session's switch
+    def switch(self, session_id: str, on: bool) -> None: ...  # one session's, just set
 
 
 class NoPublisher(Exception):
@@ -339,6 +340,15 @@ class Gateway:
             self._telling.add(task)
             task.add_done_callback(self._telling.discard)
 
+    def recording_switched(self, session_id: str, on: bool) -> None:
+        """The REST API set the session's recording switch: here, and (told) on the owner."""
+        if self.listener is not None:
+            self.listener.switch(session_id, on)
+        if self.cluster is not None:
+            task = asyncio.create_task(self.cluster.tell("recording", session_id))
+            self._telling.add(task)
+            task.add_done_callback(self._telling.discard)
+
     async def session_ended(self, session_id: str) -> None:
         """The REST API ended the session: here, and (told) on every other process."""
         await self._end_here(session_id)
@@ -346,7 +356,8 @@ class Gateway:
             await self.cluster.tell("ended", session_id)
 
     async def heard(self, notice: Notice) -> None:
-        """Another process's API ended the session or rotated its credentials (notices.py).
+        """Another process's API ended the session, rotated its credentials or set its
+        recording switch (notices.py).
         The database says what is so: a notice is only the reason to look now."""
         session_id, origin = notice.session_id, notice.origin
         async with self._db() as db:
@@ -369,6 +380,10 @@ class Gateway:
                 origin,
                 session_id,
             )
+            return
+        if notice.kind == "recording":
+            if self.listener is not None and self._owns(session_id):  # only the owner records
+                self.listener.switch(session_id, session.recording)
             return
         self.auth.put(session_id, credentials(session))
         if self._ingest is not None and self._owns(session_id):

@@ -1,9 +1,11 @@
-"""Session notices between processes: "ended" and "rotated", over one Redis pub/sub channel.
+"""Session notices between processes: "ended", "rotated" and "recording" (its switch was set),
+over one Redis pub/sub channel.
 
-The process whose API ends a session, or rotates its SRT credentials, acts on its own
-ingest, viewers and edges at once; every other process would only find out at its next
-credentials refresh from the database (every 30 s), and meanwhile the owner kept the
-director publishing and its viewers (and the edges') watching. So the acting process also
+The process whose API ends a session, rotates its SRT credentials or sets its recording
+switch acts on its own ingest, recorder, viewers and edges at once; every other process
+would only find out at its next credentials refresh from the database (every 30 s), and
+meanwhile the owner kept the director publishing (and recording, or not) and its viewers
+(and the edges') watching. So the acting process also
 publishes a notice on `CHANNEL`, which every process of the deployment listens to.
 
 A notice carries only what happened and to which session: the hearer reads the session from
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "returnfeed:scale:sessions"
 CALL_TIMEOUT_S = 1.0
 MAX_NOTICE = 512  # bytes: a notice is ~80; anything longer is not ours
-Kind = Literal["ended", "rotated"]
+Kind = Literal["ended", "rotated", "recording"]
 KINDS: tuple[str, ...] = get_args(Kind)
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
