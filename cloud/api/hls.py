@@ -47,7 +47,9 @@ async def playlist(recorder: Recorder, session_id: str, reader: Reader) -> Respo
                 raise NotFound("the session has no recording yet")
             recording_id = infos[-1].id
         segments = await asyncio.to_thread(recorder.store.segments, session_id, recording_id)
-    ended = recorder.current(session_id) != recording_id
+    # One that ended a moment ago may still be writing its last segment: not VOD yet, so a
+    # player reloads and gets that segment before the end.
+    ended = recording_id not in recorder.writing(session_id)
     text = media_playlist(segments, ended, prefix=f"{recording_id}/")
     headers = {"Cache-Control": "no-cache"}
     return Response(text, media_type=PLAYLIST, headers=headers)
