@@ -112,7 +112,12 @@ async def _pair(
     """An aioice pair whose protocol's transport sends to a loopback socket nobody reads."""
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(("127.0.0.1", 0))
-    receiver = type("Receiver", (), {"protocol_lost": lambda self, protocol: None})()
+    # Other programs' stray datagrams to a port we reuse are ignored, not parsed.
+    receiver = type(
+        "Receiver",
+        (),
+        {"protocol_lost": lambda self, p: None, "data_received": lambda self, d, c: None},
+    )()
     protocol = StunProtocol(receiver)
     own = None
     if shared is None:

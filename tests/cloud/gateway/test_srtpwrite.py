@@ -4,6 +4,7 @@ the socket does not take goes to the transport, in order."""
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import struct
@@ -36,16 +37,33 @@ def stream() -> RtpStream:
 
 
 class Recorder:
-    """A socket (or transport) that keeps what it is given, or refuses after `room`."""
+    """A socket (or transport) that keeps the datagrams it is given, cutting a GSO send as
+    the kernel does, or refuses once it holds `room` (all of a GSO send or none)."""
 
-    def __init__(self, room: int = 1 << 30) -> None:
+    def __init__(self, room: int = 1 << 30, gso: OSError | None = None) -> None:
         self.room = room
+        self.gso = gso
         self.sent: list[tuple[bytes, Any]] = []
+        self.gso_sends = 0
 
     def sendto(self, data: Any, address: Any = None) -> None:
         if len(self.sent) >= self.room:
             raise BlockingIOError
         self.sent.append((bytes(data), address))
+
+    def sendmsg(self, buffers: list[Any], ancillary: list[Any], flags: int, address: Any) -> None:
+        if self.gso is not None:
+            raise self.gso
+        ((level, kind, value),) = ancillary
+        assert (level, kind) == (socket.SOL_UDP, 103)
+        (segment,) = struct.unpack("=H", value)
+        data = b"".join(bytes(b) for b in buffers)
+        pieces = [data[i : i + segment] for i in range(0, len(data), segment)]
+        assert all(len(p) == segment for p in pieces[:-1]), "only the last may be shorter"
+        if len(self.sent) + len(pieces) > self.room:
+            raise BlockingIOError
+        self.gso_sends += 1
+        self.sent += [(p, address) for p in pieces]
 
 
 def test_the_writer_protects_exactly_as_pylibsrtp_does_across_units_and_wrap() -> None:
@@ -76,19 +94,53 @@ def test_the_writer_protects_exactly_as_pylibsrtp_does_across_units_and_wrap() -
 def test_what_the_socket_does_not_take_goes_to_the_transport_in_order() -> None:
     key = os.urandom(30)
     theirs, ours = session(key), session(key)
-    payloads = tuple(os.urandom(1000) for _ in range(4))
+    payloads = (os.urandom(1000), os.urandom(1000), os.urandom(999), os.urandom(500))
     expected = [
         theirs.protect(p) for p in stream().packets_for(Unit("video", "hi", 0, b""), payloads, b"")
     ]
-    sock, transport = Recorder(room=1), Recorder()
+    sock, transport = Recorder(room=3), Recorder()
     new = stream()
     seq, timestamp = new.stamp(0, payloads)
     writer().send_unit(
         ours, 0x80, 102, seq, timestamp, new.ssrc, b"", payloads, sock, transport, "peer"
     )
-    assert [d for d, _ in sock.sent] == expected[:1]
-    assert [d for d, _ in transport.sent] == expected[1:]
+    assert [d for d, _ in sock.sent] == expected[:3]
+    assert [d for d, _ in transport.sent] == expected[3:]
     assert {a for _, a in sock.sent + transport.sent} == {"peer"}
+
+
+def fu_a_like(sizes: list[int]) -> tuple[bytes, ...]:
+    return tuple(os.urandom(n) for n in sizes)
+
+
+def test_runs_of_equal_sizes_go_in_one_gso_send_and_arrive_as_the_same_datagrams() -> None:
+    key = os.urandom(30)
+    theirs, ours = session(key), session(key)
+    # Two NAL units' FU-A fragments (sizes differ by a byte at most, the larger first), a
+    # single NAL between them, and a run longer than one GSO send may carry.
+    payloads = fu_a_like([1001, 1001, 1000, 300, 1200, 1199, 1199] + [700] * 70 + [20])
+    unit = Unit("video", "hi", 0, b"")
+    expected = [theirs.protect(p) for p in stream().packets_for(unit, payloads, EXTENSION)]
+    out, new = Recorder(), stream()
+    seq, timestamp = new.stamp(0, payloads)
+    writer().send_unit(
+        ours, 0x90, 102, seq, timestamp, new.ssrc, EXTENSION, payloads, out, None, "p"
+    )
+    assert [d for d, _ in out.sent] == expected
+    assert out.gso_sends < len(payloads) // 10
+
+
+def test_a_kernel_without_gso_gets_one_datagram_at_a_time() -> None:
+    key = os.urandom(30)
+    theirs, ours = session(key), session(key)
+    payloads = fu_a_like([900, 900, 899])
+    unit = Unit("video", "hi", 0, b"")
+    expected = [theirs.protect(p) for p in stream().packets_for(unit, payloads, b"")]
+    out, new, w = Recorder(gso=OSError(errno.EIO, "no checksum offload")), stream(), SrtpWriter()
+    seq, timestamp = new.stamp(0, payloads)
+    w.send_unit(ours, 0x80, 102, seq, timestamp, new.ssrc, b"", payloads, out, None, "p")
+    assert [d for d, _ in out.sent] == expected
+    assert not w.gso
 
 
 def test_a_packet_too_long_for_the_srtp_trailer_is_refused() -> None:
