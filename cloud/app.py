@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from cloud.api import (
     accounts,
+    audience,
     health,
     hls,
     invites,
@@ -74,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
         recordings.router,
         recording_switch.router,
         hls.router,
+        audience.router,
     ):
         app.include_router(router)
     app.include_router(relay_endpoint.router)  # WebSocket /api/relay/{session_id}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from cloud.auth.audience import AudienceEpochs
 from cloud.auth.tokens import TokenSigner
 from cloud.config import Settings
 from cloud.db.engine import make_engine, make_sessionmaker
@@ -40,6 +41,7 @@ class Backend:
     relay: Relay
     gateway: Gateway | None
     recorder: Recorder | None = None  # with the gateway, unless --no-recording
+    audience: AudienceEpochs = field(default_factory=AudienceEpochs)  # audience links' check
 
     @classmethod
     def create(cls, settings: Settings) -> Backend:

@@ -13,25 +13,22 @@ are relative, so one playlist serves both paths.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from cloud.api.recording_access import (
+    AudienceDep,
     Reader,
     ReaderDep,
     RecorderDep,
     SessionId,
-    check_audience,
 )
 from cloud.api.recordings import FileName, RecordingId, serve_file, store_errors
-from cloud.auth.deps import BackendDep
 from cloud.errors import NotFound
 from cloud.record.playlist import media_playlist
 from cloud.record.recorder import Recorder
 
 router = APIRouter(tags=["HLS"])
-Token = Annotated[str, Path(min_length=1, max_length=64)]
 PLAYLIST = "application/vnd.apple.mpegurl"
 # An audience link may be played from any page and carried by any CDN.
 AUDIENCE_HEADERS = {"Access-Control-Allow-Origin": "*"}
@@ -64,9 +61,8 @@ async def crew_playlist(
 
 @router.get("/hls/{session_id}/a/{token}/index.m3u8")
 async def audience_playlist(
-    session_id: SessionId, token: Token, backend: BackendDep, recorder: RecorderDep
+    session_id: SessionId, reader: AudienceDep, recorder: RecorderDep
 ) -> Response:
-    reader = check_audience(backend.settings.jwt_secret, session_id, token)
     response = await playlist(recorder, session_id, reader)
     response.headers.update(AUDIENCE_HEADERS)
     return response
@@ -87,14 +83,12 @@ async def crew_file(
 @router.get("/hls/{session_id}/a/{token}/{recording_id}/{name}")
 async def audience_file(
     session_id: SessionId,
-    token: Token,
     recording_id: RecordingId,
     name: FileName,
     request: Request,
-    backend: BackendDep,
+    _reader: AudienceDep,
     recorder: RecorderDep,
 ) -> Response:
-    check_audience(backend.settings.jwt_secret, session_id, token)
     response = serve_file(recorder, session_id, recording_id, name, request.headers.get("range"))
     response.headers.update(AUDIENCE_HEADERS)
     return response

@@ -1,6 +1,7 @@
 """Who may read a session's recordings and HLS: its director (the owner's login), its
 camera and viewer links (participant tokens, while the session lives), and whoever holds
-an audience link the director made (HLS only; an HMAC of the session and an expiry)."""
+an audience link the director made (HLS only; an HMAC of the session, the session's
+audience generation and an expiry: revoking every audience link bumps the generation)."""
 
 from __future__ import annotations
 
@@ -78,18 +79,35 @@ def director(reader: ReaderDep) -> Reader:
 DirectorDep = Annotated[Reader, Depends(director)]
 
 
-def audience_token(secret: str, session_id: str, expires_at: int) -> str:
-    mac = hmac.new(secret.encode(), f"audience:{session_id}:{expires_at}".encode(), hashlib.sha256)
-    return f"{expires_at}.{mac.hexdigest()[:32]}"
+def audience_token(secret: str, session_id: str, epoch: int, expires_at: int) -> str:
+    message = f"audience:{session_id}:{epoch}:{expires_at}"
+    mac = hmac.new(secret.encode(), message.encode(), hashlib.sha256)
+    return f"{expires_at}.{epoch}.{mac.hexdigest()[:32]}"
 
 
-def check_audience(secret: str, session_id: str, token: str) -> Reader:
-    expires, _, _mac = token.partition(".")
-    if not expires.isdigit() or len(expires) > 12:
+def check_audience(secret: str, session_id: str, token: str, epoch: int | None) -> Reader:
+    """`token` against the session's audience generation now (None: no such session)."""
+    expires, _, rest = token.partition(".")
+    made_in, _, _mac = rest.partition(".")
+    numbers = (expires, made_in)
+    if not all(n.isdigit() and len(n) <= 12 for n in numbers) or epoch is None:
         raise Forbidden("this audience link is not valid", {"reason": "token_invalid"})
-    expected = audience_token(secret, session_id, int(expires))
+    expected = audience_token(secret, session_id, int(made_in), int(expires))
     if not hmac.compare_digest(expected.encode(), token.encode()):
         raise Forbidden("this audience link is not valid", {"reason": "token_invalid"})
+    if int(made_in) != epoch:
+        raise Forbidden("this audience link was revoked", {"reason": "token_revoked"})
     if int(expires) < time.time():
         raise Forbidden("this audience link has expired", {"reason": "token_expired"})
     return Reader("audience", f"audience:{token}")
+
+
+Token = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+async def audience(session_id: SessionId, token: Token, backend: BackendDep, db: DbDep) -> Reader:
+    epoch = await backend.audience.get(db, session_id)
+    return check_audience(backend.settings.jwt_secret, session_id, token, epoch)
+
+
+AudienceDep = Annotated[Reader, Depends(audience)]

@@ -4,7 +4,6 @@
     GET    /api/sessions/{id}/recordings/{rec}/program.mp4    one MP4 (remuxed, faststart)
     GET    /api/sessions/{id}/recordings/{rec}/{file}         init.mp4 or a segment
     DELETE /api/sessions/{id}/recordings/{rec}                the director only
-    POST   /api/sessions/{id}/audience                        an audience link to the HLS
 
 The director (owner's login) and the session's camera and viewer links read; files honour
 Range (cloud/record/ranges.py).
@@ -13,14 +12,12 @@ Range (cloud/record/ranges.py).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from cloud.api.recording_access import (
@@ -28,9 +25,7 @@ from cloud.api.recording_access import (
     ReaderDep,
     RecorderDep,
     SessionId,
-    audience_token,
 )
-from cloud.auth.deps import BackendDep
 from cloud.errors import ApiError, NotFound
 from cloud.record.download import program_mp4
 from cloud.record.ranges import file_response
@@ -40,7 +35,6 @@ from cloud.record.store import INIT, BadId, NoRecording, RecordingInfo
 router = APIRouter(tags=["recordings"])
 RecordingId = Annotated[str, Path(min_length=1, max_length=64)]
 FileName = Annotated[str, Path(min_length=1, max_length=64)]
-AUDIENCE_TTL_S = 24 * 3600
 
 
 class BadRecordingId(ApiError):
@@ -157,25 +151,3 @@ async def delete_recording(
     with store_errors():
         await asyncio.to_thread(recorder.store.delete, session_id, recording_id)
     return Response(status_code=204)
-
-
-class AudienceIn(BaseModel):
-    ttl_s: int = Field(AUDIENCE_TTL_S, ge=60, le=30 * 24 * 3600)
-
-
-@router.post("/api/sessions/{session_id}/audience", status_code=201)
-async def audience_link(
-    session_id: SessionId,
-    body: AudienceIn,
-    request: Request,
-    _director: DirectorDep,
-    backend: BackendDep,
-) -> dict[str, Any]:
-    """A link anyone may play the session's HLS with, until it expires."""
-    expires_at = int(time.time()) + body.ttl_s
-    token = audience_token(backend.settings.jwt_secret, session_id, expires_at)
-    base = backend.settings.public_url or str(request.base_url)
-    return {
-        "url": f"{base.rstrip('/')}/hls/{session_id}/a/{token}/index.m3u8",
-        "expires_at": datetime.fromtimestamp(expires_at, UTC).isoformat(),
-    }

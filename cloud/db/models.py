@@ -89,6 +89,9 @@ class LiveSession(Base):
     # Whether a Go Live records (docs/recording.md, "The switch"); the backend's
     # --no-recording wins over it.
     recording: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Every audience link carries the generation it was made in; revoking them all bumps it
+    # (cloud/api/recording_access.py, docs/recording.md).
+    audience_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Camera(Base):

@@ -130,3 +130,19 @@ def test_an_audience_link_plays_the_hls_without_a_login(
     ).json()["url"]
     other_token = other.split("/a/")[1].split("/")[0]
     assert httpx.get(url.replace(token, other_token)).status_code == 403
+
+    # Revoked: every link made so far stops, the playlist and its segments; one made after
+    # plays. Only the director revokes.
+    audience = f"/api/sessions/{sid}/audience"
+    assert api.delete(audience, headers=show.viewer_auth).status_code == 403
+    assert api.delete(audience, headers=director.auth).status_code == 204
+    for gone in (url, f"{base}/{first}"):
+        r = httpx.get(gone)
+        assert r.status_code == 403, r.text
+        assert r.json()["error"]["details"]["reason"] == "token_revoked"
+    fresh = api.post(audience, json={}, headers=director.auth).json()["url"]
+    assert httpx.get(fresh).status_code == 200
+    # A generation the link was not made in, claimed by hand, is a forgery.
+    expires, epoch, mac = fresh.split("/a/")[1].split("/")[0].split(".")
+    claimed = fresh.replace(f"{expires}.{epoch}.", f"{expires}.{int(epoch) + 1}.")
+    assert httpx.get(claimed).json()["error"]["details"]["reason"] == "token_invalid"
