@@ -214,6 +214,31 @@ def test_whep_through_the_balancer_lands_on_the_process_holding_the_viewer(
     assert sorted(held_by) == ["backend-1", "backend-1", "backend-2", "backend-2"]
 
 
+def test_whep_offers_spread_evenly_whatever_else_the_pages_ask(
+    program: Program, balancer: Haproxy
+) -> None:
+    """The viewer page asks /whep/S/status before each offer (whep.js). With one round
+    robin for every request, two processes and pages that ask status then offer, each
+    offer took the turn after a status and every viewer landed on the same process (seen
+    in bench/scale_viewers.py: all of a killed edge's viewers came back on one process).
+    Offers have a round robin of their own."""
+    show = program.show
+    offer = whep_offer_sdp()
+    headers = {**show.viewer_auth, "Content-Type": "application/sdp"}
+    held_by = []
+    with httpx.Client(base_url=balancer.base_url, timeout=10) as api:
+        for _ in range(6):
+            status = api.get(f"/whep/{show.session_id}/status", headers=show.viewer_auth)
+            assert status.status_code == 200, status.text
+            r = api.post(f"/whep/{show.session_id}?mode=auto", content=offer, headers=headers)
+            assert r.status_code == 201, r.text
+            location = r.headers["location"]
+            held_by.append(location.rsplit("/", 1)[1].split(".", 1)[0])
+            # The link's viewers are limited (4): this one leaves before the next comes.
+            assert api.delete(location, headers=show.viewer_auth).status_code == 204
+    assert sorted(held_by) == ["backend-1"] * 3 + ["backend-2"] * 3, held_by
+
+
 async def test_the_relay_websocket_and_the_api_go_through_the_balancer(
     program: Program, balancer: Haproxy
 ) -> None:
