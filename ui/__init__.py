@@ -7,5 +7,5 @@ bridge       core events -> Qt signals on the UI thread; UI -> core submits
 models/      the show, audio, cameras and cloud link as Qt models, tested without widgets
 video/       frame pump (QTimer pull), yuv -> QImage conversion, views and multiview
 widgets/     the panels: buses, transition + T-bar, audio, go live, cameras, settings
-hotkeys      1-9, Shift+1-9, Space, Enter, F
+hotkeys      1-9 0 Q-Y (sources 1-16), Shift+ them, Space, Enter, F
 """

@@ -1,4 +1,6 @@
-"""Keyboard-first switching: 1-9 preview, Shift+1-9 program, Space CUT, Enter AUTO, F FTB.
+"""Keyboard-first switching: 1-9 and 0 preview sources 1-10 and Q W E R T Y sources 11-16
+(the row below, a second bank as on hardware panels; F is taken by FTB), Shift with either
+to program; Space CUT, Enter AUTO, F FTB.
 
 An application event filter rather than QShortcuts: Shift+1 arrives as "!" (or whatever
 the layout puts there), buttons would swallow Space, and keys typed into a text field
@@ -25,8 +27,10 @@ from .bridge import Bridge
 from .models.switcher import SwitcherModel
 
 Key = Qt.Key
-DIGITS: dict[int, int] = {int(getattr(Key, f"Key_{n}")): n for n in range(1, 10)}
-# What Shift+1..9 type on a US (and Korean) layout; other layouts send digits with Shift.
+SOURCE_KEYS: dict[int, int] = {int(getattr(Key, f"Key_{n % 10}")): n for n in range(1, 11)}
+SOURCE_KEYS |= {int(getattr(Key, f"Key_{k}")): n for n, k in enumerate("QWERTY", start=11)}
+# What Shift+1..9, 0 type on a US (and Korean) layout; other layouts send digits with Shift.
+# Letters keep their key with Shift.
 _SHIFTED_KEYS = (
     Key.Key_Exclam,
     Key.Key_At,
@@ -37,6 +41,7 @@ _SHIFTED_KEYS = (
     Key.Key_Ampersand,
     Key.Key_Asterisk,
     Key.Key_ParenLeft,
+    Key.Key_ParenRight,
 )
 SHIFTED: dict[int, int] = {int(k): n for n, k in enumerate(_SHIFTED_KEYS, start=1)}
 TEXT_INPUTS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
@@ -52,7 +57,7 @@ def command_for(key: int, modifiers: Qt.KeyboardModifier, model: SwitcherModel) 
     )
     if other:
         return None
-    number = DIGITS.get(key)
+    number = SOURCE_KEYS.get(key)
     if number is None and shift:
         number = SHIFTED.get(key)
     if number is not None:

@@ -12,13 +12,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.engine.commands import SetCameras
+from app.engine.commands import FadeToBlack, SetCameras, SetPreview, SetProgram
 from app.engine.state import ManualTransition
 from app.runtime import Runtime
 from app.session_link import events as link_events
 from app.session_link.vault import MemoryVault
 from tally import Camera
 from tests.app.core_config import light_config
+from ui.hotkeys import command_for
 from ui.main_window import MainWindow
 from ui.resources import stylesheet
 from ui.settings import Settings
@@ -59,6 +60,32 @@ def test_number_keys_pick_preview_and_shift_numbers_go_to_program(
     assert tiles["test-1"].tally is None and tiles["test-4"].tally is None
     assert window.buses.program["test-2"].isChecked()
     assert window.buses.preview["test-3"].isChecked()
+
+
+class Sixteen:
+    """A switcher model's `source_at` with sources 1-16 (named by their number)."""
+
+    def source_at(self, number: int) -> object:
+        return type("Source", (), {"name": f"s{number}"})() if 1 <= number <= 16 else None
+
+
+@pytest.mark.parametrize(
+    ("k", "shift", "expected"),
+    [
+        (Qt.Key.Key_9, False, SetPreview("s9")),
+        (Qt.Key.Key_0, False, SetPreview("s10")),
+        (Qt.Key.Key_ParenRight, True, SetProgram("s10")),  # Shift+0 on a US layout
+        (Qt.Key.Key_0, True, SetProgram("s10")),  # layouts that keep the digit
+        (Qt.Key.Key_Q, False, SetPreview("s11")),
+        (Qt.Key.Key_Y, False, SetPreview("s16")),
+        (Qt.Key.Key_Y, True, SetProgram("s16")),
+        (Qt.Key.Key_F, False, FadeToBlack()),  # FTB, not a source
+        (Qt.Key.Key_U, False, None),  # no 17th
+    ],
+)
+def test_all_sixteen_sources_have_a_key(k: Qt.Key, shift: bool, expected: object) -> None:
+    mods = Qt.KeyboardModifier.ShiftModifier if shift else Qt.KeyboardModifier.NoModifier
+    assert command_for(int(k), mods, Sixteen()) == expected  # type: ignore[arg-type]
 
 
 def test_space_cuts_enter_mixes_and_f_fades_to_black(
