@@ -224,6 +224,7 @@ class Runtime:
                         core.link.crew,
                         core.link,
                         core.link.recordings,
+                        core.link.audience,
                     ),
                     self.config.control_host,
                     self.config.control_port,

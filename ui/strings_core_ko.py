@@ -211,4 +211,9 @@ CORE_KO: dict[str, str] = {
     ),
     "recording is switched off for this session": "이 세션의 녹화가 꺼져 있습니다",
     "each Go Live of this session is recorded": "이 세션의 모든 송출이 녹화됩니다",
+    # audience links (app/session_link/audience.py and the backend's answers)
+    "an audience link is valid from {0} s to {1} days": (
+        "관객 링크의 유효 기간은 {0}초에서 {1}일까지입니다"
+    ),
+    "only the session's director may do this": "세션의 감독만 할 수 있습니다",
 }

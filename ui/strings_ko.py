@@ -353,4 +353,28 @@ KO: dict[str, str] = {
     "Delete recording": "녹화 삭제",
     "Saved to {0}": "{0}에 저장했습니다",
     "This server keeps no recordings": "이 서버는 녹화를 보관하지 않습니다",
+    "Audience link (HLS)": "관객 링크 (HLS)",
+    "For audiences larger than the live viewers' link: any HLS player, "
+    "no login, about 8 s behind live.": (
+        "라이브 시청 링크보다 많은 관객용: 어느 HLS 플레이어로나, "
+        "로그인 없이, 라이브보다 약 8초 늦게 봅니다."
+    ),
+    "Valid 1 hour": "1시간 유효",
+    "Valid 1 day": "1일 유효",
+    "Valid 7 days": "7일 유효",
+    "Make link": "링크 만들기",
+    "No audience link made yet": "아직 만든 관객 링크가 없습니다",
+    "Copy": "복사",
+    "Revoke all links…": "모든 링크 취소…",
+    "Every audience link of this session stops, those handed out before too": (
+        "이 세션의 모든 관객 링크가 멈춥니다. 전에 나눠 준 링크도 마찬가지입니다"
+    ),
+    "Revoke every audience link of this session? "
+    "Everyone playing an audience link stops; links made after work.": (
+        "이 세션의 모든 관객 링크를 취소할까요? "
+        "관객 링크로 보고 있는 모든 사람의 재생이 멈춥니다. 그 뒤에 만든 링크는 됩니다."
+    ),
+    "Revoke audience links": "관객 링크 취소",
+    "Expired {0}: make a new link": "{0}에 만료됨: 새 링크를 만드세요",
+    "Valid until {0}": "{0}까지 유효",
 }

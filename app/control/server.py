@@ -32,6 +32,7 @@ from ..engine.errors import CommandRejected, UnknownCamera, UnknownChannel, Unkn
 from ..engine.events import Event
 from ..engine.state import ShowState
 from . import codec
+from .audience import AudienceControl, audience_routes
 from .crew import CrewControl, crew_routes
 from .recordings import RecordingControl, recording_routes
 from .sessions import SessionControl, session_routes
@@ -97,12 +98,14 @@ class ControlApi:
         crew: CrewControl | None = None,
         sessions: SessionControl | None = None,
         recordings: RecordingControl | None = None,
+        audience: AudienceControl | None = None,
     ) -> None:
         self._switcher = switcher
         self._token = token
         self._crew = crew  # the session link's crew actions; None: no crew endpoints
         self._sessions = sessions  # the session link itself; None: no session endpoints
         self._recordings = recordings  # its recordings; None: no recording endpoints
+        self._audience = audience  # its audience links; None: no audience endpoints
         self.dropped_clients = 0
         self.app = Starlette(routes=self._routes())
 
@@ -147,6 +150,8 @@ class ControlApi:
             routes += session_routes(self._sessions, self._checked_body)
         if self._recordings is not None:
             routes += recording_routes(self._recordings, self._checked_body)
+        if self._audience is not None:
+            routes += audience_routes(self._audience, self._checked_body)
         return routes
 
     async def _checked_body(self, request: Request) -> JSONResponse | dict[str, Any]:

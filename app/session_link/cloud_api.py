@@ -135,6 +135,16 @@ class Participant:
     last_ack_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AudienceLink:
+    """A link to the session's HLS that anyone may play, no login, until it expires or the
+    director revokes every audience link of the session."""
+
+    session_id: str
+    url: str  # .../hls/{session}/a/{token}/index.m3u8
+    expires_at: datetime | None  # None: the backend did not say
+
+
 def _when(value: Any) -> datetime | None:
     """An ISO time from the backend, always aware (UTC when it names no zone)."""
     try:
@@ -388,6 +398,16 @@ class CloudApi:
         finally:
             part.unlink(missing_ok=True)
         return size
+
+    async def make_audience_link(self, access: str, session_id: str, ttl_s: int) -> AudienceLink:
+        """A link anyone may play the session's HLS with for `ttl_s` (docs/recording.md)."""
+        path = f"/api/sessions/{session_id}/audience"
+        data = await self._call("POST", path, access=access, json={"ttl_s": ttl_s})
+        return AudienceLink(session_id, str(data["url"]), _when(data.get("expires_at")))
+
+    async def revoke_audience_links(self, access: str, session_id: str) -> None:
+        """Every audience link of the session made so far stops."""
+        await self._call("DELETE", f"/api/sessions/{session_id}/audience", access=access)
 
     # --- plumbing -------------------------------------------------------------------------
 

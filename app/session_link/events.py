@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from media.encode.detect import EncoderChoice
 
 from ..golive import StreamLayer
-from .cloud_api import Invite, Participant, SessionInfo, SrtCredentials
+from .cloud_api import AudienceLink, Invite, Participant, SessionInfo, SrtCredentials
 from .recording_info import RecordingList
 
 
@@ -144,6 +144,14 @@ class RecordingSaved:
     bytes: int
 
 
+@dataclass(frozen=True, slots=True)
+class AudienceLinkChanged:
+    """An audience link was made for the session (`link`), or all were revoked (None)."""
+
+    session_id: str
+    link: AudienceLink | None
+
+
 LinkEvent = (
     LoginChanged
     | ProvidersOffered
@@ -163,4 +171,5 @@ LinkEvent = (
     | MessageAcked
     | RecordingsListed
     | RecordingSaved
+    | AudienceLinkChanged
 )

@@ -22,6 +22,7 @@ from ..engine.tally import TallyOut
 from ..golive import OutputFactory
 from ..relay_client import RelayClient
 from . import events as ev
+from .audience import Audience
 from .cloud_api import CloudApi, CloudError, Invite, SessionInfo, SrtCredentials
 from .crew import Crew, CrewRefused, CrewShow
 from .login import Login
@@ -77,6 +78,7 @@ class SessionLink:
         self.recordings = Recordings(
             lambda: self._login, lambda: self._session, self._session_updated, emit, open_browser
         )
+        self.audience = Audience(lambda: self._login, emit)
 
     @property
     def logged_in(self) -> bool:
@@ -343,6 +345,7 @@ class SessionLink:
     async def _reset(self) -> None:
         await self.stop_live()
         self._session, self._srt, self._invites = None, None, ()
+        self.audience.forget()
         login, self._login = self._login, None
         if login is not None:
             await login.api.aclose()

@@ -88,7 +88,7 @@ def test_the_window_speaks_korean(qtbot: QtBot, runtime: Runtime) -> None:
 # labels (as on hardware switchers sold in Korea), key names, product names.
 ALLOWED = frozenset({
     "NDI", "SRT", "RTT", "FEC", "LUFS", "dBFS", "dB", "Hz", "kHz", "ms", "fps", "kbps",
-    "HTTP", "HTTPS", "URL", "API", "QR", "ID", "IP", "LAN", "WAN", "ReturnFeed", "Companion",
+    "HTTP", "HTTPS", "HLS", "URL", "API", "QR", "ID", "IP", "LAN", "WAN", "ReturnFeed", "Companion",
     "CUT", "AUTO", "FTB", "PGM", "PVW", "AFV", "Space", "Enter", "Esc", "Ctrl", "PortAudio",
     "libx264", "x264", "FFmpeg", "NVENC", "QSV", "VAAPI", "VideoToolbox",
 })  # fmt: skip
@@ -191,7 +191,7 @@ NOT_SHOWN = {"relay", "login", "phones", "directors", "invites", "credentials", 
              "message", "log_in", "take_over", "go_live", "crew", "session", "stream 7",
              "no_session", "not_logged_in", "not_live", "unknown_phone", "no_invite",
              "unknown_camera", "timeout", "unreachable", "program stream",
-             "no_browser", "unknown_recording", "write_failed"}  # fmt: skip
+             "no_browser", "unknown_recording", "write_failed", "bad_request"}  # fmt: skip
 
 
 def test_every_core_message_reads_korean(qapp: QApplication) -> None:

@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.golive import StreamLayer
 from app.session_link import events as ev
-from app.session_link.cloud_api import Invite, SessionInfo, SrtCredentials
+from app.session_link.cloud_api import AudienceLink, Invite, SessionInfo, SrtCredentials
 from app.session_link.recording_info import RecordingList
 from media.encode.detect import EncoderChoice
 
@@ -35,6 +35,7 @@ class LinkModel(QObject):
     srtRotated = Signal(bool)  # live: the stream reconnects with the new passphrase
     recordingsChanged = Signal()
     recordingSaved = Signal(str)  # the path a recording was downloaded to
+    audienceChanged = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -60,12 +61,16 @@ class LinkModel(QObject):
         self.messages: list[MessageRow] = []
         self.degraded: tuple[ev.Degraded, ...] = ()  # what is down, and since when
         self.recordings: RecordingList | None = None  # the chosen session's, when listed
+        # The last audience link made in this login, per session, until revoked.
+        self.audience_links: dict[str, AudienceLink] = {}
 
     def apply(self, event: object) -> None:
         if isinstance(event, ev.LoginChanged):
             self.backend, self.email = event.backend, event.email
             if event.email is None:
                 self.sessions, self.session, self.srt, self.invites = (), None, None, ()
+                self.audience_links = {}
+                self.audienceChanged.emit()
                 self.sessionsChanged.emit()
                 self.sessionChanged.emit()
             self.loginChanged.emit()
@@ -129,6 +134,12 @@ class LinkModel(QObject):
                 self.recordingsChanged.emit()
         elif isinstance(event, ev.RecordingSaved):
             self.recordingSaved.emit(event.path)
+        elif isinstance(event, ev.AudienceLinkChanged):
+            if event.link is None:
+                self.audience_links.pop(event.session_id, None)
+            else:
+                self.audience_links[event.session_id] = event.link
+            self.audienceChanged.emit()
         elif isinstance(event, ev.MessageSent):
             self.messages.append(MessageRow(event.id, event.camera, event.text))
             self.messagesChanged.emit()
@@ -137,6 +148,11 @@ class LinkModel(QObject):
                 if row.id == event.id:
                     row.acked.add(event.camera)
             self.messagesChanged.emit()
+
+    @property
+    def audience(self) -> AudienceLink | None:
+        """The chosen session's last audience link, when one was made here."""
+        return self.audience_links.get(self.session.id) if self.session is not None else None
 
     def invite_for(self, camera: int | None, role: str = "camera") -> Invite | None:
         return next((i for i in self.invites if i.role == role and i.camera_number == camera), None)

@@ -1,6 +1,7 @@
 """Recording, for the director: the session's switch and the state of the show's recording
 (in the Go Live panel), and the chosen session's recordings (their own tab) to download as
-one MP4, play in the system's player, or delete.
+one MP4, play in the system's player, or delete; below them, its audience link (HLS,
+ui/widgets/audience.py).
 
 Every action asks the core (bridge.call, through the session link's `report`, so a refusal
 shows in the status bar); a download streams to disk in the core, never here. The list
@@ -32,6 +33,7 @@ from app.session_link.recording_info import Recording
 from ..bridge import Bridge
 from ..models.link import LinkModel
 from ..models.recordings import RecordingsModel
+from .audience import AudienceGroup
 from .common import muted, panel, title
 from .sessions import ask
 
@@ -167,7 +169,9 @@ class RecordingsPanel(QWidget):
         layout.addWidget(self.status)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(frame)
+        column.addWidget(frame, 1)
+        self.audience = AudienceGroup(link, bridge, lambda p, h, t: self._confirm(p, h, t))
+        column.addWidget(self.audience)
         link.sessionChanged.connect(self._session_changed)
         link.liveChanged.connect(self._live_changed)
         link.recordingSaved.connect(self._saved)
