@@ -275,7 +275,9 @@ async def _reconnect(slot: Slot, client: httpx.AsyncClient, session: str, token:
         slot.busy = False
 
 
-async def client_main(base: str, session: str, token: str, light: int, full: int) -> None:
+async def client_main(
+    base: str, session: str, token: str, light: int, full: int, mode: str
+) -> None:
     from cloud.gateway.gateway import offer_loopback_candidates
 
     offer_loopback_candidates()
@@ -293,7 +295,7 @@ async def client_main(base: str, session: str, token: str, light: int, full: int
         that lands on an edge whose lo layer arrived before hi starts on lo, and light
         viewers send no receiver reports, on which "auto" would move them up."""
         if request.method == "POST" and re.fullmatch(r"/whep/[^/]+", request.url.path):
-            request.url = request.url.copy_add_param("mode", "high")
+            request.url = request.url.copy_add_param("mode", mode)
 
     hooks = {"request": [hi_layer]}
     async with httpx.AsyncClient(base_url=base, timeout=60, event_hooks=hooks) as client:
@@ -413,6 +415,23 @@ class Sampler:
 
     def __init__(self, procs: list[Proc]) -> None:
         self.procs = procs
+
+    def layers(self) -> dict[str, dict[str, int]]:
+        """Each backend's viewers by the layer they get (simulcast_active_viewers)."""
+        out: dict[str, dict[str, int]] = {}
+        for p in self.procs:
+            if p.base is None:
+                continue
+            with contextlib.suppress(httpx.HTTPError):
+                text = metrics_text(p.base)
+                mine = out[p.name] = {}
+                for line in text.splitlines():
+                    if line.startswith("simulcast_active_viewers{"):
+                        found = re.search(r'quality="(\w+)"', line)
+                        if found:
+                            value = int(float(line.rsplit(" ", 1)[1]))
+                            mine[found.group(1)] = mine.get(found.group(1), 0) + value
+        return out
 
     def _dropped(self) -> dict[str, float]:
         dropped: dict[str, float] = {}
@@ -685,6 +704,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             cmd = [sys.executable, "-m", "bench.scale_viewers", "--client", "--base", front]
             cmd += [f"--session={session}", "--token", token]
             cmd += ["--light", str(share), "--full", str(full if i == 0 else 0)]
+            cmd += ["--mode", args.mode]
             children.append(
                 subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             )
@@ -706,6 +726,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         time.sleep(args.seconds)
         a1 = sampler.take(children, "a1", start=False)
         status_a = statuses(backends, session, token)
+        layers_a = sampler.layers()
 
         victim = backends[-1]
         t_kill = time.monotonic()
@@ -717,6 +738,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         time.sleep(args.seconds)
         c1 = sampler.take(children, "c1", start=False)
         status_c = statuses(backends, session, token)
+        layers_c = sampler.layers()
         tell(children, "report")
         results = []
         for child in children:
@@ -755,7 +777,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "loadavg_before": load_before,
         "loadavg_after": load_after,
         "cpu_pct_of": "one core (user + system over the window / wall time, all threads)",
-        "before_kill": window(a0, a1, results, "a0", "a1", names, status_a),
+        "mode": args.mode,
+        "before_kill": window(a0, a1, results, "a0", "a1", names, status_a) | {"layers": layers_a},
         "kill": recovery(results, victim.name, t_kill, ("a0", "a1"))
         | {
             "recovery_window_s": args.recovery,
@@ -768,7 +791,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "machine_busy_pct": kill_window["machine_busy_pct"],
             "clients_cpu_pct": kill_window["clients_cpu_pct"],
         },
-        "after_kill": window(c0, c1, results, "c0", "c1", names, status_c),
+        "after_kill": window(c0, c1, results, "c0", "c1", names, status_c) | {"layers": layers_c},
         "failures": [f for r in results for s in r["slots"] for f in s["failures"]][:20],
     }
 
@@ -828,6 +851,13 @@ def main() -> None:
     p.add_argument("--clients", type=int, default=3, help="viewer processes")
     p.add_argument("--full", type=int, default=2, help="viewers that decode (first process)")
     p.add_argument("--content", choices=("noisy", "test"), default="noisy")
+    p.add_argument(
+        "--mode",
+        choices=("high", "auto", "low"),
+        default="high",
+        help="the viewers' mode (the page's default is auto; light viewers send no receiver "
+        "reports, so under auto one that starts on lo stays there)",
+    )
     p.add_argument("--plot", action="store_true", help="also write scale_viewers.png")
     p.add_argument("--out", type=Path, default=RESULTS / "scale_viewers.json")
     p.add_argument(
@@ -844,7 +874,9 @@ def main() -> None:
     args = p.parse_args()
     raise_open_files_limit()
     if args.client:
-        asyncio.run(client_main(args.base, args.session, args.token, args.light, args.full))
+        asyncio.run(
+            client_main(args.base, args.session, args.token, args.light, args.full, args.mode)
+        )
         return
     with tempfile.TemporaryDirectory(prefix="rf-scale-viewers-") as tmp:
         out = run(args, Path(tmp))
