@@ -135,6 +135,7 @@ class AudienceGroup(QWidget):
             widget.setEnabled(chosen)
         self.copy_button.setEnabled(made is not None)
         self.url.setText(made.url if made is not None else "")
+        self.url.setCursorPosition(0)  # the host and session first; the token runs on
         if made is None:
             self.qr.clear()
             self.expiry.clear()
