@@ -23,6 +23,8 @@ from cloud.auth.deps import (
 )
 from cloud.db.models import LiveSession
 from cloud.errors import Forbidden, NotFound
+from cloud.gateway.quality import Ceiling
+from cloud.gateway.whep import link_ceiling
 from cloud.record.recorder import Recorder
 
 READ_ROLES = ("director", "camera", "viewer")
@@ -33,6 +35,9 @@ SessionId = Annotated[str, Path(min_length=1, max_length=16, pattern=r"^[A-Za-z0
 class Reader:
     role: str  # director, camera, viewer or audience
     key: str  # one reader, for the DVR viewer count
+    # Its link's quality ceiling, as for live video: "lo" reads the recordings' lo copy only
+    # (docs/recording.md); the director, auto links and audience links read hi.
+    ceiling: Ceiling = "auto"
 
 
 class NoRecordings(NotFound):
@@ -64,7 +69,8 @@ async def reader(
         raise Forbidden("this token is for another session", {"reason": "session"})
     if caller.participant.role not in READ_ROLES:
         raise Forbidden("this link does not include the recordings", {"reason": "role"})
-    return Reader(caller.participant.role, f"participant:{caller.participant.id}")
+    ceiling = await link_ceiling(db, caller)
+    return Reader(caller.participant.role, f"participant:{caller.participant.id}", ceiling)
 
 
 ReaderDep = Annotated[Reader, Depends(reader)]

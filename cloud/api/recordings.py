@@ -6,7 +6,8 @@
     DELETE /api/sessions/{id}/recordings/{rec}                the director only
 
 The director (owner's login) and the session's camera and viewer links read; files honour
-Range (cloud/record/ranges.py).
+Range (cloud/record/ranges.py). The files are the hi layer's: a link capped at lo lists the
+recordings but gets its files only as the lo copy, through HLS (cloud/api/hls.py).
 """
 
 from __future__ import annotations
@@ -22,15 +23,16 @@ from starlette.background import BackgroundTask
 
 from cloud.api.recording_access import (
     DirectorDep,
+    Reader,
     ReaderDep,
     RecorderDep,
     SessionId,
 )
-from cloud.errors import ApiError, NotFound
+from cloud.errors import ApiError, Forbidden, NotFound
 from cloud.record.download import program_mp4
 from cloud.record.ranges import file_response
 from cloud.record.recorder import Recorder
-from cloud.record.store import INIT, BadId, NoRecording, RecordingInfo
+from cloud.record.store import INIT, BadId, NoLayer, NoRecording, RecordingInfo
 
 router = APIRouter(tags=["recordings"])
 RecordingId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -39,6 +41,22 @@ FileName = Annotated[str, Path(min_length=1, max_length=64)]
 
 class BadRecordingId(ApiError):
     code = "bad_recording_id"
+
+
+class NoLoCopy(NotFound):
+    """A recording without a lo copy (its publisher sent hi only, or lo has not begun yet),
+    asked for by a link capped at lo: a code of its own, and never hi instead."""
+
+    code = "no_lo_recording"
+
+
+def hi_allowed(reader: Reader) -> None:
+    """A link capped at lo never gets the hi layer, live or recorded (docs/gateway.md)."""
+    if reader.ceiling == "lo":
+        raise Forbidden(
+            "this link is capped at low quality: it replays the recording's low-quality copy",
+            {"reason": "quality_ceiling"},
+        )
 
 
 def described(recorder: Recorder, info: RecordingInfo) -> dict[str, Any]:
@@ -53,6 +71,7 @@ def described(recorder: Recorder, info: RecordingInfo) -> dict[str, Any]:
         "segments": info.segments,
         "duration_s": info.duration_s,
         "bytes": info.bytes,
+        "lo_bytes": info.lo_bytes,
     }
 
 
@@ -63,6 +82,8 @@ def store_errors() -> Iterator[None]:
         yield
     except BadId as exc:
         raise BadRecordingId(str(exc)) from exc
+    except NoLayer as exc:
+        raise NoLoCopy("this recording has no low-quality copy (yet)") from exc
     except (NoRecording, FileNotFoundError) as exc:
         raise NotFound("no such recording (or it was deleted)") from exc
 
@@ -90,9 +111,10 @@ async def download(
     session_id: SessionId,
     recording_id: RecordingId,
     request: Request,
-    _reader: ReaderDep,
+    reader: ReaderDep,
     recorder: RecorderDep,
 ) -> Response:
+    hi_allowed(reader)
     recorder.metrics.hls_requests.labels("download").inc()
     with store_errors():
         folder = recorder.store.folder(session_id, recording_id)
@@ -119,23 +141,29 @@ async def recording_file(
     recording_id: RecordingId,
     name: FileName,
     request: Request,
-    _reader: ReaderDep,
+    reader: ReaderDep,
     recorder: RecorderDep,
 ) -> Response:
+    hi_allowed(reader)
     return serve_file(recorder, session_id, recording_id, name, request.headers.get("range"))
 
 
 def serve_file(
-    recorder: Recorder, session_id: str, recording_id: str, name: str, range_header: str | None
+    recorder: Recorder,
+    session_id: str,
+    recording_id: str,
+    name: str,
+    range_header: str | None,
+    layer: str = "hi",
 ) -> Response:
-    """init.mp4 or a segment of a recording, whole or by range."""
+    """init.mp4 or a segment of a recording's `layer`, whole or by range."""
     kind = "init" if name == INIT else "segment"
     recorder.metrics.hls_requests.labels(kind).inc()
     with store_errors():
         if name == INIT:
-            path = recorder.store.folder(session_id, recording_id) / INIT
+            path = recorder.store.folder(session_id, recording_id, layer) / INIT
         else:
-            path = recorder.store.segment(session_id, recording_id, name)
+            path = recorder.store.segment(session_id, recording_id, name, layer)
         media_type = "video/mp4" if name == INIT else "video/iso.segment"
         return file_response(path, range_header, media_type)
 

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.auth.deps import (
     BackendDep,
@@ -108,15 +109,20 @@ async def _watcher(
 CallerDep = Annotated[Caller, Depends(_watcher)]
 
 
-async def _ceiling(db: DbDep, caller: CallerDep) -> Ceiling:
+async def link_ceiling(db: AsyncSession, caller: Caller) -> Ceiling:
     """The most this caller may watch: its invite link's ceiling (a link whose row is gone:
-    the session's default for its role); the director watches both layers."""
+    the session's default for its role); the director watches both layers. The recordings'
+    HLS reads it too: a link capped at lo replays the lo copy (docs/recording.md)."""
     participant = caller.participant
     if participant.role == "director":
         return "auto"
     invite = await db.get(Invite, participant.invite_id) if participant.invite_id else None
     stored = invite.quality if invite is not None else _session_default(caller)
     return "lo" if stored == "lo" else "auto"
+
+
+async def _ceiling(db: DbDep, caller: CallerDep) -> Ceiling:
+    return await link_ceiling(db, caller)
 
 
 def _session_default(caller: Caller) -> str:

@@ -19,8 +19,8 @@ class RecordMetrics:
         )
         self.errors = Counter(
             "record_errors",
-            "Recordings ended by an error, by reason (disk_full, write_error, error)",
-            ["reason"],
+            "Recordings ended by an error, by reason (disk_full, write_error, error) and layer",
+            ["reason", "layer"],
             registry=registry,
         )
         self.dropped = Counter(

@@ -1,4 +1,4 @@
-"""One session's recording: a thread that turns the hi layer's units into segments.
+"""One layer of a session's recording: a thread that turns the layer's units into segments.
 
 The gateway offers each unit on the event loop (`offer`, never blocks); a full queue drops
 the unit and counts it, and video then skips to the next IDR, so a slow disk costs the
@@ -8,6 +8,11 @@ and writes each segment of at least `target_s`, always cut at an IDR, through th
 A write that fails (disk full, or any other OSError) ends this recording at its last
 complete segment: the reason goes to the log, the metrics and `status`, and the live
 gateway goes on.
+
+A publisher that comes back while its recording goes on (`restart`: the lo copy, whose
+publisher may reconnect while hi stays) is joined on at its first IDR: its timeline starts
+again, so its units are moved to follow the last frame written, one frame later, and the
+recording reads on without a gap or a step back in time.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 
 from cloud.gateway.units import Unit
 from cloud.record.fragments import BadStart, FragmentMuxer, opus_channels
@@ -67,20 +72,26 @@ class Segmenter:
         hooks: SegmenterHooks,
         target_s: float = TARGET_S,
         queue_units: int = QUEUE_UNITS,
+        recording_id: str | None = None,
+        layer: str = "hi",
     ) -> None:
         self.session_id = session_id
+        self.recording_id = recording_id  # None: the store picks one at the first IDR
+        self.layer = layer
         self.status = RecordingStatus("recording")
         self.dropped = 0
         self.cpu_s = 0.0  # this thread's CPU time, for the benchmark
         self._store = store
         self._hooks = hooks
         self._target = round(target_s * 90000)
-        self._queue: queue.Queue[Unit | None] = queue.Queue(queue_units)
+        # Each unit with its publisher's generation: `restart` starts the next one.
+        self._queue: queue.Queue[tuple[int, Unit]] = queue.Queue(queue_units)
+        self._generation = 0
         self._resync = False  # a unit was dropped: video waits for the next IDR
         self._done = threading.Event()
         self._stop_reason = "stopped"
         self.recording: RecordingDir | None = None
-        self._thread = threading.Thread(target=self._run, name=f"record-{session_id}")
+        self._thread = threading.Thread(target=self._run, name=f"record-{session_id}-{layer}")
         self._thread.start()
 
     # --- on the event loop --------------------------------------------------------------------
@@ -95,7 +106,7 @@ class Segmenter:
             if unit.kind == "video":
                 self._resync = False
         try:
-            self._queue.put_nowait(unit)
+            self._queue.put_nowait((self._generation, unit))
         except queue.Full:
             self._drop()
             self._resync = True
@@ -103,6 +114,11 @@ class Segmenter:
     def _drop(self) -> None:
         self.dropped += 1
         self._hooks.dropped(1)
+
+    def restart(self) -> None:
+        """The layer's publisher came back: what it sends next is on a new timeline."""
+        self._generation += 1
+        self._resync = True  # nothing of it is written before its first IDR
 
     def stop(self, reason: str) -> None:
         """End the recording (its last fragment is flushed); returns at once."""
@@ -131,8 +147,8 @@ class Segmenter:
             self._done.set()
             self.cpu_s = time.thread_time() - start
 
-    def _next(self) -> Unit | None:
-        """The next unit; None once stopped and drained."""
+    def _next(self) -> tuple[int, Unit] | None:
+        """The next unit and its generation; None once stopped and drained."""
         while True:
             try:
                 return self._queue.get(timeout=0.1)
@@ -140,21 +156,39 @@ class Segmenter:
                 if self._done.is_set():
                     return None
 
+    def _joined(self, generation: int, last_video: Callable[[], int]) -> Iterator[Unit]:
+        """The units from `generation` on, each later publisher's moved onto the first's
+        timeline: it begins one frame after the last video written (`last_video`, the
+        frame's length after it), and what it sends before its first IDR is dropped."""
+        offset = 0
+        waiting = False
+        while (item := self._next()) is not None:
+            seen, unit = item
+            if seen != generation:
+                generation, waiting = seen, True
+            if waiting:
+                if unit.kind != "video" or not unit.idr:
+                    continue
+                waiting = False
+                offset = last_video() - unit.pts
+            yield replace(unit, pts=unit.pts + offset) if offset else unit
+
     def _record(self) -> None:
-        muxer, held = self._start()
+        muxer, held, generation = self._start()
         if muxer is None:
             self.status = RecordingStatus("ended", None, self._stop_reason)
             return
-        rec = self.recording = self._store.create(self.session_id)
+        rec = self.recording = self._store.create(self.session_id, self.recording_id, self.layer)
         self.status = RecordingStatus("recording", rec.id)
         rec.write_init(muxer.init)
         self._hooks.written(len(muxer.init))
-        log.info("recording %s of session %s started", rec.id, self.session_id)
+        log.info("recording %s (%s) of session %s started", rec.id, self.layer, self.session_id)
         cutter = _Cutter(rec, self._target, self._hooks)
         cutter.idr(muxer.origin)  # the muxer has written its first IDR already
         last_video = muxer.origin
         frame = 3000  # 30 fps until two frames tell
-        for unit in itertools.chain(held, iter(self._next, None)):
+        later = self._joined(generation, lambda: last_video + frame)
+        for unit in itertools.chain(held, later):
             if unit.kind == "video":
                 if unit.pts <= last_video:
                     continue  # never back in time within one publisher
@@ -169,20 +203,25 @@ class Segmenter:
         rec.set_state("ended", self._stop_reason)
         self.status = RecordingStatus("ended", rec.id, self._stop_reason)
         log.info(
-            "recording %s of session %s ended (%s): %d segments",
+            "recording %s (%s) of session %s ended (%s): %d segments",
             rec.id,
+            self.layer,
             self.session_id,
             self._stop_reason,
             rec.segments,
         )
 
-    def _start(self) -> tuple[FragmentMuxer | None, list[Unit]]:
+    def _start(self) -> tuple[FragmentMuxer | None, list[Unit], int]:
         """Wait for an IDR to begin at, then for the sound's first packet (its channel
         count goes into the init) for up to NO_AUDIO_WAIT; the units since the IDR are
-        returned to be written after it."""
+        returned to be written after it, with their publisher's generation."""
         idr: Unit | None = None
         held: list[Unit] = []
-        while (unit := self._next()) is not None:
+        generation = -1
+        while (item := self._next()) is not None:
+            seen, unit = item
+            if seen != generation:  # a publisher that came back: begin again at its IDR
+                generation, idr, held = seen, None, []
             if idr is None:
                 if unit.kind == "video" and unit.idr:
                     idr = unit
@@ -191,17 +230,19 @@ class Segmenter:
             sound = unit.kind == "audio"
             if sound or unit.pts - idr.pts >= NO_AUDIO_WAIT:
                 try:
-                    return FragmentMuxer(idr, opus_channels(unit.data) if sound else None), held
+                    channels = opus_channels(unit.data) if sound else None
+                    return FragmentMuxer(idr, channels), held, generation
                 except BadStart as exc:
                     log.warning("recording of session %s: %s", self.session_id, exc)
                     idr, held = None, []
-        return None, []
+        return None, [], generation
 
     def _failed(self, reason: str, exc: BaseException) -> None:
         rec = self.recording
         log.error(
-            "recording %s of session %s ended: %s (%s); the live show goes on",
+            "recording %s (%s) of session %s ended: %s (%s); the live show goes on",
             rec.id if rec else "-",
+            self.layer,
             self.session_id,
             reason,
             exc,

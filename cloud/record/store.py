@@ -3,6 +3,10 @@
     <root>/<session id>/<recording id>/init.mp4             ftyp + moov
     <root>/<session id>/<recording id>/<seq>-<ms>.m4s       moof + mdat, <ms> long
     <root>/<session id>/<recording id>/state.json           recording / ended, and why
+    <root>/<session id>/<recording id>/lo/...               the lo layer's copy, the same files
+
+The lo copy lives inside its recording's folder, so it goes with it (delete, retention)
+and is counted in its size; a recording lists and downloads as its hi files.
 
 Every file is written under a temporary name and renamed when complete (rename is
 atomic), so after kill -9 the folder holds whole segments only; a leftover ``*.tmp`` is
@@ -30,6 +34,7 @@ RECORDING_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 SEGMENT = re.compile(r"(\d{6})-(\d{1,7})\.m4s")
 INIT = "init.mp4"
 STATE = "state.json"
+LAYERS = ("hi", "lo")  # hi is the recording's own folder, lo its subfolder of that name
 
 
 class BadId(ValueError):
@@ -38,6 +43,11 @@ class BadId(ValueError):
 
 class NoRecording(LookupError):
     """No such recording (never made, or deleted)."""
+
+
+class NoLayer(NoRecording):
+    """The recording exists but has no copy of that layer (its publisher sent hi only, or
+    lo never reached an IDR before the recording ended)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +66,20 @@ class RecordingInfo:
     reason: str | None  # why it ended: publisher_left, disk_full, write_error, ...
     segments: int
     duration_s: float
-    bytes: int
+    bytes: int  # the hi files
+    lo_bytes: int | None  # the lo copy's files; None: there is none
 
 
 def check(pattern: re.Pattern[str], value: str, what: str) -> str:
     if not pattern.fullmatch(value):
         raise BadId(f"{what} {value[:40]!r} is not valid")
     return value
+
+
+def _layer_path(base: Path, layer: str) -> Path:
+    if layer not in LAYERS:
+        raise BadId(f"layer {layer[:10]!r} is not valid")
+    return base if layer == "hi" else base / layer
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -106,26 +123,40 @@ class RecordingStore:
         self.max_age_s = max_age_s
         self._lock = threading.Lock()  # retention and deletes, from any thread
 
-    def create(self, session_id: str) -> RecordingDir:
-        check(SESSION_ID, session_id, "session id")
+    @staticmethod
+    def new_id() -> str:
+        """A fresh recording id; its hi and lo segmenters both write under it."""
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        recording_id = f"{stamp}-{secrets.token_hex(3)}"
-        path = self.root / session_id / recording_id
-        path.mkdir(parents=True, mode=0o700)
+        return f"{stamp}-{secrets.token_hex(3)}"
+
+    def create(
+        self, session_id: str, recording_id: str | None = None, layer: str = "hi"
+    ) -> RecordingDir:
+        """The folder of a recording's `layer`; either layer may come first (lo's first IDR
+        can precede hi's), so the recording's folder may exist already."""
+        check(SESSION_ID, session_id, "session id")
+        recording_id = check(RECORDING_ID, recording_id or self.new_id(), "recording id")
+        base = self.root / session_id / recording_id
+        base.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        base.mkdir(exist_ok=True, mode=0o700)
+        path = _layer_path(base, layer)
+        path.mkdir(exist_ok=True, mode=0o700)
         rec = RecordingDir(path, session_id, recording_id)
         rec.set_state("recording")
         return rec
 
-    def folder(self, session_id: str, recording_id: str) -> Path:
+    def folder(self, session_id: str, recording_id: str, layer: str = "hi") -> Path:
         check(SESSION_ID, session_id, "session id")
         check(RECORDING_ID, recording_id, "recording id")
-        path = self.root / session_id / recording_id
+        base = self.root / session_id / recording_id
+        path = _layer_path(base, layer)
         if not (path / INIT).is_file():
-            raise NoRecording(recording_id)
+            # A lo copy is only asked for of a recording that exists: say which is missing.
+            raise NoLayer(layer) if (base / INIT).is_file() else NoRecording(recording_id)
         return path
 
-    def segments(self, session_id: str, recording_id: str) -> list[Segment]:
-        path = self.folder(session_id, recording_id)
+    def segments(self, session_id: str, recording_id: str, layer: str = "hi") -> list[Segment]:
+        path = self.folder(session_id, recording_id, layer)
         found: list[Segment] = []
         for entry in os.scandir(path):
             match = SEGMENT.fullmatch(entry.name)
@@ -133,9 +164,9 @@ class RecordingStore:
                 found.append(Segment(int(match[1]), int(match[2]) / 1000, Path(entry.path)))
         return sorted(found, key=lambda s: s.seq)
 
-    def segment(self, session_id: str, recording_id: str, name: str) -> Path:
+    def segment(self, session_id: str, recording_id: str, name: str, layer: str = "hi") -> Path:
         check(SEGMENT, name, "segment")
-        path = self.folder(session_id, recording_id) / name
+        path = self.folder(session_id, recording_id, layer) / name
         if not path.is_file():
             raise NoRecording(name)
         return path
@@ -148,6 +179,8 @@ class RecordingStore:
         except (OSError, ValueError):
             state = {"state": "recording", "reason": None}
         size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+        lo = path / "lo"
+        lo_bytes = _size(lo, clean=False) if (lo / INIT).is_file() else None
         return RecordingInfo(
             id=recording_id,
             session_id=session_id,
@@ -157,6 +190,7 @@ class RecordingStore:
             segments=len(segments),
             duration_s=round(sum(s.duration_s for s in segments), 3),
             bytes=size,
+            lo_bytes=lo_bytes,
         )
 
     def recordings(self, session_id: str) -> list[RecordingInfo]:
@@ -204,14 +238,21 @@ class RecordingStore:
 
 
 def _size(path: Path, clean: bool) -> int:
+    """The bytes of a recording's files, its lo copy's included."""
     total = 0
     for f in path.iterdir():
-        if clean and f.name.endswith(".tmp"):
+        if f.is_dir():
+            total += _size(f, clean)
+        elif clean and f.name.endswith(".tmp"):
             f.unlink(missing_ok=True)  # a crash's unfinished segment
-            continue
-        total += f.stat().st_size
+        else:
+            total += f.stat().st_size
     return total
 
 
 def _mtime(path: Path) -> float:
-    return max((f.stat().st_mtime for f in path.iterdir()), default=path.stat().st_mtime)
+    """The newest write to a recording, its lo copy's included."""
+    newest = path.stat().st_mtime
+    for f in path.iterdir():
+        newest = max(newest, _mtime(f) if f.is_dir() else f.stat().st_mtime)
+    return newest

@@ -1,5 +1,6 @@
 """Faults around a recording: kill -9 of the backend mid-show, a publisher that restarts,
-a disk that fills. Each leaves whole segments that play, and the live show goes on."""
+a disk that fills. Each leaves whole segments that play, of hi and of its lo copy alike,
+and the live show goes on."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.cloud.gateway.helpers import live, metric, new_show, publisher
-from tests.cloud.record.support import decode_errors, fetch, recordings, wait_recordings
+from tests.cloud.record.support import (
+    decode_errors,
+    fetch,
+    probe,
+    recordings,
+    wait_recordings,
+)
 from tests.support.api import register
 from tests.support.cloud import CloudServer, gateway_server
 from tests.support.procs import wait_until
@@ -26,8 +33,20 @@ def backend(tmp_path: Path) -> Iterator[CloudServer]:
     server.stop()
 
 
-def segments_on_disk(server: CloudServer, session_id: str) -> list[Path]:
-    return sorted((server.data_dir / "recordings" / session_id).glob("*/*.m4s"))
+def segments_on_disk(server: CloudServer, session_id: str, layer: str = "") -> list[Path]:
+    """The hi segments, or with layer "lo" the lo copy's."""
+    pattern = f"*/{layer}/*.m4s" if layer else "*/*.m4s"
+    return sorted((server.data_dir / "recordings" / session_id).glob(pattern))
+
+
+def each_plays(folder: Path, segments: list[Path], out: Path, size: tuple[int, int]) -> None:
+    """Every segment decodes after its folder's init, at `size`."""
+    init = (folder / "init.mp4").read_bytes()
+    for segment in segments:
+        out.write_bytes(init + segment.read_bytes())
+        assert decode_errors(out) == "", segment
+        (video,) = (s for s in probe(out)["streams"] if s["codec_type"] == "video")
+        assert (video["width"], video["height"]) == size, segment
 
 
 def test_kill_9_mid_recording_keeps_every_complete_segment(
@@ -39,7 +58,12 @@ def test_kill_9_mid_recording_keeps_every_complete_segment(
         show = new_show(api, director)
         with publisher(show, backend.srt_port, tmp_path / "send.log"):
             wait_until(
-                lambda: len(segments_on_disk(backend, show.session_id)) >= 3, 30, "3 segments"
+                lambda: (
+                    len(segments_on_disk(backend, show.session_id)) >= 3
+                    and len(segments_on_disk(backend, show.session_id, "lo")) >= 2
+                ),
+                30,
+                "3 segments, and 2 of the lo copy",
             )
             # While it is written: it downloads as far as it goes, and cannot be deleted.
             (live,) = recordings(api, show.session_id, director.auth)["recordings"]
@@ -54,11 +78,10 @@ def test_kill_9_mid_recording_keeps_every_complete_segment(
             backend.proc.stop(signal.SIGKILL)
         kept = segments_on_disk(backend, show.session_id)
         (folder,) = {p.parent for p in kept}
-        init = (folder / "init.mp4").read_bytes()
-        for segment in kept:
-            one = tmp_path / "one.mp4"
-            one.write_bytes(init + segment.read_bytes())
-            assert decode_errors(one) == "", segment.name
+        each_plays(folder, kept, tmp_path / "one.mp4", (640, 360))
+        kept_lo = segments_on_disk(backend, show.session_id, "lo")
+        assert not list((folder / "lo").glob("*.tmp"))  # half a segment is never named .m4s
+        each_plays(folder / "lo", kept_lo, tmp_path / "one.mp4", (320, 180))
 
         backend.start()
         (rec,) = recordings(api, show.session_id, director.auth)["recordings"]
@@ -127,7 +150,9 @@ def test_a_full_disk_ends_the_recording_and_the_show_goes_on(
                 wait_until(ended, 60, "the recording to end")
                 current = recordings(api, show.session_id, director.auth)["current"]
                 assert current["reason"] == "disk_full"
-                assert metric(api, 'record_errors_total{reason="disk_full"}') == 1
+                assert metric(api, 'record_errors_total{layer="hi",reason="disk_full"}') == 1
+                # The lo copy shares the disk: it ended too, or will at its next write.
+                assert metric(api, 'record_errors_total{layer="lo",reason="disk_full"}') <= 1
                 units = metric(api, "gateway_units_total")
                 wait_until(
                     lambda: metric(api, "gateway_units_total") > units + 100, 10, "more units"
@@ -137,11 +162,10 @@ def test_a_full_disk_ends_the_recording_and_the_show_goes_on(
             (rec,) = recordings(api, show.session_id, director.auth)["recordings"]
             assert rec["segments"] >= 1
             folder = small_disk / show.session_id / rec["id"]
-            init = (folder / "init.mp4").read_bytes()
-            for segment in sorted(folder.glob("*.m4s")):
-                one = tmp_path / "one.mp4"
-                one.write_bytes(init + segment.read_bytes())
-                assert decode_errors(one) == "", segment.name
+            each_plays(folder, sorted(folder.glob("*.m4s")), tmp_path / "one.mp4", (640, 360))
+            if (folder / "lo" / "init.mp4").is_file():
+                lo = sorted((folder / "lo").glob("*.m4s"))
+                each_plays(folder / "lo", lo, tmp_path / "one.mp4", (320, 180))
     finally:
         server.stop()
 
@@ -175,6 +199,9 @@ def test_retention_removes_ended_recordings_when_one_starts(
 
                 wait_until(first_gone, 30, "the first show's recording to go")
                 sender.popen.wait(60)
+            # Its lo copy went with it: nothing of the first show is left on disk.
+            gone = server.data_dir / "recordings" / first.session_id
+            assert not [p for p in gone.rglob("*") if p.is_file()]
             # The one being written was kept, whatever the limits.
             (kept,) = wait_recordings(api, second.session_id, director, 1, "ended")
             assert kept["segments"] >= 1

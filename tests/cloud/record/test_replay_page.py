@@ -1,6 +1,7 @@
 """Instant replay on the viewer page and the phones' tally page in headless Chromium: live
 over WHEP, back into the recording over HLS (hls.js), scrub, then back to live with WHEP
-resuming."""
+resuming. The viewer link (auto) replays hi; the camera link (capped at lo, the default)
+replays the lo copy."""
 
 from __future__ import annotations
 
@@ -57,6 +58,10 @@ def video_time(page: Page, element: str = "video") -> float:
     return float(page.evaluate(f"document.getElementById('{element}').currentTime"))
 
 
+def video_width(page: Page, element: str = "video") -> int:
+    return int(page.evaluate(f"document.getElementById('{element}').videoWidth"))
+
+
 def segments(api: httpx.Client, show: Show) -> int:
     r = api.get(f"/hls/{show.session_id}/index.m3u8", headers=show.viewer_auth)
     return r.text.count(".m4s") if r.status_code == 200 else 0
@@ -77,6 +82,7 @@ def test_viewer_scrubs_back_and_returns_to_live(
         assert page.is_visible("#scrub")
         behind = int(data(page, "replayBehindS") or 0)
         assert behind >= 4, behind  # started back in the recording, not at live
+        assert video_width(page) == 640  # a viewer link (auto) replays hi
         at = video_time(page)
         wait_until(lambda: video_time(page) > at + 1, 10, "the replay to play on")
 
@@ -129,6 +135,7 @@ def test_phone_scrubs_back_under_the_tally_and_returns_to_live(
         expect(program).to_have_attribute("data-state", "replay", timeout=25_000)
         expect(tally.locator("#replay-bar")).to_be_visible()
         assert int(data(tally, "replayBehindS") or 0) >= 4
+        assert video_width(tally, "program-video") == 320  # capped at lo: the lo copy
         at = video_time(tally, "program-video")
         wait_until(lambda: video_time(tally, "program-video") > at + 1, 10, "playing on")
         start = scrub_to_start(tally, "replay-scrub")

@@ -5,6 +5,7 @@ again, it ends cleanly ("stopped") and plays. Refusals are clear and the process
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import httpx
 from tests.app.conftest import sqlite_backend
 from tests.cloud.gateway.helpers import Show, live, metric, publisher
 from tests.cloud.record.support import decode_errors, fetch, recordings, wait_recordings
-from tests.support.api import Director, create_session, register
+from tests.support.api import Director, bearer, create_session, invite, redeem, register
 from tests.support.cloud import CloudServer
 from tests.support.procs import wait_until
 
@@ -38,6 +39,8 @@ def test_switched_off_records_nothing_and_on_mid_show_records_until_off(
         "message": "recording is switched off for this session",
     }
     assert api.get(f"/api/sessions/{sid}", headers=director.auth).json()["recording"] is False
+    link = invite(api, director, sid, "camera", camera=1)  # capped at lo: replays the lo copy
+    camera = bearer(redeem(api, link["token"]).json()["participant_token"])
 
     with publisher(show, rec_cloud.srt_port, tmp_path / "send.log") as sender:
         wait_until(lambda: live(api, show), 30, "the show is live")
@@ -47,9 +50,10 @@ def test_switched_off_records_nothing_and_on_mid_show_records_until_off(
 
         on = switch(api, show, director, True)
         assert on.status_code == 200 and on.json()["records"] is True
-        # Not up to a GOP late: the director is asked for the IDR it begins at.
+        # Not up to a GOP late: the director is asked for the IDR it begins at, on hi and
+        # on lo for the lo copy.
         asked = 'gateway_keyframe_requests_total{reason="recording_start"}'
-        assert metric(api, asked) == 1
+        assert metric(api, asked) == 2
         (rec,) = wait_recordings(api, sid, director, 1, "recording")
         wait_until(
             lambda: recordings(api, sid, director.auth)["recordings"][0]["segments"] >= 2,
@@ -67,6 +71,12 @@ def test_switched_off_records_nothing_and_on_mid_show_records_until_off(
         assert finishing["state"] in ("recording", "ended"), finishing
         (ended,) = wait_recordings(api, sid, director, 1, "ended")
         assert ended["reason"] == "stopped"
+        # Its lo copy began and ended with it.
+        lo = api.get(f"/hls/{sid}/index.m3u8", headers=camera)
+        assert lo.status_code == 200, lo.text
+        assert f"{rec['id']}/lo/" in lo.text and "#EXT-X-ENDLIST" in lo.text
+        copy = rec_cloud.data_dir / "recordings" / sid / rec["id"] / "lo"
+        assert json.loads((copy / "state.json").read_text())["reason"] == "stopped"
         assert recordings(api, sid, director.auth)["current"] == {
             "state": "ended",
             "recording_id": rec["id"],
