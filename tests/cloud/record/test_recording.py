@@ -143,6 +143,6 @@ def test_an_audience_link_plays_the_hls_without_a_login(
     fresh = api.post(audience, json={}, headers=director.auth).json()["url"]
     assert httpx.get(fresh).status_code == 200
     # A generation the link was not made in, claimed by hand, is a forgery.
-    expires, epoch, mac = fresh.split("/a/")[1].split("/")[0].split(".")
+    expires, epoch, _mac = fresh.split("/a/")[1].split("/")[0].split(".")
     claimed = fresh.replace(f"{expires}.{epoch}.", f"{expires}.{int(epoch) + 1}.")
     assert httpx.get(claimed).json()["error"]["details"]["reason"] == "token_invalid"
