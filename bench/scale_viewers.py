@@ -831,12 +831,20 @@ def plot(out: dict[str, Any], path: Path) -> None:
     kill = out["kill"]
     back = sorted(v["video_s"] for v in kill["victims"] if v["video_s"] is not None)
     kill_ax.plot(back, [i + 1 for i in range(len(back))], "o-", label=f"{kill['killed']}'s viewers")
-    for i, (name, s) in enumerate(kill["survivors"].items()):
-        gap = s["longest_frame_gap_s"]
-        kill_ax.axvline(gap, ls=":", color=f"C{i + 1}", label=f"{name}'s viewers: longest gap")
+    gaps = kill.get("survivor_gaps_after_kill") or []
+    if gaps:
+        gap_ax = kill_ax.twinx()
+        gap_ax.scatter([g[0] for g in gaps], [g[1] for g in gaps], s=10, c="grey", marker="x")
+        gap_ax.set_ylabel(f"other viewers' frame gaps > {kill['survivor_gaps_over_s']} s, at start")
+        gap_ax.set_ylim(bottom=0)
     kill_ax.set_xlabel("seconds after kill -9 of an edge")
     kill_ax.set_ylabel("viewers with video again")
-    kill_ax.set_title("Viewers of the killed edge back through haproxy")
+    longest = max((v["longest_frame_gap_s"] for v in kill["survivors"].values()), default=0)
+    kill_ax.set_title(
+        f"the killed edge's viewers back through haproxy\n"
+        f"(x: the other viewers' gaps; longest {longest:.2f} s)",
+        fontsize=10,
+    )
     kill_ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

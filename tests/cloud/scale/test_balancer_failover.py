@@ -6,7 +6,7 @@ on the owner (A), and an HTTP client that keeps its connection to haproxy, as a 
 After kill -9 of B (an edge) and before haproxy's health checks mark it down (1-2 s), an
 offer the round robin gives B used to fail: the first on haproxy's idle connection to B with
 502 (B closed it without an answer), the next after 3 s with 503 (three connection
-attempts to B, one second apart). Found by bench/scale_viewers.py's analysis of a kill.
+attempts to B, one second apart). Found while measuring kills for bench/scale_viewers.py.
 """
 
 from __future__ import annotations
