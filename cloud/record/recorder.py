@@ -7,10 +7,12 @@ so a publisher that restarts begins a new recording and the last one keeps every
 segment. Retention (size, age) runs on a worker thread when a recording starts.
 
 The lo copy is what a link capped at lo replays (docs/recording.md): it follows its
-recording (begun, ended and deleted with it, in its folder). Its own publisher may come
-and go meanwhile; the copy waits for it, and one that comes back is joined on at its
-first IDR (`Segmenter.restart`). A publisher that sends hi only leaves the recording
-without a lo copy.
+recording (begun, ended and deleted with it, in its folder). lo's publisher is on its own
+SRT link and often goes live before hi (its first frames probe faster), so the recorder
+keeps lo's current GOP and a copy begins at lo's latest IDR, not up to a GOP after hi.
+Its publisher may come and go meanwhile; the copy waits for it, and one that comes back is
+joined on at its first IDR (`Segmenter.restart`). A publisher that sends hi only leaves
+the recording without a lo copy.
 
 Each session has a recording switch (stored with the session, on by default): off, a Go Live
 does not record and a recording being written ends ("stopped"); on again while the hi
@@ -37,6 +39,9 @@ log = logging.getLogger(__name__)
 
 RECORDED_LAYER = "hi"  # the recording's own layer: its publisher starts and ends it
 COPY_LAYER = "lo"  # recorded beside it, for the links capped at lo
+# lo's GOP kept to begin a copy at: the app's 2 s GOP is ~160 units; a longer one is not
+# kept (the copy then begins at lo's next IDR).
+GOP_UNITS = 600
 # A switch set through this process's API wins over a database read that may have begun
 # before it was committed (the gateway's refresh); after this long the database is right.
 SWITCH_SETTLE_S = 5.0
@@ -67,6 +72,7 @@ class Recorder:
         self._switched_at: dict[str, float] = {}  # monotonic time of each switch set here
         self._publishing: set[str] = set()  # sessions whose hi publisher is up here
         self._copying: set[str] = set()  # sessions whose lo publisher is up here
+        self._lo_gop: dict[str, list[Unit]] = {}  # lo's units since its latest IDR
         self._stopping: set[Segmenter] = set()  # ended, still writing their last segment
         # Asks the director for an IDR: (session, layer, reason); the gateway's, set with it.
         self.request_keyframe: Callable[[str, str, str], None] | None = None
@@ -88,16 +94,28 @@ class Recorder:
 
     def unit(self, session_id: str, unit: Unit) -> None:
         recording = self._live.get(session_id)
-        if recording is None:
-            return
-        if unit.layer == RECORDED_LAYER:
+        if unit.layer == COPY_LAYER:
+            self._keep(session_id, unit)
+            if recording is not None:
+                recording.lo.offer(unit)
+        elif unit.layer == RECORDED_LAYER and recording is not None:
             recording.hi.offer(unit)
-        elif unit.layer == COPY_LAYER:
-            recording.lo.offer(unit)
+
+    def _keep(self, session_id: str, unit: Unit) -> None:
+        if unit.kind == "video" and unit.idr:
+            self._lo_gop[session_id] = [unit]
+            return
+        gop = self._lo_gop.get(session_id)
+        if gop is not None:
+            if len(gop) < GOP_UNITS:
+                gop.append(unit)
+            else:
+                del self._lo_gop[session_id]
 
     def publisher_up(self, session_id: str, layer: str) -> None:
         if layer == COPY_LAYER:
             self._copying.add(session_id)
+            self._lo_gop.pop(session_id, None)  # another publisher's timeline
             recording = self._live.get(session_id)
             if recording is not None:  # lo came (back) mid-recording: its copy joins it on
                 recording.lo.restart()
@@ -112,6 +130,7 @@ class Recorder:
     def publisher_down(self, session_id: str, layer: str) -> None:
         if layer == COPY_LAYER:
             self._copying.discard(session_id)  # the copy waits for it to come back
+            self._lo_gop.pop(session_id, None)
         elif layer == RECORDED_LAYER:
             self._publishing.discard(session_id)
             self._end(session_id, "publisher_left")
@@ -151,10 +170,9 @@ class Recorder:
         self._off.discard(session_id)
         if session_id in self._publishing and session_id not in self._live:
             self._start(session_id)  # it begins at the publisher's next IDR: ask for it now,
-            if self.request_keyframe is not None:  # not up to a GOP later (lo's copy too)
+            if self.request_keyframe is not None:  # not up to a GOP later (lo's copy
+                # begins at lo's latest IDR, kept: it needs none)
                 self.request_keyframe(session_id, RECORDED_LAYER, "recording_start")
-                if session_id in self._copying:
-                    self.request_keyframe(session_id, COPY_LAYER, "recording_start")
 
     def _start(self, session_id: str) -> None:
         recording_id = self.store.new_id()
@@ -170,6 +188,8 @@ class Recorder:
             layer(COPY_LAYER),
         )
         self._live[session_id] = self._last[session_id] = recording
+        for unit in self._lo_gop.get(session_id, ()):  # the copy begins at lo's latest IDR
+            recording.lo.offer(unit)
         task = asyncio.get_running_loop().run_in_executor(None, self._enforce)
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
 

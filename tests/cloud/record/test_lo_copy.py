@@ -163,3 +163,31 @@ def test_a_lo_publisher_that_comes_back_is_joined_on(
 
 def lo_segments(server: CloudServer, session_id: str) -> list[Path]:
     return sorted((server.data_dir / "recordings" / session_id).glob("*/lo/*.m4s"))
+
+
+def test_a_copy_begins_at_lo_s_latest_idr_when_lo_went_live_first(
+    rec_cloud: CloudServer, api: httpx.Client, director: Director, show: Show, tmp_path: Path
+) -> None:
+    """lo's publisher often goes live before hi's (its first frames probe faster): the copy
+    begins at the IDR lo sent before the recording began, which the recorder kept. With a
+    30 s GOP on lo that is its only IDR: without it there would be no copy at all."""
+    assert rec_cloud.srt_port is not None
+    sid = show.session_id
+    camera = participant(api, director, show, role="camera", camera=1)
+    port = rec_cloud.srt_port
+    long_gop = ("--idr-interval", "30")
+    with publisher(show, port, tmp_path / "lo.log", layers="lo", extra=long_gop):
+
+        def lo_live() -> bool:
+            r = api.get(f"/whep/{sid}/status", headers=show.viewer_auth)
+            return r.status_code == 200 and "lo" in r.json()["layers"]
+
+        wait_until(lo_live, 30, "lo live")
+        with publisher(show, port, tmp_path / "hi.log", layers="hi", duration=3) as hi:
+            hi.popen.wait(60)
+    (rec,) = wait_recordings(api, sid, director, 1, "ended")
+    assert rec["lo_bytes"], rec
+    size, lo_s, _ = played(api, f"/hls/{sid}/index.m3u8", camera, tmp_path / "one.mp4")
+    assert size == LO
+    _, hi_s, _ = played(api, f"/hls/{sid}/index.m3u8", show.viewer_auth, tmp_path / "one.mp4")
+    assert lo_s >= hi_s - 0.5, (lo_s, hi_s)  # from before hi's first frame
