@@ -38,6 +38,14 @@ Per N: all viewers connect, then a window of `--seconds` is measured:
   gateway_dropped_step and drop_pct_step: the same over the whole step, the viewers'
   joining and leaving included (a join storm of N DTLS handshakes stalls the loop).
 
+At the top of the results, `viewers_per_core`: the largest N whose window had drop_pct < 1 %
+(every viewer connected), divided by the cores the gateway process used for it
+(server_cpu_pct / 100), with the row it comes from in `viewers_per_core_from`; and
+`viewers_per_core_full_rate`: the same scaled to the packets a viewer would get at the full
+60 fps and 50 Opus packets a second (a loaded machine's publisher sends fewer). The `--full`
+viewers are part of every N, so the figure includes viewers that send receiver reports and
+NACKs (answered from the gateway's history) and whose quality manager acts on them.
+
 Prints JSON, writes bench/results/viewers.json (and viewers.png with --plot). The machine
 is shared: numbers come with the load average.
 """
@@ -70,6 +78,8 @@ RESULTS = Path(__file__).with_name("results")
 DROPPED = "gateway_viewer_dropped_units_total"
 CONNECT_PARALLEL = 4  # offers in flight per client process
 READY_TIMEOUT_S = 120.0
+FULL_FPS = 60  # the hi layer's frame rate
+AUDIO_PPS = 50  # 20 ms Opus packets
 
 
 def udp_port() -> int:
@@ -439,6 +449,41 @@ def run_n(
     return row
 
 
+def per_core(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Viewers served with drops under 1 % per core the gateway used: from the largest such
+    N (every viewer connected), its viewers over its CPU in cores."""
+    served = [
+        r
+        for r in rows
+        if "error" not in r
+        and r["drop_pct"] is not None
+        and r["drop_pct"] < 1.0
+        and r["connected"] == r["viewers"]
+        and r["server_cpu_pct"] > 0
+    ]
+    if not served:
+        return {"viewers_per_core": None, "viewers_per_core_from": None}
+    best = max(served, key=lambda r: r["viewers"])
+    keys = ("viewers", "server_cpu_pct", "drop_pct", "server_us_per_packet", "loadavg")
+    out: dict[str, Any] = {
+        "viewers_per_core": round(best["viewers"] / (best["server_cpu_pct"] / 100), 1),
+        "viewers_per_core_from": {k: best[k] for k in keys},
+    }
+    # A machine too busy to encode 60 fps sends fewer packets per viewer, and each viewer
+    # then costs less: scaled by the packets a viewer gets at the full frame rate (CPU time
+    # over the window, not per packet counted by the clients, whose windows a starved client
+    # process starts late).
+    fps, video, audio = (
+        best[k] for k in ("video_fps_median", "video_pps_median", "audio_pps_median")
+    )
+    if fps and video and audio:
+        full_rate = video * FULL_FPS / fps + AUDIO_PPS
+        scale = (video + audio) / full_rate
+        out["viewers_per_core_full_rate"] = round(out["viewers_per_core"] * scale, 1)
+        out["viewers_per_core_from"]["full_rate_packets_per_viewer_s"] = round(full_rate, 1)
+    return out
+
+
 def plot(out: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -544,7 +589,9 @@ def main() -> None:
         "loadavg": [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]],
         "seconds": args.seconds,
         "content": args.content,
+        "full_viewers": args.full,
         "cpu_pct_of": "one core (user + system of the gateway process, all its threads)",
+        **per_core(rows),
         "rows": rows,
     }
     RESULTS.mkdir(exist_ok=True)
