@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python -m bench.wan_latency [--seconds 15] [--settle 36] [--plot]
+    python -m bench.wan_latency [--seconds 15] [--settle 42] [--plot]
 
 The real chain: `returnfeed send` (the test pattern under moving grain with a capture stamp:
 hard content, hi at its real ~1 Mbps and ~100 SRT packets a second, `--content test` for the
@@ -14,7 +14,7 @@ hi layer. Per path (RTT, loss) and setting:
 
 - `fixed 120`: `--latency-ms 120`, what a WAN sender got before;
 - `link`: the latency derived from the measured RTT and loss (media/send/latency.py; the
-  first connection starts at 120 ms and reconnects with the derived value ~3 s in, and
+  first connection starts at 120 ms and reconnects with the derived value ~8 s in, and
   again 30 s later if the link then asks for clearly more or less: `--settle` waits past
   both, so the figures are a show's steady state);
 - `link + FEC`: the same with `--srt-fec on` (fec,cols:10,rows:1,arq:always).
@@ -271,8 +271,8 @@ def main() -> None:
     p.add_argument(
         "--settle",
         type=float,
-        default=36.0,
-        help="wait after going live: past the first retune (~3 s) and the next one (30 s on)",
+        default=42.0,
+        help="wait after going live: past the first retune (~8 s) and the next one (30 s on)",
     )
     p.add_argument("--settings", default=",".join(SETTINGS), help="which settings to run")
     p.add_argument("--paths", default="", help="RTT/loss pairs, e.g. 30/0.01 (default: all)")
