@@ -102,6 +102,7 @@ LOST_S = 2.5  # Chromium: ICE disconnected ~2.5 s after the last packet received
 STALL_S = 6.0  # the page: live, yet no frame for 6 s: start over (whep.js STALL_MS)
 RETRY_S = 0.5  # the page's next tick after a restart (500 ms while recovering)
 GAP_KEEP_S = 0.25  # frame gaps at least this long are listed one by one
+LAG_KEEP_S = 0.1  # a client's own event-loop stalls at least this long are listed
 _BACKGROUND: set[asyncio.Future[None]] = set()  # tasks nobody awaits, kept alive here
 
 
@@ -325,7 +326,21 @@ async def client_main(
                         tasks.add(task)
                         task.add_done_callback(tasks.discard)
 
+        stalls: list[tuple[float, float]] = []
+
+        async def lag() -> None:
+            """This process's own stalls (its event loop late by > LAG_KEEP_S): a frame
+            gap a viewer sees while its client was stalled may be the client's, not the
+            gateway's (arrival is timed when the loop reads the datagram)."""
+            while True:
+                before = time.monotonic()
+                await asyncio.sleep(0.01)
+                late = time.monotonic() - before - 0.01
+                if late > LAG_KEEP_S and len(stalls) < 1000:
+                    stalls.append((round(before, 4), round(late, 4)))
+
         watch = asyncio.ensure_future(ticker())
+        lagging = asyncio.ensure_future(lag())
         while True:
             line = (await loop.run_in_executor(None, sys.stdin.readline)).split()
             if not line or line[0] == "report":
@@ -337,10 +352,12 @@ async def client_main(
                     "slots": [s.mark() for s in slots],
                 }
         watch.cancel()
+        lagging.cancel()
         say(
             {
                 "event": "result",
                 "marks": marks,
+                "stalls": stalls,
                 "slots": [
                     {
                         "full": s.full,
@@ -602,6 +619,15 @@ def recovery(
         values = sorted(values)
         return round(values[min(len(values) - 1, int(p * len(values)))], 3)
 
+    stalls_late: list[tuple[float, float]] = []
+    stalls_early: list[tuple[float, float]] = []
+    for c in clients:
+        for start, length in c.get("stalls", []):
+            row = (round(start - t_kill, 2), round(length, 3))
+            if t_kill < start + length and start <= c["marks"]["kill_end"]["t"]:
+                stalls_late.append(row)
+            elif t_a0 < start + length <= t_kill:
+                stalls_early.append(row)
     return {
         "killed": killed,
         "killed_viewers": len(victims),
@@ -622,6 +648,9 @@ def recovery(
         "survivor_gaps_over_s": GAP_KEEP_S,
         "survivor_gaps_after_kill": sorted(late),
         "survivor_gaps_window_a": sorted(early),
+        "client_stalls_over_s": LAG_KEEP_S,
+        "client_stalls_after_kill": sorted(stalls_late),
+        "client_stalls_window_a": sorted(stalls_early),
         "survivors": {
             name: {
                 "viewers": len(gaps),
