@@ -103,6 +103,13 @@ def test_the_latency_follows_the_measured_round_trip(
     wait(lambda: len(accepting.latencies) >= 2, 25, "a second connection")  # ~8 s in
     first, second = accepting.latencies[:2]
     assert first == WAN.latency_ms
+    # The listener accepts before the caller's connect returns; until then the layer still
+    # shows its first connection (seen on a fresh CI clone): wait for it to say so.
+    wait(
+        lambda: output.stats().layer("hi").latency_ms == second,
+        5,
+        "the layer on its second connection",
+    )
     layer = output.stats().layer("hi")
     link = output.links.get(f"127.0.0.1:{relay.port}")
     assert link is not None and link.source == "srt"
