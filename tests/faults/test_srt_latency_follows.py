@@ -128,6 +128,7 @@ def test_a_latency_set_by_hand_is_kept(show: Show, path: tuple[Accepting, LossyR
     accepting, relay = path
     output = show.send({"hi": wan_target(relay.port, 200)})
     wait(lambda: output.stats().layer("hi").frames_sent > 0, 10, "frames sent")
+    wait(lambda: bool(accepting.latencies), 5, "the listener's side")  # its own thread
     assert accepting.latencies == [200]
     layer = output.stats().layer("hi")
     assert (layer.latency_ms, layer.latency_why) == (200, "200 ms: set by hand")
