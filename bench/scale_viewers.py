@@ -90,6 +90,7 @@ from bench.viewers import (
     _connect,
     _metric,
     _viewer_rows,
+    new_show,
     noisy_clip,
     udp_port,
 )
@@ -104,34 +105,6 @@ RETRY_S = 0.5  # the page's next tick after a restart (500 ms while recovering)
 GAP_KEEP_S = 0.25  # frame gaps at least this long are listed one by one
 LAG_KEEP_S = 0.1  # a client's own event-loop stalls at least this long are listed
 _BACKGROUND: set[asyncio.Future[None]] = set()  # tasks nobody awaits, kept alive here
-
-
-def new_show(base: str) -> dict[str, Any]:
-    """bench/viewers.py's new_show, also keeping the director's access token (for
-    `returnfeed send --cloud`: the viewers' keyframe requests reach the director, as they
-    do from the desktop app; without it a joining viewer waits for the next 2 s IDR)."""
-    with httpx.Client(base_url=base, timeout=10) as c:
-        email = f"bench-{os.getpid()}-{time.time_ns()}@example.com"
-        r = c.post(
-            "/api/auth/register",
-            json={"email": email, "password": "correct horse battery", "display_name": "B"},
-        )
-        access = r.json()["tokens"]["access_token"]
-        auth = {"Authorization": f"Bearer {access}"}
-        sid = c.post("/api/sessions", json={"name": "bench", "cameras": []}, headers=auth)
-        sid.raise_for_status()
-        session = sid.json()["id"]
-        srt = c.get(f"/api/sessions/{session}/srt", headers=auth).json()
-        link = c.post(
-            f"/api/sessions/{session}/invites", json={"role": "viewer"}, headers=auth
-        ).json()
-        joined = c.post("/api/invites/redeem", json={"token": link["token"]}).json()
-        return {
-            "session": session,
-            "srt": srt,
-            "viewer": joined["participant_token"],
-            "director": access,
-        }
 
 
 # --- the viewer side (child processes) -------------------------------------------------------

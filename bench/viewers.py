@@ -98,7 +98,8 @@ def new_show(base: str) -> dict[str, Any]:
             "/api/auth/register",
             json={"email": email, "password": "correct horse battery", "display_name": "B"},
         )
-        auth = {"Authorization": f"Bearer {r.json()['tokens']['access_token']}"}
+        access = r.json()["tokens"]["access_token"]
+        auth = {"Authorization": f"Bearer {access}"}
         sid = c.post("/api/sessions", json={"name": "bench", "cameras": []}, headers=auth)
         sid.raise_for_status()
         session = sid.json()["id"]
@@ -112,6 +113,7 @@ def new_show(base: str) -> dict[str, Any]:
             "srt": srt,
             "viewer": joined["participant_token"],
             "invite": link["token"],
+            "director": access,
         }
 
 
