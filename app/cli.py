@@ -134,6 +134,12 @@ def _add_send(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     cmd.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     cmd.add_argument("--cycle", type=float, metavar="S", help="cut to the next source every S s")
     cmd.add_argument(
+        "--genlock",
+        metavar="NAME|off",
+        help="lock the program clock to this source's pictures, so they are encoded just "
+        "after they arrive (default: the first --source; off: free-run)",
+    )
+    cmd.add_argument(
         "--ndi-extra-ips", default="", metavar="IP,IP", help="ask these machines for NDI sources"
     )
     cmd.add_argument(

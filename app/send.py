@@ -44,6 +44,7 @@ from media.audio.source import AudioSource
 from media.clock import ClockConfig, ProgramClock
 from media.encode.config import DEFAULT_LAYERS, EncoderConfig
 from media.encode.errors import EncoderUnavailable
+from media.genlock import GenlockStatus
 from media.send.output import LayerStats, OutputStats, SimulcastOutput
 from media.send.target import PROFILES, LatencyProfile, SrtTarget, fec_config
 from media.sources.base import ThreadedSource
@@ -95,6 +96,7 @@ class SendPlan:
     relay: RelayPlan | None = None
     renewal: Renewal | None = None
     audio: tuple[AudioSource, ...] = ()  # inputs of their own, always live
+    genlock: str | None = None  # the source the program clock locks to; None free-runs
 
 
 _KINDS = "test, ndi, file, camera, noisy, sync"
@@ -193,7 +195,20 @@ def plan(args: Any, env: dict[str, str]) -> SendPlan:
     if args.idr_interval is not None:
         layers = tuple(replace(layer, keyint_s=args.idr_interval) for layer in layers)
     config = EncoderConfig(layers=layers, encoder=args.encoder)
-    return SendPlan(sources, targets, config, args.cycle, args.duration, relay, renewal, audio)
+    genlock = _genlock(getattr(args, "genlock", None), [s.name for s in sources])
+    return SendPlan(
+        sources, targets, config, args.cycle, args.duration, relay, renewal, audio, genlock
+    )
+
+
+def _genlock(choice: str | None, names: list[str]) -> str | None:
+    if choice is None:
+        return names[0]
+    if choice == "off":
+        return None
+    if choice not in names:
+        raise SendError(f"--genlock: a source's name ({', '.join(names)}) or off, not {choice!r}")
+    return choice
 
 
 def _renewal(
@@ -274,6 +289,7 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
     clock = ProgramClock(Cycler(names, plan_.cycle_s), ClockConfig(), audio=audio)
     for source in plan_.sources:
         clock.add_source(source)
+    clock.follow(plan_.genlock)
     try:
         output = SimulcastOutput(clock, plan_.targets, plan_.config)
     except EncoderUnavailable as exc:
@@ -288,6 +304,7 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
     started = time.monotonic()
     connected: set[str] = set()
     renewal = CredentialRenewal()
+    genlock = clock.stats.genlock
     try:
         with _stop_on_sigterm(stop):
             for source in plan_.sources:
@@ -305,6 +322,10 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
                 if output.encoder.choice != choice:  # a hardware encoder failed: say so
                     choice = output.encoder.choice
                     log.write(f"encoder: {choice.describe()}\n")
+                now = clock.stats.genlock
+                if (now.locked, now.note) != (genlock.locked, genlock.note):
+                    genlock = now
+                    log.write(f"genlock: {describe_genlock(now)}\n")
                 for layer in stats.layers:
                     log.write(format_line(time.monotonic() - started, layer) + "\n")
                 log.flush()
@@ -325,6 +346,7 @@ def run(plan_: SendPlan, out: TextIO, log: TextIO, *, as_json: bool = False) -> 
     if as_json:
         result = summary(final, time.monotonic() - started)
         result["encoder_why"] = output.encoder.choice.describe()
+        result["genlock"] = asdict(clock.stats.genlock)
         if link is not None:
             result["keyframe_requests"] = link.requests
         json.dump(result, out, indent=2)
@@ -391,6 +413,15 @@ def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def describe_genlock(status: GenlockStatus) -> str:
+    if status.locked:
+        return (
+            f"locked to {status.reference}: its pictures wait {status.wait_ms:.1f} ms "
+            f"for their tick (margin {status.margin_ms:.1f} ms)"
+        )
+    return f"{status.reference or 'none'}: {status.note}"
 
 
 def format_line(elapsed: float, s: LayerStats) -> str:

@@ -100,6 +100,7 @@ COLLECT = """([cols, rows]) => {
       means.push(16 + (sum / n) * 219 / 255);
     }
     window.__g2g.push({ shown: performance.timeOrigin + meta.expectedDisplayTime,
+      received: meta.receiveTime === undefined ? null : performance.timeOrigin + meta.receiveTime,
       width: w, means });
     video.requestVideoFrameCallback(onFrame);
   };

@@ -17,10 +17,16 @@ hi layer. Per path (RTT, loss) and setting:
   first connection starts at 120 ms and reconnects with the derived value ~8 s in, and
   again 30 s later if the link then asks for clearly more or less: `--settle` waits past
   both, so the figures are a show's steady state);
-- `link + FEC`: the same with `--srt-fec on` (fec,cols:10,rows:1,arq:always).
+- `link + FEC`: the same with `--srt-fec on` (fec,cols:10,rows:1,arq:always);
+- `link free-run`: `link` with `--genlock off`: the program clock picks each picture up
+  at its next tick, 0-16.7 ms after it was drawn, as before genlock (media/genlock.py).
+  Every other setting locks the clock to the source.
 
 Reported: glass to glass p50/p95 (stamp -> Chromium's expected display time, as in
-bench/glass_to_glass.py), the packets the ingest could not recover and the TS continuity
+bench/glass_to_glass.py), the same to the frame's arrival (`received_*`: requestVideoFrame-
+Callback's receiveTime, the frame's last packet in: the path without the decode and the
+wait for the browser's next vsync, whose phase moves the display figures by up to 16.7 ms
+from run to run), the packets the ingest could not recover and the TS continuity
 gaps it saw (its /metrics, over the measured window), freezes (gaps > 100 ms between
 presented frames), and the bandwidth overhead: datagrams the relay carried toward the
 backend per TS packet sent (data, retransmissions, FEC and control), minus one.
@@ -72,6 +78,7 @@ SETTINGS = {  # name -> extra `returnfeed send` arguments
     "fixed 120": ["--latency-ms", "120"],
     "link": [],
     "link + FEC": ["--srt-fec", "on"],
+    "link free-run": ["--genlock", "off"],  # the program clock not locked to the source
 }
 FREEZE_MS = 100.0
 CONTENT_KINDS = {"noisy": "noisy", "test": "test"}  # --content -> `returnfeed send` source kind
@@ -141,17 +148,21 @@ def collect(page: Any, seconds: float) -> dict[str, Any]:
     time.sleep(seconds)
     samples = page.evaluate("window.__g2g.splice(0)")
     ages: list[float] = []
+    arrived: list[float] = []  # to the frame's last packet in Chromium: no vsync in it
     shown = sorted(float(s["shown"]) for s in samples)
     for s in samples:
         value = stamp_of(s["means"])
         if value is not None:
             ages.append(float(age_ms(value, int(s["shown"]) % (1 << 32))))
+            if s.get("received") is not None:
+                arrived.append(float(age_ms(value, int(s["received"]) % (1 << 32))))
     gaps = [b - a for a, b in itertools.pairwise(shown)]
     freezes = [round(g, 1) for g in gaps if g > FREEZE_MS]
     return {
         "frames": len(samples),
         "stamped": len(ages),
         **summary(ages),
+        **{f"received_{k}": v for k, v in summary(arrived).items() if k.endswith("_ms")},
         "freezes": len(freezes),
         "freeze_ms": freezes,
         "longest_gap_ms": round(max(gaps), 1) if gaps else None,
@@ -219,6 +230,7 @@ def one_run(
         "loss": loss,
         "setting": name,
         "chosen_latency": chosen,
+        "genlock": sent.get("genlock"),
         "hi_kbps": hi_kbps,
         **result,
         **{k: int(v) for k, v in counted.items()},

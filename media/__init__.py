@@ -8,6 +8,7 @@ Map of the video/audio core (import from the modules; this package imports nothi
   stamp       draw_stamp / decode_stamp / now_ms / age_ms: timestamps in the picture
   switcher    SwitcherState, Transition, Fade: what the clock renders, per pts
   clock       ProgramClock, ClockConfig, OutputFrame, ClockStats
+  genlock     PhaseLock, GenlockStatus: the clock's ticks locked to a reference source
   mixer       Blender: numpy dissolve / dip / fade on I420
   fanout      DropOldestQueue, Fanout: bounded hand-offs that drop and count
   audio/      ToneSource, CaptureSource (+ list_audio_devices), AudioMixer,

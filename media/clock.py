@@ -1,13 +1,20 @@
 """The program clock: ticks at the output rate and composes program and preview.
 
-One thread, a deadline schedule (tick n is due at t0 + n / fps, so sleep error
+One thread, a deadline schedule (tick n is composed at t0 + n / fps, so sleep error
 never accumulates), one switcher-state snapshot per tick. pts counts ticks in a
 1/fps time base and stays on wall time: after a stall the clock skips the ticks
 it missed rather than bursting to catch up, and counts them.
 
-Each tick is composed `compose_ahead` before its deadline and handed over at the
-deadline, so consumers see a steady cadence whatever a mix costs to compute
-(blending and other threads' GIL use make compose time vary by milliseconds).
+Each tick is handed over a fixed time after it starts composing, not when composing
+ends, so consumers see a steady cadence whatever a mix costs to compute (blending and
+other threads' GIL use make compose time vary by milliseconds). That time is the
+longest compose of the last two seconds plus a guard (`ComposeBudget`): about 1.5 ms
+for a cut, more while a many-source mix runs, at most half a frame. A fixed 4 ms held
+every cut's picture ~3.5 ms longer than it took to compose.
+
+With a genlock reference (`follow`), each tick's schedule is nudged so the reference's
+pictures are composed just after they arrive instead of up to a tick later
+(media/genlock.py says how, and when it declines).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -26,6 +34,7 @@ from media.audio.frames import AudioFrame, audio_pts, samples_for_tick
 from media.audio.mixer import AudioMixer
 from media.fanout import DropOldestQueue, Fanout
 from media.frames import Frame, Size, scale_to_fit
+from media.genlock import GenlockStatus, PhaseLock
 from media.mixer import Blender
 from media.slot import SlotFrame
 from media.sources.base import Source
@@ -43,7 +52,9 @@ class ClockConfig:
     fps: Fraction = Fraction(60)
     # A tick handed over more than this fraction of a period after its deadline is late.
     late_fraction: float = 0.5
-    compose_ahead: float = 0.004  # seconds; capped at half a frame period
+    # Seconds from a tick's compose to its hand-off; None: follow the compose time
+    # (`ComposeBudget`). Capped at half a frame period.
+    compose_ahead: float | None = None
     history: int = 4096  # tick times kept for jitter measurement
 
     def __post_init__(self) -> None:
@@ -52,6 +63,32 @@ class ClockConfig:
             raise ValueError(f"fps must be positive, got {self.fps}")
         if self.size.width > 1920 or self.size.height > 1080:
             raise ValueError(f"working size {self.size} is above 1920x1080")
+
+
+AHEAD_START = 0.004  # s: the budget before any compose has been timed
+AHEAD_MIN = 0.001
+AHEAD_GUARD = 0.0005  # s over the longest recent compose
+AHEAD_WINDOW = 120  # composes (2 s at 60 fps) the budget looks back over
+
+
+class ComposeBudget:
+    """How long before its hand-off a tick starts composing: the clock thread's only."""
+
+    def __init__(self, fixed: float | None, period: float) -> None:
+        self._fixed = fixed
+        self._cap = period / 2
+        self._spent: deque[float] = deque(maxlen=AHEAD_WINDOW)
+
+    @property
+    def ahead(self) -> float:
+        if self._fixed is not None:
+            return min(self._fixed, self._cap)
+        if not self._spent:
+            return min(AHEAD_START, self._cap)
+        return min(max(AHEAD_MIN, max(self._spent) + AHEAD_GUARD), self._cap)
+
+    def spent(self, seconds: float) -> None:
+        self._spent.append(seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +106,7 @@ class ClockStats:
     late_ticks: int
     skipped_ticks: int
     drops: dict[str, int]  # per consumer queue, program and preview
+    genlock: GenlockStatus
 
 
 class ProgramClock:
@@ -92,6 +130,7 @@ class ProgramClock:
         self._t0 = 0.0
         self._ticks = self._late = self._skipped = 0
         self._history = np.zeros(self.config.history, np.float64)
+        self._lock = PhaseLock(1.0 / float(self.config.fps))
         self.latest_program: OutputFrame | None = None
         self.latest_preview: OutputFrame | None = None
 
@@ -103,6 +142,10 @@ class ProgramClock:
     def remove_source(self, name: str) -> None:
         self._sources = {k: v for k, v in self._sources.items() if k != name}
         self._scaled.pop(name, None)
+
+    def follow(self, reference: str | None) -> None:
+        """Genlock the ticks to source `reference`'s pictures; None lets the clock free-run."""
+        self._lock.follow(reference)
 
     def subscribe(self, bus: Bus, name: str, maxsize: int = 2) -> DropOldestQueue[OutputFrame]:
         return self._fanout(bus).subscribe(name, maxsize)
@@ -177,15 +220,14 @@ class ProgramClock:
         The earliest tick a state change made at `when` can affect: use it as a
         transition's start_pts to cut or mix exactly there.
         """
-        ahead = min(self.config.compose_ahead, 0.5 / float(self.config.fps))
-        ticks = (when + ahead - self._t0) * float(self.config.fps)
+        ticks = (when - self._t0) * float(self.config.fps)
         return max(0, int(np.ceil(ticks - 1e-9)))
 
     @property
     def stats(self) -> ClockStats:
         drops = {f"program:{k}": v for k, v in self._program.drops().items()}
         drops.update({f"preview:{k}": v for k, v in self._preview.drops().items()})
-        return ClockStats(self._ticks, self._late, self._skipped, drops)
+        return ClockStats(self._ticks, self._late, self._skipped, drops, self._lock.status)
 
     def tick_times(self) -> np.ndarray:
         """The monotonic times the last ticks were handed to consumers, oldest first."""
@@ -197,31 +239,43 @@ class ProgramClock:
     def _run(self) -> None:
         period = 1.0 / float(self.config.fps)
         late_after = self.config.late_fraction * period
-        ahead = min(self.config.compose_ahead, period / 2)
-        self._t0 = time.monotonic() + ahead
+        budget = ComposeBudget(self.config.compose_ahead, period)
+        self._t0 = time.monotonic()
         pts = 0
         while True:
-            deadline = self._t0 + pts * period
-            if self._sleep_until(deadline - ahead):
+            compose_at = self._t0 + pts * period
+            if self._sleep_until(compose_at):
                 break
-            behind = time.monotonic() - (deadline - ahead)
+            behind = time.monotonic() - compose_at
             if behind >= period:
                 missed = int(behind / period)
                 pts += missed
-                deadline += missed * period
+                compose_at += missed * period
                 self._skipped += missed
+            deadline = compose_at + budget.ahead
+            # Read before composing: the picture the tick can use, never a later arrival.
+            reference = self._lock.wanted
+            latest, composed_at = self._latest(reference), time.monotonic()
             try:
                 composed = self._compose(pts, deadline)
             except Exception:  # one bad frame must not stop the show
                 log.exception("program clock tick %d failed", pts)
                 pts += 1
                 continue
+            budget.spent(time.monotonic() - composed_at)
+            shift = self._lock.update(reference, latest, composed_at)
+            # Later ticks only: this one's deadline stands, so consumers keep their cadence.
+            self._t0 += shift
             if self._sleep_until(deadline):
                 break
             if time.monotonic() - deadline > late_after:
                 self._late += 1
             self._hand_off(*composed)
             pts += 1
+
+    def _latest(self, name: str | None) -> SlotFrame | None:
+        source = self._sources.get(name or "")
+        return None if source is None else source.slot.read()
 
     def _sleep_until(self, when: float) -> bool:
         """Wait for `when`; True if the clock is being stopped."""

@@ -151,6 +151,8 @@ class MediaShow:
                 self.clock.remove_source(name)
         for source in sources.values():
             self.clock.add_source(source)  # replaces a same-named source that changed
+        # Source 1 is the genlock reference, as a house's first camera often is.
+        self.clock.follow(infos[0].name if infos else None)
         old = self._sources
         self._sources = sources
         self._specs = {info.name: spec for info, spec in zip(infos, specs, strict=True)}

@@ -171,6 +171,7 @@ def test_sigterm_stops_cleanly_with_a_json_summary(recorder: Recorder, tmp_path:
     hi = summary["layers"]["hi"]
     assert summary["encoder"] and hi["frames_sent"] > 0 and hi["phase"] == "connected"
     assert {"fps", "kbps", "encode_ms_p99", "queue_drops", "rtt_ms", "retransmits"} <= set(hi)
+    assert summary["genlock"]["reference"] == "Cam1"  # the first source, by default
     assert PASSPHRASE not in stdout.decode() + err.read_text()
 
 
@@ -268,6 +269,10 @@ def test_a_refused_layer_exits_1_and_says_why(
                 "0",
             ],
             "--idr-interval",
+        ),
+        (
+            ["--srt-url", "srt://h:1", "--streamid-hi", "x", "--layers", "hi", "--genlock", "B"],
+            "--genlock: a source's name (Test) or off, not 'B'",
         ),
     ],
 )

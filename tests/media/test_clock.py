@@ -13,7 +13,16 @@ import pytest
 
 from media.audio.mixer import AudioMixer
 from media.audio.tone import ToneSource
-from media.clock import ClockConfig, OutputFrame, ProgramClock
+from media.clock import (
+    AHEAD_GUARD,
+    AHEAD_MIN,
+    AHEAD_START,
+    AHEAD_WINDOW,
+    ClockConfig,
+    ComposeBudget,
+    OutputFrame,
+    ProgramClock,
+)
 from media.fanout import DropOldestQueue
 from media.frames import Size, rgb_to_yuv
 from media.switcher import SwitcherState, Transition, TransitionKind
@@ -145,3 +154,20 @@ def test_pts_for_a_time_and_clean_stop(clock: ProgramClock) -> None:
 def test_working_size_is_capped() -> None:
     with pytest.raises(ValueError):
         ClockConfig(size=Size(3840, 2160))
+
+
+def test_the_compose_budget_follows_what_composing_costs() -> None:
+    period = 1 / 60
+    budget = ComposeBudget(None, period)
+    assert budget.ahead == AHEAD_START  # nothing timed yet
+    for _ in range(60):
+        budget.spent(0.0004)  # a cut: a fraction of a millisecond
+    assert budget.ahead == pytest.approx(AHEAD_MIN)
+    budget.spent(0.003)  # a mix starts: the budget covers its longest compose at once
+    assert budget.ahead == pytest.approx(0.003 + AHEAD_GUARD)
+    for _ in range(AHEAD_WINDOW):
+        budget.spent(0.0009)  # ... and comes back down once it has left the window
+    assert budget.ahead == pytest.approx(0.0009 + AHEAD_GUARD)
+    budget.spent(0.5)  # a stall: never more than half a frame
+    assert budget.ahead == pytest.approx(period / 2)
+    assert ComposeBudget(0.004, period).ahead == 0.004  # a fixed budget stays fixed
