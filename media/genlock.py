@@ -15,6 +15,10 @@ What it will not do:
   rings would slowly overflow. Such a reference is free-run, as before, and said so.
 - move faster than `MAX_STEP` per picture: a lock being acquired (at start, or when the
   reference changes) shortens or stretches ticks by a quarter of a millisecond at most.
+- move ticks earlier by more than `EARLY_LIMIT`: audio inputs (microphones) are read once
+  a tick from rings their devices fill in real time, and reading several milliseconds
+  sooner than before finds them empty, a dropout. A lock that needs the ticks earlier
+  moves them later instead, by a frame less, skipping one picture of the reference once.
 
 The margin follows the reference's arrival jitter (`MIN_MARGIN` + `JITTER_MARGINS` times
 its running mean deviation): a picture arriving after its tick is composed would be
@@ -40,6 +44,8 @@ RATE_WINDOW_S = 5.0  # reference pictures kept to measure its rate
 RATE_MIN_SPAN_S = 1.0  # measured over at least this long before any move
 RATE_TOLERANCE = 0.0005  # 500 ppm: crystal error, not 59.94 against 60
 GAP_S = 0.5  # a picture this long after the previous one: the reference restarted
+EARLY_LIMIT = 0.001  # s: the most the lock moves ticks earlier to take out a wait
+EARLY_PERSIST = 30  # pictures a longer wait must last before the lock moves later for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,8 @@ class PhaseLock:
         self._expected: float | None = None  # the next wait if nothing but our shifts moved
         self._jitter = 0.0
         self._wait: float | None = None
-        self._locked = False
+        self._locked = self._slipping = False
+        self._early = 0  # new pictures in a row that waited beyond EARLY_LIMIT
         self._note = "no reference"
 
     def follow(self, reference: str | None) -> None:
@@ -76,7 +83,8 @@ class PhaseLock:
         self._seen.clear()
         self._last_seq = self._expected = self._wait = None
         self._jitter = 0.0
-        self._locked = False
+        self._locked = self._slipping = False
+        self._early = 0
         self._note = note
 
     @property
@@ -118,13 +126,30 @@ class PhaseLock:
         if self._expected is not None:
             deviation = abs(wait - self._expected)
             self._jitter += JITTER_ALPHA * (min(deviation, self.period / 2) - self._jitter)
-        error = _wrapped(wait - self.margin, self.period)
-        shift = -max(-MAX_STEP, min(MAX_STEP, GAIN * error))
-        self._locked = abs(error) <= max(MIN_MARGIN, JITTER_MARGINS * self._jitter)
+        off = _wrapped(wait - self.margin, self.period)
+        shift = -max(-MAX_STEP, min(MAX_STEP, GAIN * self._error(off)))
+        self._locked = abs(off) <= max(MIN_MARGIN, JITTER_MARGINS * self._jitter)
         self._note = ""
         # The next picture, if it keeps its cadence, waits this much less (or more).
         self._expected = wait + shift
         return shift
+
+    def _error(self, off: float) -> float:
+        """How much later (negative) or earlier the ticks should come; never much earlier.
+
+        Ticks moved earlier read the microphones' rings before their samples are in: a
+        move of a few ms earlier empties them (a dropout), one later only deepens them. So
+        a steady wait beyond `EARLY_LIMIT` is taken out by moving a whole frame less than
+        it later (one picture of the reference is skipped, once), and single long waits,
+        which are the clock waking late, move nothing. `off`: the wait beyond the margin."""
+        if off <= EARLY_LIMIT:
+            self._early, self._slipping = 0, False
+            return off
+        self._early += 1
+        if self._slipping or self._early >= EARLY_PERSIST:
+            self._slipping = True
+            return off - self.period
+        return 0.0
 
     def _remember(self, latest: SlotFrame) -> None:
         self._seen.append((latest.captured, latest.seq))
