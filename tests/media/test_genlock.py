@@ -12,8 +12,10 @@ import random
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 
+from media.audio.ring import AudioRing
 from media.clock import ClockConfig, ProgramClock
 from media.frames import Size, solid
 from media.genlock import EARLY_LIMIT, MAX_STEP, GenlockStatus, PhaseLock
@@ -31,6 +33,7 @@ class Run:
     shifts: list[float] = field(default_factory=list)
     late: list[float] = field(default_factory=list)  # when a picture missed its tick
     seq: int = 0  # the last picture counted in `waits`
+    ticks: list[float] = field(default_factory=list)  # when each tick was composed
     lock: PhaseLock = field(default_factory=lambda: PhaseLock(P60))
 
 
@@ -59,6 +62,7 @@ def simulate(
         if latest is not None and latest.seq != run.seq and not latest.slate:
             run.waits.append(at - latest.captured)
             run.seq = latest.seq
+        run.ticks.append(at)
         shift = run.lock.update("ref", latest, at)
         run.shifts.append(shift)
         t0 += shift
@@ -93,6 +97,34 @@ def test_a_late_waking_clock_moves_nothing() -> None:
         shifts.append(lock.update("ref", SlotFrame(PICTURE, t, seq), t + 0.002 + late))
         t += P60
     assert shifts[0] == shifts[2] == 0.0
+
+
+def ring_underflows(ticks: list[float], block_ms: int, phase: float) -> int:
+    """Samples of silence a ring read one tick's worth at `ticks` gives, its device
+    pushing `block_ms` blocks in real time from `phase`."""
+    ring = AudioRing()
+    pushes = [phase + k * block_ms / 1000 for k in range(int(ticks[-1] * 1000 / block_ms))]
+    for _, is_read in sorted([(t, False) for t in pushes] + [(t, True) for t in ticks]):
+        if is_read:
+            ring.read(800)
+        else:
+            ring.push(np.zeros((48 * block_ms, 2), np.float32))
+    return ring.underflows
+
+
+@pytest.mark.parametrize("block_ms", [5, 10, 20, 40])
+def test_locking_never_empties_a_microphones_ring(block_ms: int) -> None:
+    """A device fills its ring in blocks, in real time; the clock reads a tick's worth.
+
+    Pictures that wait 4.7 ms need the ticks ~3.5 ms earlier: read that much sooner, the
+    ring would be short at most block phases. The lock moves them later instead, and the
+    ring runs short no more often than on the free-running ticks."""
+    run = simulate(6.0, P60, phase=0.012)
+    assert run.lock.status.locked
+    free = [n * P60 for n in range(len(run.ticks))]
+    for phase in np.linspace(0, block_ms / 1000, 9, endpoint=False):
+        locked = ring_underflows(run.ticks, block_ms, phase)
+        assert locked <= ring_underflows(free, block_ms, phase), f"phase {phase * 1000:.1f} ms"
 
 
 def test_a_30_fps_reference_locks_every_other_tick() -> None:
