@@ -255,15 +255,17 @@ class ProgramClock:
             deadline = compose_at + budget.ahead
             # Read before composing: the picture the tick can use, never a later arrival.
             reference = self._lock.wanted
-            latest, composed_at = self._latest(reference), time.monotonic()
+            latest, started = self._latest(reference), time.monotonic()
             try:
                 composed = self._compose(pts, deadline)
             except Exception:  # one bad frame must not stop the show
                 log.exception("program clock tick %d failed", pts)
                 pts += 1
                 continue
-            budget.spent(time.monotonic() - composed_at)
-            shift = self._lock.update(reference, latest, composed_at)
+            budget.spent(time.monotonic() - started)
+            # The schedule, not when the thread woke: a late wake only gives a picture more
+            # time, so the lock's margin need not cover the clock's own jitter.
+            shift = self._lock.update(reference, latest, compose_at)
             # Later ticks only: this one's deadline stands, so consumers keep their cadence.
             self._t0 += shift
             if self._sleep_until(deadline):

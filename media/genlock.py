@@ -102,7 +102,8 @@ class PhaseLock:
         """The shift (s, negative is earlier) to apply to the clock's schedule from now on.
 
         `latest` is the slot frame of `reference` (what `wanted` was when the tick read it);
-        `composed_at` the monotonic time the tick was composed."""
+        `composed_at` the monotonic time the tick was due to compose (a picture read by a
+        clock that woke late may have come after it)."""
         if reference != self.reference:
             self.reference = reference
             self._restart("no reference" if self.reference is None else "measuring its rate")
