@@ -31,7 +31,7 @@ from cloud.gateway.quality import Ceiling, LinkSample, Mode, QualityPolicy
 from cloud.gateway.seedmetrics import ViewerLabels
 from cloud.gateway.turn import TurnRest
 from cloud.gateway.udpmux import UdpMux
-from cloud.gateway.units import Unit
+from cloud.gateway.units import LAYERS, Unit
 from cloud.gateway.viewer import CONNECT_TIMEOUT_S, Viewer
 from cloud.scale.cluster import Cluster, ClusterConfig
 from cloud.scale.notices import Notice
@@ -47,6 +47,9 @@ KEYFRAME_PENDING_S = 0.4
 REFRESH_INTERVAL_S = 30.0  # credentials from the database, for changes made elsewhere
 MISS_REFRESH_MIN_S = 1.0
 PULL_WAIT_S = 3.0  # an offer on an edge waits this long for the owner's layers to arrive
+# ... and, once one has, this much longer for the other: the first viewer starts on hi,
+# not on whichever pull connected first.
+LAYER_GRACE_S = 1.0
 
 
 def credentials(session: LiveSession) -> Credentials:
@@ -589,12 +592,17 @@ class Gateway:
         """The session's feed once an edge pull from its owner is live (None: not soon)."""
         assert self.cluster is not None
         self.cluster.edges.want(session_id)
-        for _ in range(int(PULL_WAIT_S / 0.05)):
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + PULL_WAIT_S
+        while loop.time() < give_up:
             feed = self._feeds.get(session_id)
             if feed is not None and feed.live:
-                return feed
+                if set(LAYERS) <= set(feed.layers):
+                    return feed
+                give_up = min(give_up, loop.time() + LAYER_GRACE_S)
             await asyncio.sleep(0.05)
-        return None
+        feed = self._feeds.get(session_id)
+        return feed if feed is not None and feed.live else None
 
     def _sampled(self, counted: ViewerLabels, sample: LinkSample) -> None:
         if sample.loss is not None:

@@ -151,6 +151,8 @@ def test_a_viewer_on_the_other_process_gets_the_program(
     watched = run_async(watch_with_aiortc(b.base_url, show.session_id, show.viewer_token, 4.0))
     assert watched.status == 201, watched
     assert watched.video_frames > 30 and watched.audio_frames > 30, watched
+    # The edge's first viewer starts on hi, not on whichever layer's pull connected first.
+    assert watched.widths[0] == 640, watched.widths
     assert "edge pulls " + show.session_id in b.log_text()
     assert "edge 127.0.0.1" in deployment.a.log_text()  # the owner served the pull
 
