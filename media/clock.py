@@ -5,7 +5,7 @@ never accumulates), one switcher-state snapshot per tick. pts counts ticks in a
 1/fps time base and stays on wall time: after a stall the clock skips the ticks
 it missed rather than bursting to catch up, and counts them.
 
-Each tick is handed over a fixed time after it starts composing, not when composing
+Each tick is handed over a set time after it starts composing, not when composing
 ends, so consumers see a steady cadence whatever a mix costs to compute (blending and
 other threads' GIL use make compose time vary by milliseconds). That time is the
 longest compose of the last two seconds plus a guard (`ComposeBudget`): about 1.5 ms

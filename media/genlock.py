@@ -24,8 +24,8 @@ The margin follows the reference's arrival jitter (`MIN_MARGIN` + `JITTER_MARGIN
 its running mean deviation): a picture arriving after its tick is composed would be
 shown a tick late and the one after it skipped, a judder worse than the wait it saves.
 
-Pure: the clock passes each composed tick's time and the reference's latest slot frame,
-and applies the shift it gets back to its schedule.
+Pure: the clock passes each tick's scheduled compose time and the reference's latest slot
+frame, and applies the shift it gets back to its schedule.
 """
 
 from __future__ import annotations
