@@ -277,7 +277,7 @@ class ProgramClock:
 
     def _latest(self, name: str | None) -> SlotFrame | None:
         source = self._sources.get(name or "")
-        return None if source is None else source.slot.read()
+        return None if source is None else source.slot.peek()
 
     def _sleep_until(self, when: float) -> bool:
         """Wait for `when`; True if the clock is being stopped."""

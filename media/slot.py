@@ -38,6 +38,12 @@ class FrameSlot:
     def read(self) -> SlotFrame | None:
         return self._latest
 
+    def peek(self) -> SlotFrame | None:
+        """The latest frame, for watching a source's timing: never a read that decides
+        something (a slot whose `read` serves a picture per reader, the sync flash, keeps
+        what it serves to its readers)."""
+        return self._latest
+
     def wait_newer(self, seq: int, timeout: float) -> SlotFrame | None:
         """The first frame with a sequence number above `seq`, or None after `timeout`."""
         deadline = time.monotonic() + timeout

@@ -8,6 +8,7 @@ import time
 from fractions import Fraction
 
 import numpy as np
+import pytest
 
 from media.audio.click import CLICK_S, ClickSource
 from media.audio.frames import SAMPLE_RATE, audio_pts
@@ -25,7 +26,8 @@ def first_sound(samples: np.ndarray) -> int | None:
     return int(loud[0]) if loud.size else None
 
 
-def test_the_click_is_in_the_audio_of_exactly_the_flash_tick() -> None:
+@pytest.mark.parametrize("genlocked", [False, True])  # `returnfeed send` locks to it
+def test_the_click_is_in_the_audio_of_exactly_the_flash_tick(genlocked: bool) -> None:
     flash = SyncFlashSource("Sync", size=SIZE, gaps_s=(0.2, 0.3))
     click = ClickSource(flash=flash)
     mixer = AudioMixer()
@@ -36,6 +38,8 @@ def test_the_click_is_in_the_audio_of_exactly_the_flash_tick() -> None:
         audio=mixer,
     )
     clock.add_source(flash)
+    if genlocked:  # the lock watches the slot without taking the clock thread's flash
+        clock.follow("Sync")
     queue = clock.subscribe("program", "test", maxsize=1000)
     stop = threading.Event()
 
