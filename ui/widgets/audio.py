@@ -52,7 +52,7 @@ class AudioStrip(QWidget):
         self._inputs_by_channel: dict[str, AudioSpec] = {}
         self.inputs = AudioInputs(core, self)
         self.inputs.changed.connect(self.inputsChanged)
-        self.inputs.changed.connect(self._rebuild)  # labels, even where no name changed
+        self.inputs.changed.connect(self._relabel)  # labels, even where no name changed
         self.inputs.failed.connect(self.failed)
         self.add_input = AddInputButton()
         self.add_input.chosen.connect(self.inputs.add)
@@ -95,12 +95,8 @@ class AudioStrip(QWidget):
             widget = item.widget() if item is not None else None
             if widget is not None and widget is not self.add_input:
                 widget.deleteLater()
-        sources = {s.name for s in self._model.sources}
         self._inputs_by_channel = self._core.audio_inputs
-        # A source's own sound first, in the sources' order, then the inputs.
-        names = [s.name for s in self._model.sources if s.name in self._model.channels]
-        names += [n for n in self._model.channels if n not in sources]
-        self.strips = {name: self._strip(name) for name in names}
+        self.strips = {name: self._strip(name) for name in self._names()}
         for name, strip in self.strips.items():
             self._row.addWidget(strip)
             self._show(name)
@@ -108,13 +104,33 @@ class AudioStrip(QWidget):
         self._row.addStretch(1)
         self.refresh_statuses()
 
+    def _names(self) -> list[str]:
+        """A source's own sound first, in the sources' order, then the inputs."""
+        sources = {s.name for s in self._model.sources}
+        names = [s.name for s in self._model.sources if s.name in self._model.channels]
+        return names + [n for n in self._model.channels if n not in sources]
+
+    def _relabel(self) -> None:
+        """The inputs the core runs now: the same channels keep their strips (a fader being
+        dragged stays in the hand), with their new labels."""
+        self._inputs_by_channel = self._core.audio_inputs
+        if list(self.strips) != self._names():
+            self._rebuild()
+            return
+        for name, strip in self.strips.items():
+            if strip.kind == "input":
+                strip.set_label(self._input_label(name))
+
+    def _input_label(self, name: str) -> str:
+        spec = self._inputs_by_channel.get(name)
+        label = (spec.label or spec.target) if spec is not None else name
+        return label or name
+
     def _strip(self, name: str) -> ChannelStrip:
         if self._model.is_source(name):
             title = self._model.source_title(name)
             return ChannelStrip(name, title, self._bridge, "source")
-        spec = self._inputs_by_channel.get(name)
-        label = (spec.label or spec.target) if spec is not None else name
-        strip = ChannelStrip(name, label or name, self._bridge, "input", self._sources)
+        strip = ChannelStrip(name, self._input_label(name), self._bridge, "input", self._sources)
         strip.removeRequested.connect(self.remove_input)
         return strip
 

@@ -81,9 +81,7 @@ class ChannelStrip(QWidget):
         self.title = label
         self.label = QLabel()
         self.label.setObjectName("channelName")
-        metrics = self.label.fontMetrics()
-        self.label.setText(metrics.elidedText(label, Qt.TextElideMode.ElideRight, 72))
-        self.label.setToolTip(label)
+        self.set_label(label)
         for widget in (self.gain, self.loudness, self.label):
             widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
         for button in (self.afv, self.mute):
@@ -161,6 +159,11 @@ class ChannelStrip(QWidget):
             self._bridge.submit(SetAudioFollowVideo(self.name, source))
 
     # --- showing what the core says --------------------------------------------------------
+
+    def set_label(self, label: str) -> None:
+        metrics = self.label.fontMetrics()
+        self.label.setText(metrics.elidedText(label, Qt.TextElideMode.ElideRight, 72))
+        self.label.setToolTip(label)
 
     def show_settings(self, settings: ChannelSettings, source_title: str) -> None:
         if not self.fader.isSliderDown():
