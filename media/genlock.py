@@ -98,11 +98,11 @@ class PhaseLock:
             self.reference, self._locked, wait, round(self.margin * 1000, 2), self._note
         )
 
-    def update(self, reference: str | None, latest: SlotFrame | None, composed_at: float) -> float:
+    def update(self, reference: str | None, latest: SlotFrame | None, due: float) -> float:
         """The shift (s, negative is earlier) to apply to the clock's schedule from now on.
 
         `latest` is the slot frame of `reference` (what `wanted` was when the tick read it);
-        `composed_at` the monotonic time the tick was due to compose (a picture read by a
+        `due` the monotonic time the tick was due to compose (a picture read by a
         clock that woke late may have come after it)."""
         if reference != self.reference:
             self.reference = reference
@@ -118,7 +118,7 @@ class PhaseLock:
         ):  # the reference restarted, or was replaced by a new source of the same name
             self._restart("measuring its rate")
         self._last_seq = latest.seq
-        wait = composed_at - latest.captured
+        wait = due - latest.captured
         self._wait = wait
         self._remember(latest)
         if not self._rate_fits():
