@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 
 purpose=${1:-run}
 # Media peers and servers the product and its tests talk to for real.
-apt_run=(python3-venv libsrt1.5-openssl ffmpeg libportaudio2 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
+# python3-dev, gcc and libc6-dev build the gateway's C send path (cloud/gateway/_rtpout.c).
+apt_run=(python3-venv python3-dev gcc libc6-dev libsrt1.5-openssl ffmpeg libportaudio2 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
          fonts-noto-cjk)
 apt_test=(libsrt-openssl-dev srt-tools chromium xvfb
-          postgresql redis-server gcc pulseaudio libasound2-plugins caddy coturn iproute2
+          postgresql redis-server pulseaudio libasound2-plugins caddy coturn iproute2
           libnss3-tools prometheus haproxy)
 want=("${apt_run[@]}")
 [ "$purpose" != run ] && want+=("${apt_test[@]}")
@@ -54,8 +55,10 @@ extras=""
 [ "$purpose" = test ] && extras="[dev]"
 [ "$purpose" = bench ] && extras="[dev,bench]"
 stamp=".venv/.installed-$purpose"
-# Reinstall only when the dependency list changed since the last install.
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# Reinstall only when the dependency list or the C extension changed since the last install
+# (the editable install builds the extension in place).
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] \
+    || [ cloud/gateway/_rtpout.c -nt "$stamp" ] || ! compgen -G "cloud/gateway/_rtpout*.so" >/dev/null; then
   # pip's build warnings go to a log; it is shown only if the install fails.
   if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras" \
       > .venv/pip-install.log 2>&1; then

@@ -4,21 +4,22 @@
 NAL, exactly as aiortc's H.264 encoder `pack()` would) the first time any viewer sends it;
 every other viewer of the same unit gets the same payload objects. `RtpStream` is one
 viewer's SSRC: it only adds the 12-byte header (its own sequence numbers and timestamp
-origin) and the header extensions, and keeps the history that NACKs are answered from.
-Nothing here touches the network, so it is tested without peers.
+origin) and the header extensions, and keeps the history that NACKs are answered from. Its
+numbering, history and send path are C (`_rtpout.c`); only `Stream.send` touches the
+network, so the rest is tested without peers.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.rtcrtpsender import random_sequence_number
-from aiortc.rtp import RTP_HISTORY_SIZE, pack_header_extensions, unpack_header_extensions
+from aiortc.rtp import pack_header_extensions, unpack_header_extensions
 from aiortc.utils import random32
 
+from cloud.gateway._rtpout import Stream
 from cloud.gateway.units import Unit
 
 UNIT_CLOCK = 90000  # Unit.pts is on the publisher's 90 kHz timeline
@@ -97,65 +98,60 @@ class AbsSendTimeBlock:
     def __init__(self, build: Callable[[int], bytes]) -> None:
         low, high = build(0), build(0xFFFFFF)
         changed = [i for i, (x, y) in enumerate(zip(low, high, strict=True)) if x != y]
+        # The block with abs-send-time 0, and where its 3 bytes sit (-1: not in the block),
+        # for `Stream.send`, which writes the send time there itself.
+        self.template = low
+        self.at = -1
         if not changed:
-            self._prefix, self._suffix, self._constant = low, b"", True
             return
         start = changed[0]
         if changed != [start, start + 1, start + 2] or low[start : start + 3] != b"\0\0\0":
             raise ValueError("abs-send-time is not 3 bytes in this header extension block")
-        self._prefix, self._suffix, self._constant = low[:start], low[start + 3 :], False
+        self.at = start
 
     def __call__(self, abs_send_time: int) -> bytes:
-        if self._constant:
-            return self._prefix
-        return self._prefix + (abs_send_time & 0xFFFFFF).to_bytes(3, "big") + self._suffix
+        at = self.at
+        if at < 0:
+            return self.template
+        value = (abs_send_time & 0xFFFFFF).to_bytes(3, "big")
+        return self.template[:at] + value + self.template[at + 3 :]
 
 
-@dataclass
-class RtpStream:
-    """One viewer's RTP stream for one track: numbering, timestamps, NACK history."""
+class RtpStream(Stream):
+    """One viewer's RTP stream for one track: numbering, timestamps, NACK history (kept in
+    C, `_rtpout.Stream`, whose `send` writes, protects and sends a unit's packets)."""
 
-    payload_type: int
-    ssrc: int
-    clock_rate: int
-    rtx_payload_type: int | None = None
-    rtx_ssrc: int = 0
-    sequence_number: int = field(default_factory=random_sequence_number)
-    timestamp_origin: int = field(default_factory=random32)
-    rtx_sequence_number: int = field(default_factory=random_sequence_number)
-    packets: int = 0
-    octets: int = 0  # payload bytes, as RTCP sender reports count them
-    last_timestamp: int = 0
-    _history: list[tuple[int, int, int, bytes] | None] = field(
-        default_factory=lambda: [None] * RTP_HISTORY_SIZE, repr=False
-    )
+    def __init__(
+        self,
+        payload_type: int,
+        ssrc: int,
+        clock_rate: int,
+        rtx_payload_type: int | None = None,
+        rtx_ssrc: int = 0,
+        sequence_number: int | None = None,
+        timestamp_origin: int | None = None,
+        rtx_sequence_number: int | None = None,
+    ) -> None:
+        super().__init__(
+            payload_type=payload_type,
+            ssrc=ssrc,
+            clock_rate=clock_rate,
+            rtx_payload_type=rtx_payload_type,
+            rtx_ssrc=rtx_ssrc,
+            sequence_number=random_sequence_number() if sequence_number is None else sequence_number,
+            timestamp_origin=random32() if timestamp_origin is None else timestamp_origin,
+            rtx_sequence_number=(
+                random_sequence_number() if rtx_sequence_number is None else rtx_sequence_number
+            ),
+        )
 
     def timestamp(self, pts: int) -> int:
         # aiortc's convert_timebase truncates; PTS are never negative here.
         return (self.timestamp_origin + pts * self.clock_rate // UNIT_CLOCK) & 0xFFFFFFFF
 
-    def stamp(self, pts: int, payloads: Payloads) -> tuple[int, int]:
-        """Number one unit's packets: (the first one's sequence number, their timestamp).
-        The rest follow by one each (mod 2^16), the marker bit goes on the last one, as
-        aiortc does (end of frame for video); the history and counters are updated here,
-        so the caller only writes the headers (rtpsend does it into its SRTP buffer)."""
-        timestamp = (self.timestamp_origin + pts * self.clock_rate // UNIT_CLOCK) & 0xFFFFFFFF
-        first = seq = self.sequence_number
-        history = self._history
-        last = len(payloads) - 1
-        octets = 0
-        for i, payload in enumerate(payloads):
-            history[seq % RTP_HISTORY_SIZE] = (seq, timestamp, 0x80 if i == last else 0, payload)
-            octets += len(payload)
-            seq = (seq + 1) & 0xFFFF
-        self.sequence_number = seq
-        self.packets += last + 1
-        self.octets += octets
-        self.last_timestamp = timestamp
-        return first, timestamp
-
     def packets_for(self, unit: Unit, payloads: Payloads, extension: bytes) -> list[bytes]:
-        """Plain RTP packets (not yet SRTP-protected) for one unit, numbered by `stamp`."""
+        """Plain RTP packets (not yet SRTP-protected) for one unit, numbered by `stamp`: for
+        a path that protects them itself (aiortc's, over TURN)."""
         seq, timestamp = self.stamp(unit.pts, payloads)
         first_byte = 0x90 if extension else 0x80
         pt = self.payload_type
@@ -172,17 +168,16 @@ class RtpStream:
     def retransmission(self, sequence_number: int, extension: bytes) -> bytes | None:
         """The packet a NACK asks for again: wrapped in RTX (RFC 4588) when RTX was
         negotiated, as it was sent otherwise; None once it left the history."""
-        entry = self._history[sequence_number % RTP_HISTORY_SIZE]
-        if entry is None or entry[0] != sequence_number:
+        entry = self.sent(sequence_number)
+        if entry is None:
             return None
         seq, timestamp, marker, payload = entry
         first_byte = 0x90 if extension else 0x80
-        if self.rtx_payload_type is None:
+        rtx_payload_type = self.rtx_payload_type
+        if rtx_payload_type is None:
             header = HEADER.pack(first_byte, marker | self.payload_type, seq, timestamp, self.ssrc)
             return header + extension + payload
         rtx_seq = self.rtx_sequence_number
         self.rtx_sequence_number = (rtx_seq + 1) & 0xFFFF
-        header = HEADER.pack(
-            first_byte, marker | self.rtx_payload_type, rtx_seq, timestamp, self.rtx_ssrc
-        )
+        header = HEADER.pack(first_byte, marker | rtx_payload_type, rtx_seq, timestamp, self.rtx_ssrc)
         return header + extension + _RTX_OSN.pack(seq) + payload

@@ -10,12 +10,12 @@ viewer's loop takes its unit from its ring, writes its headers (`RtpStream`), SR
 each packet with the viewer's own session and hands it to the UDP socket of the selected
 ICE pair, all without yielding to the loop in between.
 
-Per packet the header goes straight into one preallocated buffer, libsrtp protects it there
-and the socket sends a view of it (srtpwrite.py): no bytes concatenated, no copy in and out
-of pylibsrtp. While asyncio holds nothing back for the socket, packets go to the socket
-itself rather than through the transport's `sendto` (a page of Python per datagram); what
-the socket refuses, and everything while a backlog exists, goes through the transport, so
-order and the backlog handling are as before.
+Per unit and viewer, one call into C (`RtpStream.send`, _rtpout.c) numbers the packets,
+writes their headers, protects them with the viewer's SRTP session in place and hands them
+to the socket, runs of equal sizes in one UDP GSO send. While asyncio holds nothing back for
+the socket, packets go to the socket itself rather than through the transport's `sendto` (a
+page of Python per datagram); what the socket refuses, and everything while a backlog
+exists, goes through the transport, so order and the backlog handling are as before.
 
 What stays aiortc's: SDP, ICE, DTLS and SRTP keys, RTCP (sender reports, SDES, BYE, the
 receiver reports' RTT/loss stats, PLI/FIR/REMB, which viewer.py hooks) and NACK handling,
@@ -52,8 +52,7 @@ from cloud.gateway.packetize import (
     RtpStream,
     extension_block,
 )
-from cloud.gateway.srtpwrite import usable as srtp_writer_usable
-from cloud.gateway.srtpwrite import writer as srtp_writer
+from cloud.gateway.srtpwrite import context as srtp_context
 from cloud.gateway.udpmux import direct_socket
 from cloud.gateway.units import Ring, Unit
 
@@ -113,14 +112,13 @@ class _Route:
     """Where one viewer's packets go: the selected ICE pair's UDP socket (looked up again
     only when aioice nominates another pair)."""
 
-    __slots__ = ("address", "backlog", "direct", "pair", "sendto", "socket", "transport")
+    __slots__ = ("address", "backlog", "direct", "pair", "sendto", "socket")
 
     def __init__(self, pair: CandidatePair | None) -> None:
         self.pair = pair
         udp = pair.protocol.transport if pair is not None else None
         # A TURN pair (or none yet) goes through aiortc's own `_send_rtp`.
         self.direct = udp is not None and type(pair.protocol) is StunProtocol  # type: ignore[union-attr]
-        self.transport: Any = udp
         self.sendto: Any = udp.sendto if udp is not None else None
         self.address: Any = pair.remote_addr if pair is not None else None
         # Bytes the event loop holds for a socket that would block (asyncio and uvloop both
@@ -134,6 +132,11 @@ class _Route:
 
     def backed_up(self) -> bool:
         return self.backlog is not None and int(self.backlog()) > MAX_SOCKET_BACKLOG
+
+    def fd(self) -> int:
+        """The socket's file descriptor to send on directly now; -1: through the transport."""
+        sock = self.socket()
+        return -1 if sock is None else int(sock.fileno())
 
 
 class SharedPayloadSender:
@@ -161,6 +164,7 @@ class SharedPayloadSender:
         self._block: AbsSendTimeBlock | None = None
         self._route = _Route(None)
         self._dtls: RTCDtlsTransport | None = None  # set once aiortc starts the sender
+        self._srtp: tuple[object, int] = (None, 0)  # (session, its context's address)
         self._nominated: dict[int, CandidatePair] = {}
         self._holding = False  # the loop has a unit from the ring that is not sent yet
         # (id, value) elements aiortc does not know, added to every packet; set before the
@@ -181,11 +185,14 @@ class SharedPayloadSender:
         profile, value = self._extensions.set(values)
         return extension_block(profile, value, self.extra_extensions)
 
-    def _extension(self, ntp: int) -> bytes:
+    def _extension_block(self) -> AbsSendTimeBlock:
         block = self._block
         if block is None:  # the map is configured once aiortc starts the sender
             block = self._block = AbsSendTimeBlock(self._slow_extension)
-        return block((ntp >> 14) & 0x00FFFFFF)
+        return block
+
+    def _extension(self, ntp: int) -> bytes:
+        return self._extension_block()((ntp >> 14) & 0x00FFFFFF)
 
     def send_now(self, unit: Unit) -> bool:
         """Send `unit` at once if it can go straight to the UDP socket (the tap's sink,
@@ -200,11 +207,11 @@ class SharedPayloadSender:
             route = self._current_route()
         if not route.direct:
             return False
-        sock = route.socket()
-        if sock is None and route.backed_up():
+        fd = route.fd()
+        if fd < 0 and route.backed_up():
             return False
         try:
-            self._send_direct(dtls, route, stream, unit, sock)
+            self._send_direct(dtls, route, stream, unit, fd)
         except Exception:  # never into the feed's fan-out: this viewer stops, no other
             log.exception("RTP send failed")
             self._holding = True
@@ -247,7 +254,7 @@ class SharedPayloadSender:
                     while route.backed_up() and not ring.closed:  # noqa: ASYNC110
                         await asyncio.sleep(BACKLOG_WAIT_S)
                 if route.direct:
-                    self._send_direct(dtls, route, stream, unit, route.socket())
+                    self._send_direct(dtls, route, stream, unit, route.fd())
                 else:
                     await self._send_via_aiortc(dtls, stream, unit)
                 self._holding = False
@@ -266,34 +273,20 @@ class SharedPayloadSender:
         self._state[_SENDER + "rtp_exited"].set()
 
     def _send_direct(
-        self, dtls: RTCDtlsTransport, route: _Route, stream: RtpStream, unit: Unit, sock: Any
+        self, dtls: RTCDtlsTransport, route: _Route, stream: RtpStream, unit: Unit, fd: int
     ) -> None:
         """Every packet of `unit`, SRTP-protected, to the UDP socket: no await in between.
-        `sock`: the route's socket to send on directly, None to go through its transport."""
+        `fd`: the route's socket to send on directly, -1 to go through its transport."""
         payloads = self._payloads.payloads(unit)
-        extension = self._extension(ntp_now())
-        srtp = dtls._tx_srtp
-        if srtp_writer_usable(srtp):
-            seq, timestamp = stream.stamp(unit.pts, payloads)
-            sent = srtp_writer().send_unit(
-                srtp,
-                0x90 if extension else 0x80,
-                stream.payload_type,
-                seq,
-                timestamp,
-                stream.ssrc,
-                extension,
-                payloads,
-                sock,
-                route.transport,
-                route.address,
-            )
-        else:  # a pylibsrtp without the internals srtpwrite uses
-            sendto, address, sent = route.sendto, route.address, 0
-            for packet in stream.packets_for(unit, payloads, extension):
-                data = srtp.protect(packet)
-                sendto(data, address)
-                sent += len(data)
+        block = self._extension_block()
+        session, context = self._srtp
+        if session is not dtls._tx_srtp:  # set once, when DTLS completes
+            session = dtls._tx_srtp
+            context = srtp_context(session)
+            self._srtp = (session, context)
+        sent = stream.send(
+            context, fd, route.address, route.sendto, block.template, block.at, unit.pts, payloads
+        )
         counters = vars(dtls)  # its getStats "transport" numbers
         counters[_TX_PACKETS] = counters.get(_TX_PACKETS, 0) + len(payloads)
         counters[_TX_BYTES] = counters.get(_TX_BYTES, 0) + sent

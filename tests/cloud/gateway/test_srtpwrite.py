@@ -1,28 +1,30 @@
-"""The send path's SRTP writer: the packets it protects in its one buffer are byte for byte
-those pylibsrtp's `Session.protect` makes of `RtpStream.packets_for`'s packets, and what
-the socket does not take goes to the transport, in order."""
+"""The C send path (`RtpStream.send`, _rtpout.c): the datagrams a real UDP socket receives
+are byte for byte those pylibsrtp's `Session.protect` makes of `RtpStream.packets_for`'s
+packets, and what the socket does not take goes to the transport, in order."""
 
 from __future__ import annotations
 
-import errno
 import os
 import socket
 import struct
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pylibsrtp
 import pytest
 
+from cloud.gateway import _rtpout
 from cloud.gateway.packetize import RtpStream
-from cloud.gateway.srtpwrite import PacketTooLong, SrtpWriter, writer
+from cloud.gateway.srtpwrite import PacketTooLong, context
 from cloud.gateway.units import Unit
 
 EXTENSION = struct.pack("!HH", 0xBEDE, 2) + b"\x10\x00\x31\x12\x34\x56\x00\x00"
 
 
-def session(key: bytes) -> pylibsrtp.Session:
-    policy = pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
-    return pylibsrtp.Session(policy)
+def session(key: bytes, outbound: bool = True) -> pylibsrtp.Session:
+    kind = pylibsrtp.Policy.SSRC_ANY_OUTBOUND if outbound else pylibsrtp.Policy.SSRC_ANY_INBOUND
+    return pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=kind))
 
 
 def stream() -> RtpStream:
@@ -36,134 +38,160 @@ def stream() -> RtpStream:
     )
 
 
-class Recorder:
-    """A socket (or transport) that keeps the datagrams it is given, cutting a GSO send as
-    the kernel does, or refuses once it holds `room` (all of a GSO send or none)."""
+@pytest.fixture
+def peer() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """(a sending socket, a receiving one on loopback)."""
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    into = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    into.bind(("127.0.0.1", 0))
+    into.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    into.settimeout(2)
+    yield out, into
+    out.close()
+    into.close()
 
-    def __init__(self, room: int = 1 << 30, gso: OSError | None = None) -> None:
-        self.room = room
-        self.gso = gso
+
+def received(into: socket.socket, count: int) -> list[bytes]:
+    return [into.recv(2048) for _ in range(count)]
+
+
+class Spill:
+    """The transport's `sendto`: keeps what it is given."""
+
+    def __init__(self) -> None:
         self.sent: list[tuple[bytes, Any]] = []
-        self.gso_sends = 0
 
-    def sendto(self, data: Any, address: Any = None) -> None:
-        if len(self.sent) >= self.room:
-            raise BlockingIOError
-        self.sent.append((bytes(data), address))
-
-    def sendmsg(self, buffers: list[Any], ancillary: list[Any], flags: int, address: Any) -> None:
-        if self.gso is not None:
-            raise self.gso
-        ((level, kind, value),) = ancillary
-        assert (level, kind) == (socket.SOL_UDP, 103)
-        (segment,) = struct.unpack("=H", value)
-        data = b"".join(bytes(b) for b in buffers)
-        pieces = [data[i : i + segment] for i in range(0, len(data), segment)]
-        assert all(len(p) == segment for p in pieces[:-1]), "only the last may be shorter"
-        if len(self.sent) + len(pieces) > self.room:
-            raise BlockingIOError
-        self.gso_sends += 1
-        self.sent += [(p, address) for p in pieces]
+    def __call__(self, data: bytes, address: Any) -> None:
+        self.sent.append((data, address))
 
 
-def test_the_writer_protects_exactly_as_pylibsrtp_does_across_units_and_wrap() -> None:
+def test_the_packets_are_exactly_pylibsrtps_across_units_and_the_wrap(peer: Any) -> None:
+    out, into = peer
     key = os.urandom(30)
     theirs, ours = session(key), session(key)
     old, new = stream(), stream()
-    out = Recorder()
     for i, size in enumerate([2500, 800, 3900, 1299]):  # FU-A, single, FU-A, ...
         payloads = tuple(os.urandom(min(1200, size - k)) for k in range(0, size, 1200))
         unit = Unit("video", "hi", 1500 * i, b"")
         expected = [theirs.protect(p) for p in old.packets_for(unit, payloads, EXTENSION)]
-        seq, timestamp = new.stamp(unit.pts, payloads)
-        out.sent.clear()
-        sent = writer().send_unit(
-            ours, 0x90, 102, seq, timestamp, new.ssrc, EXTENSION, payloads,
-            out, None, ("127.0.0.1", 9),
+        sent = new.send(
+            context(ours), out.fileno(), into.getsockname(), Spill(), EXTENSION, -1,
+            unit.pts, payloads,
         )  # fmt: skip
-        assert [data for data, _ in out.sent] == expected
+        assert received(into, len(expected)) == expected
         assert sent == sum(map(len, expected))
-    assert (new.sequence_number, new.packets, new.octets) == (
+    assert (new.sequence_number, new.packets, new.octets, new.last_timestamp) == (
         old.sequence_number,
         old.packets,
         old.octets,
+        old.last_timestamp,
     )
     assert new.retransmission(65535, b"") == old.retransmission(65535, b"")
 
 
-def test_what_the_socket_does_not_take_goes_to_the_transport_in_order() -> None:
+def test_abs_send_time_is_written_at_send_time(peer: Any) -> None:
+    out, into = peer
+    key = os.urandom(30)
+    ours, receiver = session(key), session(key, outbound=False)
+    new = stream()
+    new.send(context(ours), out.fileno(), into.getsockname(), Spill(), EXTENSION, 6, 0, (b"x",))
+    packet = receiver.unprotect(into.recv(2048))
+    ntp = ((time.time_ns() + 2_208_988_800 * 10**9) << 32) // 10**9
+    now = (ntp >> 14) & 0xFFFFFF
+    stamped = int.from_bytes(packet[12 + 6 : 12 + 9], "big")
+    assert (now - stamped) % (1 << 24) < (1 << 18) // 10, "within 100 ms (6.18 fixed point)"
+    assert packet[12:18] == EXTENSION[:6] and packet[21:24] == EXTENSION[9:]
+
+
+def test_without_a_socket_everything_goes_to_the_transport_in_order() -> None:
     key = os.urandom(30)
     theirs, ours = session(key), session(key)
     payloads = (os.urandom(1000), os.urandom(1000), os.urandom(999), os.urandom(500))
-    expected = [
-        theirs.protect(p) for p in stream().packets_for(Unit("video", "hi", 0, b""), payloads, b"")
-    ]
-    sock, transport = Recorder(room=3), Recorder()
-    new = stream()
-    seq, timestamp = new.stamp(0, payloads)
-    writer().send_unit(
-        ours, 0x80, 102, seq, timestamp, new.ssrc, b"", payloads, sock, transport, "peer"
-    )
-    assert [d for d, _ in sock.sent] == expected[:3]
-    assert [d for d, _ in transport.sent] == expected[3:]
-    assert {a for _, a in sock.sent + transport.sent} == {"peer"}
+    unit = Unit("video", "hi", 0, b"")
+    expected = [theirs.protect(p) for p in stream().packets_for(unit, payloads, b"")]
+    spill = Spill()
+    stream().send(context(ours), -1, "peer", spill, b"", -1, 0, payloads)
+    assert spill.sent == [(data, "peer") for data in expected]
 
 
-def fu_a_like(sizes: list[int]) -> tuple[bytes, ...]:
-    return tuple(os.urandom(n) for n in sizes)
+def test_what_the_socket_refuses_goes_to_the_transport_in_order() -> None:
+    key = os.urandom(30)
+    theirs, ours = session(key), session(key)
+    payloads = (os.urandom(1000), os.urandom(1000), os.urandom(999), os.urandom(500))
+    unit = Unit("video", "hi", 0, b"")
+    expected = [theirs.protect(p) for p in stream().packets_for(unit, payloads, b"")]
+    read, write = os.pipe()  # not a socket: sendmsg fails with ENOTSOCK
+    try:
+        spill = Spill()
+        before = _rtpout.counters()["spilled"]
+        stream().send(context(ours), write, ("127.0.0.1", 9), spill, b"", -1, 0, payloads)
+    finally:
+        os.close(read)
+        os.close(write)
+    assert spill.sent == [(data, ("127.0.0.1", 9)) for data in expected]
+    assert _rtpout.counters()["spilled"] - before == len(expected)
 
 
-def test_runs_of_equal_sizes_go_in_one_gso_send_and_arrive_as_the_same_datagrams() -> None:
+def test_runs_of_equal_sizes_go_in_gso_sends_and_arrive_as_the_same_datagrams(peer: Any) -> None:
+    out, into = peer
     key = os.urandom(30)
     theirs, ours = session(key), session(key)
     # Two NAL units' FU-A fragments (sizes differ by a byte at most, the larger first), a
     # single NAL between them, and a run longer than one GSO send may carry.
-    payloads = fu_a_like([1001, 1001, 1000, 300, 1200, 1199, 1199] + [700] * 70 + [20])
+    sizes = [1001, 1001, 1000, 300, 1200, 1199, 1199] + [700] * 70 + [20]
+    payloads = tuple(os.urandom(n) for n in sizes)
     unit = Unit("video", "hi", 0, b"")
     expected = [theirs.protect(p) for p in stream().packets_for(unit, payloads, EXTENSION)]
-    out, new = Recorder(), stream()
-    seq, timestamp = new.stamp(0, payloads)
-    writer().send_unit(
-        ours, 0x90, 102, seq, timestamp, new.ssrc, EXTENSION, payloads, out, None, "p"
+    before = _rtpout.counters()
+    stream().send(
+        context(ours), out.fileno(), into.getsockname(), Spill(), EXTENSION, -1, 0, payloads
     )
-    assert [d for d, _ in out.sent] == expected
-    assert out.gso_sends < len(payloads) // 10
+    assert received(into, len(expected)) == expected
+    after = _rtpout.counters()
+    assert after["gso"], "this kernel takes UDP GSO on loopback"
+    assert after["datagrams"] - before["datagrams"] == len(expected)
+    assert after["gso_sends"] - before["gso_sends"] < len(payloads) // 10
 
 
-def test_a_kernel_without_gso_gets_one_datagram_at_a_time() -> None:
+def test_without_gso_each_datagram_goes_alone(peer: Any) -> None:
+    out, into = peer
     key = os.urandom(30)
     theirs, ours = session(key), session(key)
-    payloads = fu_a_like([900, 900, 899])
+    payloads = tuple(os.urandom(n) for n in (900, 900, 899))
     unit = Unit("video", "hi", 0, b"")
     expected = [theirs.protect(p) for p in stream().packets_for(unit, payloads, b"")]
-    out, new, w = Recorder(gso=OSError(errno.EIO, "no checksum offload")), stream(), SrtpWriter()
-    seq, timestamp = new.stamp(0, payloads)
-    w.send_unit(ours, 0x80, 102, seq, timestamp, new.ssrc, b"", payloads, out, None, "p")
-    assert [d for d, _ in out.sent] == expected
-    assert not w.gso
+    _rtpout.set_gso(False)
+    try:
+        before = _rtpout.counters()["gso_sends"]
+        stream().send(context(ours), out.fileno(), into.getsockname(), Spill(), b"", -1, 0, payloads)
+        assert _rtpout.counters()["gso_sends"] == before
+    finally:
+        _rtpout.set_gso(True)
+    assert received(into, 3) == expected
 
 
-def test_a_packet_too_long_for_the_srtp_trailer_is_refused() -> None:
+def test_bad_units_are_refused_before_anything_is_numbered_or_sent() -> None:
+    ours, new, spill = session(os.urandom(30)), stream(), Spill()
+    ctx = context(ours)
     with pytest.raises(PacketTooLong):
-        SrtpWriter().write(session(os.urandom(30)), 0x80, 102, 1, 2, 3, b"", bytes(1400))
+        new.send(ctx, -1, "p", spill, b"", -1, 0, (b"x", bytes(1400)))
+    with pytest.raises(TypeError):
+        new.send(ctx, -1, "p", spill, b"", -1, 0, [b"x"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        new.send(ctx, -1, "p", spill, b"", -1, 0, ("text",))  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        new.send(ctx, -1, "p", spill, b"", -1, -1, (b"x",))
+    with pytest.raises(ValueError):
+        new.send(ctx, -1, "p", spill, b"\0" * 4, 2, 0, (b"x",))  # abs-send-time past the end
+    with pytest.raises(TypeError):
+        new.send(ctx, 3, "not a tuple", spill, b"", -1, 0, (b"x",))
+    assert (new.sequence_number, new.packets, spill.sent) == (65534, 0, [])
 
 
-def test_a_real_socket_gets_the_protected_packets() -> None:
-    key = os.urandom(30)
-    rx = session(key)
-    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    with receiver, sender:
-        receiver.bind(("127.0.0.1", 0))
-        receiver.settimeout(5)
-        payloads = (b"\x7c\x85" + os.urandom(900), b"\x7c\x45" + os.urandom(300))
-        s = stream()
-        seq, timestamp = s.stamp(3000, payloads)
-        tx = session(key)
-        writer().send_unit(
-            tx, 0x80, 102, seq, timestamp, s.ssrc, b"", payloads, sender,
-            None, receiver.getsockname(),
-        )  # fmt: skip
-        plain = [rx.unprotect(receiver.recv(2048)) for _ in payloads]
-    assert [p[12:] for p in plain] == list(payloads)
-    assert [p[1] >> 7 for p in plain] == [0, 1], "the marker on the unit's last packet"
+def test_a_spill_that_raises_stops_the_unit_with_its_error() -> None:
+    def broken(data: bytes, address: Any) -> None:
+        raise ConnectionError("transport closed")
+
+    ours = session(os.urandom(30))  # held: the context lives as long as the session
+    with pytest.raises(ConnectionError):
+        stream().send(context(ours), -1, "p", broken, b"", -1, 0, (b"x",))
