@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python -m bench.sendpath [--viewers 200] [--seconds 5] [--mux] [--profile]
+    python -m bench.sendpath [--viewers 200] [--seconds 5] [--mux] [--profile] [--asyncio]
 
 No network peers: N viewers are made of the real parts the gateway's send path uses (a
 `Tap` per viewer on one `SessionFeed`, the shared `PayloadCache`, a `SharedPayloadSender`
@@ -31,6 +31,7 @@ import time
 from typing import Any
 
 import pylibsrtp
+import uvloop
 from aioice.ice import CandidatePair, StunProtocol
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import (
@@ -250,8 +251,12 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--mux", action="store_true", help="one shared UDP socket (udpmux)")
     p.add_argument("--profile", action="store_true", help="print cProfile's top functions")
+    p.add_argument("--asyncio", action="store_true", help="the standard event loop, not uvloop")
     args = p.parse_args()
-    print(json.dumps(asyncio.run(run(args.viewers, args.seconds, args.mux, args.profile))))
+    # uvloop, as returnfeed-cloud runs (uvicorn picks it when installed); --asyncio for
+    # the standard loop.
+    main = run(args.viewers, args.seconds, args.mux, args.profile)
+    print(json.dumps(asyncio.run(main) if args.asyncio else uvloop.run(main)))
 
 
 if __name__ == "__main__":

@@ -132,17 +132,18 @@ class RtpStream(Stream):
         timestamp_origin: int | None = None,
         rtx_sequence_number: int | None = None,
     ) -> None:
+        def pick(value: int | None, random: Callable[[], int]) -> int:
+            return random() if value is None else value
+
         super().__init__(
             payload_type=payload_type,
             ssrc=ssrc,
             clock_rate=clock_rate,
             rtx_payload_type=rtx_payload_type,
             rtx_ssrc=rtx_ssrc,
-            sequence_number=random_sequence_number() if sequence_number is None else sequence_number,
-            timestamp_origin=random32() if timestamp_origin is None else timestamp_origin,
-            rtx_sequence_number=(
-                random_sequence_number() if rtx_sequence_number is None else rtx_sequence_number
-            ),
+            sequence_number=pick(sequence_number, random_sequence_number),
+            timestamp_origin=pick(timestamp_origin, random32),
+            rtx_sequence_number=pick(rtx_sequence_number, random_sequence_number),
         )
 
     def timestamp(self, pts: int) -> int:
@@ -173,11 +174,11 @@ class RtpStream(Stream):
             return None
         seq, timestamp, marker, payload = entry
         first_byte = 0x90 if extension else 0x80
-        rtx_payload_type = self.rtx_payload_type
-        if rtx_payload_type is None:
+        rtx_type = self.rtx_payload_type
+        if rtx_type is None:
             header = HEADER.pack(first_byte, marker | self.payload_type, seq, timestamp, self.ssrc)
             return header + extension + payload
         rtx_seq = self.rtx_sequence_number
         self.rtx_sequence_number = (rtx_seq + 1) & 0xFFFF
-        header = HEADER.pack(first_byte, marker | rtx_payload_type, rtx_seq, timestamp, self.rtx_ssrc)
+        header = HEADER.pack(first_byte, marker | rtx_type, rtx_seq, timestamp, self.rtx_ssrc)
         return header + extension + _RTX_OSN.pack(seq) + payload

@@ -32,7 +32,6 @@ date. `SharedPayloadSender` checks that those attributes exist and raises
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from typing import Any
@@ -53,7 +52,6 @@ from cloud.gateway.packetize import (
     extension_block,
 )
 from cloud.gateway.srtpwrite import context as srtp_context
-from cloud.gateway.udpmux import direct_socket
 from cloud.gateway.units import Ring, Unit
 
 log = logging.getLogger(__name__)
@@ -112,7 +110,7 @@ class _Route:
     """Where one viewer's packets go: the selected ICE pair's UDP socket (looked up again
     only when aioice nominates another pair)."""
 
-    __slots__ = ("address", "backlog", "direct", "pair", "sendto", "socket")
+    __slots__ = ("_fd", "address", "backlog", "carrier", "direct", "pair", "sendto", "udp")
 
     def __init__(self, pair: CandidatePair | None) -> None:
         self.pair = pair
@@ -124,19 +122,25 @@ class _Route:
         # Bytes the event loop holds for a socket that would block (asyncio and uvloop both
         # have it); no drain event exists for a datagram socket, so the loop polls it.
         self.backlog: Any = getattr(udp, "get_write_buffer_size", None)
-        # The socket to send on directly while nothing is held back (udpmux's shared one
-        # through its viewer's transport); per unit, so a backlog is always kept in order.
-        self.socket: Any = getattr(udp, "sending_socket", None)
-        if self.socket is None and udp is not None:
-            self.socket = functools.partial(direct_socket, udp)
+        # The transport whose socket the packets leave by (udpmux's shared one, or the
+        # pair's own), and that socket's descriptor, to send on directly while the loop holds
+        # nothing back for it (asyncio's and uvloop's transports both give the socket).
+        self.udp: Any = udp
+        shared = getattr(udp, "sending_transport", None)
+        self.carrier: Any = shared() if shared is not None else udp
+        sock = self.carrier.get_extra_info("socket") if self.carrier is not None else None
+        self._fd = int(sock.fileno()) if sock is not None else -1
 
     def backed_up(self) -> bool:
         return self.backlog is not None and int(self.backlog()) > MAX_SOCKET_BACKLOG
 
     def fd(self) -> int:
-        """The socket's file descriptor to send on directly now; -1: through the transport."""
-        sock = self.socket()
-        return -1 if sock is None else int(sock.fileno())
+        """The socket's file descriptor to send on directly now; -1: through the transport
+        (checked per unit, so what the loop holds back always goes first)."""
+        carrier = self.carrier
+        if carrier is None or self.udp.is_closing() or carrier.is_closing():
+            return -1
+        return -1 if carrier.get_write_buffer_size() else self._fd
 
 
 class SharedPayloadSender:

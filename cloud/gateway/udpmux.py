@@ -81,13 +81,10 @@ class _MuxedTransport(asyncio.DatagramTransport):
         size = getattr(self._mux.transport, "get_write_buffer_size", None)
         return int(size()) if size is not None else 0
 
-    def sending_socket(self) -> socket.socket | None:
-        """The shared socket, for rtpsend to send on directly while the event loop holds
-        nothing back for it (what it holds goes first); None while it does, or once closed."""
-        shared = self._mux.transport
-        if self._closing or shared is None:
-            return None
-        return direct_socket(shared)
+    def sending_transport(self) -> asyncio.DatagramTransport | None:
+        """The shared socket's transport, whose socket rtpsend sends on directly while the
+        event loop holds nothing back for it; None once closed."""
+        return None if self._closing else self._mux.transport
 
     def abort(self) -> None:
         self.close()
@@ -96,16 +93,6 @@ class _MuxedTransport(asyncio.DatagramTransport):
         if name == "sockname":
             return self._mux.sockname
         return default
-
-
-def direct_socket(transport: asyncio.BaseTransport) -> socket.socket | None:
-    """The socket under an asyncio datagram transport, to send on directly while the
-    transport is open and holds nothing back (`sendto` then sends at once too, after a
-    page of Python); None otherwise, or if this event loop's transport has no `_sock`."""
-    if transport.is_closing() or transport.get_write_buffer_size():  # type: ignore[attr-defined]
-        return None
-    sock: socket.socket | None = getattr(transport, "_sock", None)
-    return sock
 
 
 class _SocketMux(asyncio.DatagramProtocol):

@@ -163,7 +163,8 @@ def test_without_gso_each_datagram_goes_alone(peer: Any) -> None:
     _rtpout.set_gso(False)
     try:
         before = _rtpout.counters()["gso_sends"]
-        stream().send(context(ours), out.fileno(), into.getsockname(), Spill(), b"", -1, 0, payloads)
+        to = into.getsockname()
+        stream().send(context(ours), out.fileno(), to, Spill(), b"", -1, 0, payloads)
         assert _rtpout.counters()["gso_sends"] == before
     finally:
         _rtpout.set_gso(True)
