@@ -3,6 +3,7 @@
 Run from the repository root:
 
     python -m bench.sendpath [--viewers 200] [--seconds 5] [--mux] [--profile] [--asyncio]
+                            [--no-seats]
 
 No network peers: N viewers are made of the real parts the gateway's send path uses (a
 `Tap` per viewer on one `SessionFeed`, the shared `PayloadCache`, a `SharedPayloadSender`
@@ -152,7 +153,9 @@ def _units(seconds: float, rng: random.Random) -> list[Unit]:
     return out
 
 
-async def run(viewers: int, seconds: float, mux: bool, profile: bool) -> dict[str, Any]:
+async def run(
+    viewers: int, seconds: float, mux: bool, profile: bool, seats: bool = True
+) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     rng = random.Random(1)
     shared = None
@@ -184,10 +187,12 @@ async def run(viewers: int, seconds: float, mux: bool, profile: bool) -> dict[st
             senders.append(s)
             if kind == "video":
                 tap.video_sink = s.send_now
+                tap.video_seat = s.seat if seats else None
             else:
                 tap.audio_sink = s.send_now
+                tap.audio_seat = s.seat if seats else None
         keep += [sink, own]
-        feed.taps.add(tap)
+        feed.join(tap)
     await asyncio.sleep(0)  # every send loop has started
     units = _units(2.0, rng)
     profiler = cProfile.Profile() if profile else None
@@ -208,7 +213,9 @@ async def run(viewers: int, seconds: float, mux: bool, profile: bool) -> dict[st
     cpu = user + system
     sent = sum(s.stream.packets for s in senders if s.stream is not None) - sent0
     dropped = sum(t.video.dropped + t.audio.dropped for t in feed.taps)
-    for tap in feed.taps:
+    seated = feed.seated
+    for tap in list(feed.taps):
+        feed.leave(tap)
         tap.close()
     await asyncio.gather(*[t for t in keep if isinstance(t, asyncio.Future)])
     for item in keep:
@@ -225,6 +232,7 @@ async def run(viewers: int, seconds: float, mux: bool, profile: bool) -> dict[st
         "user_us_per_packet": round(1e6 * user / sent, 2) if sent else None,
         "system_us_per_packet": round(1e6 * system / sent, 2) if sent else None,
         "dropped_units": dropped,
+        "seated": seated,
         "loadavg": os.getloadavg(),
     }
     if profiler is not None:
@@ -252,10 +260,13 @@ def main() -> None:
     p.add_argument("--mux", action="store_true", help="one shared UDP socket (udpmux)")
     p.add_argument("--profile", action="store_true", help="print cProfile's top functions")
     p.add_argument("--asyncio", action="store_true", help="the standard event loop, not uvloop")
+    p.add_argument(
+        "--no-seats", action="store_true", help="every viewer through Tap.offer, none seated"
+    )
     args = p.parse_args()
     # uvloop, as returnfeed-cloud runs (uvicorn picks it when installed); --asyncio for
     # the standard loop.
-    main = run(args.viewers, args.seconds, args.mux, args.profile)
+    main = run(args.viewers, args.seconds, args.mux, args.profile, not args.no_seats)
     print(json.dumps(asyncio.run(main) if args.asyncio else uvloop.run(main)))
 
 

@@ -76,6 +76,13 @@ typedef struct {
 
 /* --- numbering ---------------------------------------------------------------------------- */
 
+static uint32_t
+timestamp_at(Stream *self, long long pts)
+{
+    unsigned __int128 scaled = (unsigned __int128)pts * self->clock_rate / UNIT_CLOCK;
+    return (uint32_t)(self->timestamp_origin + (uint64_t)scaled);
+}
+
 static int
 timestamp_of(Stream *self, PyObject *pts_obj, uint32_t *out)
 {
@@ -86,8 +93,7 @@ timestamp_of(Stream *self, PyObject *pts_obj, uint32_t *out)
         PyErr_SetString(PyExc_ValueError, "a PTS is never negative here");
         return -1;
     }
-    unsigned __int128 scaled = (unsigned __int128)pts * self->clock_rate / UNIT_CLOCK;
-    *out = (uint32_t)(self->timestamp_origin + (uint64_t)scaled);
+    *out = timestamp_at(self, pts);
     return 0;
 }
 
@@ -282,6 +288,91 @@ abs_send_time_now(void)
     return (uint32_t)(ntp >> 14) & 0xFFFFFF;
 }
 
+/* Number, write, protect and send one unit's packets through `route`; the SRTP bytes sent
+ * (or spilled), -1 with an exception set. The payloads were checked (check_payloads). */
+static long long
+send_unit(Stream *self, void *context, Route *route, const char *extension,
+          Py_ssize_t extension_length, long abs_at, uint32_t timestamp, PyObject *payloads)
+{
+    size_t head = 12 + (size_t)extension_length;
+    Py_ssize_t n = PyTuple_GET_SIZE(payloads);
+    int seq = self->sequence_number;
+    stamp(self, payloads, n, timestamp);
+
+    unsigned char first_byte = extension_length ? 0x90 : 0x80;
+    uint32_t abs_send_time = abs_at >= 0 ? abs_send_time_now() : 0;
+    uint32_t ssrc = htonl((uint32_t)self->ssrc), stamp_be = htonl(timestamp);
+    size_t offset = 0, start = 0, segment = 0;
+    int count = 0, closed = 0; /* closed: the run has its one shorter (last) datagram */
+    long long sent = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *payload = PyTuple_GET_ITEM(payloads, i);
+        size_t plain = head + (size_t)PyBytes_GET_SIZE(payload);
+        if (offset + BUFFER_BYTES > BATCH_BYTES || count == MAX_SEGMENTS) {
+            if (flush(route, start, offset, segment, count) < 0)
+                return -1;
+            offset = start = 0;
+            count = 0;
+        }
+        unsigned char *packet = buffer + offset;
+        uint16_t seq_be = htons((uint16_t)seq);
+        packet[0] = first_byte;
+        packet[1] = (unsigned char)(self->payload_type | (i == n - 1 ? 0x80 : 0));
+        memcpy(packet + 2, &seq_be, 2);
+        memcpy(packet + 4, &stamp_be, 4);
+        memcpy(packet + 8, &ssrc, 4);
+        memcpy(packet + 12, extension, (size_t)extension_length);
+        if (abs_at >= 0) {
+            packet[12 + abs_at] = (unsigned char)(abs_send_time >> 16);
+            packet[13 + abs_at] = (unsigned char)(abs_send_time >> 8);
+            packet[14 + abs_at] = (unsigned char)abs_send_time;
+        }
+        memcpy(packet + head, PyBytes_AS_STRING(payload), plain - head);
+        int length = (int)plain;
+        int status = protect(context, packet, &length);
+        if (status) {
+            PyErr_Format(SrtpFailed, "srtp_protect failed with status %d", status);
+            return -1;
+        }
+        size_t size = (size_t)length;
+        if (count && (closed || size > segment)) {
+            if (flush(route, start, offset, segment, count) < 0)
+                return -1;
+            start = offset;
+            count = 0;
+        }
+        if (!count) {
+            segment = size;
+            closed = 0;
+        } else if (size < segment) {
+            closed = 1;
+        }
+        count++;
+        offset += size;
+        sent += (long long)size;
+        seq = (seq + 1) & 0xFFFF;
+    }
+    if (count && flush(route, start, offset, segment, count) < 0)
+        return -1;
+    return sent;
+}
+
+static int
+check_extension(PyObject *extension, char **bytes, Py_ssize_t *length, long abs_at)
+{
+    if (PyBytes_AsStringAndSize(extension, bytes, length) < 0)
+        return -1;
+    if (*length > MAX_EXTENSION) {
+        PyErr_SetString(PyExc_ValueError, "the header-extension block is too long");
+        return -1;
+    }
+    if (abs_at < -1 || (abs_at >= 0 && abs_at + 3 > *length)) {
+        PyErr_SetString(PyExc_ValueError, "abs-send-time lies outside the extension block");
+        return -1;
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(send_doc,
 "send(context, fd, address, spill, extension, abs_at, pts, payloads) -> int\n\n"
 "Number, write, SRTP-protect and send one unit's packets (the marker bit on the last);\n"
@@ -318,86 +409,19 @@ Stream_send(Stream *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     char *extension;
     Py_ssize_t extension_length;
-    if (PyBytes_AsStringAndSize(args[4], &extension, &extension_length) < 0)
-        return NULL;
-    if (extension_length > MAX_EXTENSION) {
-        PyErr_SetString(PyExc_ValueError, "the header-extension block is too long");
-        return NULL;
-    }
     long abs_at = PyLong_AsLong(args[5]);
     if (abs_at == -1 && PyErr_Occurred())
         return NULL;
-    if (abs_at < -1 || abs_at + 3 > (abs_at < 0 ? 3 : extension_length)) {
-        PyErr_SetString(PyExc_ValueError, "abs-send-time lies outside the extension block");
+    if (check_extension(args[4], &extension, &extension_length, abs_at) < 0)
         return NULL;
-    }
     uint32_t timestamp;
     if (timestamp_of(self, args[6], &timestamp) < 0)
         return NULL;
-    PyObject *payloads = args[7];
-    size_t head = 12 + (size_t)extension_length;
-    if (check_payloads(payloads, (Py_ssize_t)head) < 0)
+    if (check_payloads(args[7], 12 + extension_length) < 0)
         return NULL;
-    Py_ssize_t n = PyTuple_GET_SIZE(payloads);
-    int seq = self->sequence_number;
-    stamp(self, payloads, n, timestamp);
-
-    unsigned char first_byte = extension_length ? 0x90 : 0x80;
-    uint32_t abs_send_time = abs_at >= 0 ? abs_send_time_now() : 0;
-    uint32_t ssrc = htonl((uint32_t)self->ssrc), stamp_be = htonl(timestamp);
-    size_t offset = 0, start = 0, segment = 0;
-    int count = 0, closed = 0; /* closed: the run has its one shorter (last) datagram */
-    long long sent = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *payload = PyTuple_GET_ITEM(payloads, i);
-        size_t plain = head + (size_t)PyBytes_GET_SIZE(payload);
-        if (offset + BUFFER_BYTES > BATCH_BYTES || count == MAX_SEGMENTS) {
-            if (flush(&route, start, offset, segment, count) < 0)
-                return NULL;
-            offset = start = 0;
-            count = 0;
-        }
-        unsigned char *packet = buffer + offset;
-        uint16_t seq_be = htons((uint16_t)seq);
-        packet[0] = first_byte;
-        packet[1] = (unsigned char)(self->payload_type | (i == n - 1 ? 0x80 : 0));
-        memcpy(packet + 2, &seq_be, 2);
-        memcpy(packet + 4, &stamp_be, 4);
-        memcpy(packet + 8, &ssrc, 4);
-        memcpy(packet + 12, extension, (size_t)extension_length);
-        if (abs_at >= 0) {
-            packet[12 + abs_at] = (unsigned char)(abs_send_time >> 16);
-            packet[13 + abs_at] = (unsigned char)(abs_send_time >> 8);
-            packet[14 + abs_at] = (unsigned char)abs_send_time;
-        }
-        memcpy(packet + head, PyBytes_AS_STRING(payload), plain - head);
-        int length = (int)plain;
-        int status = protect(context, packet, &length);
-        if (status) {
-            PyErr_Format(SrtpFailed, "srtp_protect failed with status %d", status);
-            return NULL;
-        }
-        size_t size = (size_t)length;
-        if (count && (closed || size > segment)) {
-            if (flush(&route, start, offset, segment, count) < 0)
-                return NULL;
-            start = offset;
-            count = 0;
-        }
-        if (!count) {
-            segment = size;
-            closed = 0;
-        } else if (size < segment) {
-            closed = 1;
-        }
-        count++;
-        offset += size;
-        sent += (long long)size;
-        seq = (seq + 1) & 0xFFFF;
-    }
-    if (count && flush(&route, start, offset, segment, count) < 0)
-        return NULL;
-    return PyLong_FromLongLong(sent);
+    long long sent = send_unit(self, context, &route, extension, extension_length, abs_at,
+                               timestamp, args[7]);
+    return sent < 0 ? NULL : PyLong_FromLongLong(sent);
 }
 
 /* --- the Python type ---------------------------------------------------------------------- */
@@ -581,6 +605,469 @@ static PyTypeObject StreamType = {
     .tp_getset = Stream_getset,
 };
 
+/* --- seats and lanes: one unit to every steady viewer in one call ------------------------ */
+
+/* A viewer's track while its tap is steady (feed.py): where its packets go, the checks that
+ * it may still go there, its place on the tap's PTS line, and what aiortc's sender reports
+ * and getStats read (written by `sync`, not per unit). */
+typedef struct {
+    PyObject_HEAD
+    Stream *stream;
+    PyObject *session; /* holds the SRTP context alive */
+    void *context;
+    Route route;
+    PyObject *extension;
+    long abs_at;
+    int audio;
+    /* Still sendable: dtls._state is `connected`, nominated[1] is `pair`, and the carrier
+     * transport is open and holds nothing back. */
+    PyObject *dtls, *connected, *nominated, *pair, *carrier;
+    PyObject *sender_state, *dtls_state; /* the sender's and DTLS transport's __dict__ */
+    long long anchor_pts, offset, last_pts, last_src, sent_pts;
+    unsigned long long anchor_ntp, pending_packets, pending_bytes;
+    int took; /* the unit that made it leave went out through it */
+    PyObject *owner, *error;
+} Seat;
+
+static PyObject *STATE, *ONE, *IS_CLOSING, *BUFFER_SIZE;
+static PyObject *PACKET_COUNT, *OCTET_COUNT, *NTP_TIMESTAMP, *RTP_TIMESTAMP, *TX_PACKETS,
+    *TX_BYTES;
+
+static int
+Seat_init(Seat *self, PyObject *args, PyObject *kwargs)
+{
+    static char *names[] = {"owner", "stream", "session", "context", "fd", "address", "spill",
+                            "extension", "abs_at", "audio", "dtls", "connected", "nominated",
+                            "pair", "carrier", "sender_state", "dtls_state", "anchor_pts",
+                            "anchor_ntp", "offset", "last_pts", "last_src", NULL};
+    PyObject *owner, *stream, *session, *context, *address, *spill, *extension, *dtls,
+        *connected, *nominated, *pair, *carrier, *sender_state, *dtls_state;
+    int fd, audio;
+    long abs_at;
+    long long anchor_pts, offset, last_pts, last_src;
+    unsigned long long anchor_ntp;
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kwargs, "$OO!OOiOOSlpOOO!OOO!O!LKLLL", names, &owner, &StreamType, &stream,
+            &session, &context, &fd, &address, &spill, &extension, &abs_at, &audio, &dtls,
+            &connected, &PyDict_Type, &nominated, &pair, &carrier, &PyDict_Type, &sender_state,
+            &PyDict_Type, &dtls_state, &anchor_pts, &anchor_ntp, &offset, &last_pts, &last_src))
+        return -1;
+    if (self->stream != NULL) {
+        PyErr_SetString(PyExc_TypeError, "a seat is made once");
+        return -1;
+    }
+    char *bytes;
+    Py_ssize_t length;
+    if (check_extension(extension, &bytes, &length, abs_at) < 0)
+        return -1;
+    self->context = PyLong_AsVoidPtr(context);
+    if (self->context == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "no SRTP context");
+        return -1;
+    }
+    self->route.fd = fd;
+    if (fd < 0) {
+        PyErr_SetString(PyExc_ValueError, "a seat sends on a socket");
+        return -1;
+    }
+    if (route_address(&self->route, address) < 0)
+        return -1;
+    if (self->route.fd < 0) {
+        PyErr_SetString(PyExc_ValueError, "a seat sends to a numeric address");
+        return -1;
+    }
+    self->route.peer = Py_NewRef(address);
+    self->route.spill = Py_NewRef(spill);
+    self->stream = (Stream *)Py_NewRef(stream);
+    self->session = Py_NewRef(session);
+    self->extension = Py_NewRef(extension);
+    self->abs_at = abs_at;
+    self->audio = audio;
+    self->dtls = Py_NewRef(dtls);
+    self->connected = Py_NewRef(connected);
+    self->nominated = Py_NewRef(nominated);
+    self->pair = Py_NewRef(pair);
+    self->carrier = Py_NewRef(carrier);
+    self->sender_state = Py_NewRef(sender_state);
+    self->dtls_state = Py_NewRef(dtls_state);
+    self->owner = Py_NewRef(owner);
+    self->anchor_pts = anchor_pts;
+    self->anchor_ntp = anchor_ntp;
+    self->offset = offset;
+    self->last_pts = last_pts;
+    self->last_src = last_src;
+    self->sent_pts = -1;
+    return 0;
+}
+
+static void
+Seat_dealloc(Seat *self)
+{
+    Py_XDECREF(self->route.peer);
+    Py_XDECREF(self->route.spill);
+    Py_XDECREF(self->stream);
+    Py_XDECREF(self->session);
+    Py_XDECREF(self->extension);
+    Py_XDECREF(self->dtls);
+    Py_XDECREF(self->connected);
+    Py_XDECREF(self->nominated);
+    Py_XDECREF(self->pair);
+    Py_XDECREF(self->carrier);
+    Py_XDECREF(self->sender_state);
+    Py_XDECREF(self->dtls_state);
+    Py_XDECREF(self->owner);
+    Py_XDECREF(self->error);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+set_number(PyObject *dict, PyObject *key, PyObject *value)
+{
+    if (value == NULL)
+        return -1;
+    int done = PyDict_SetItem(dict, key, value);
+    Py_DECREF(value);
+    return done;
+}
+
+static int
+add_number(PyObject *dict, PyObject *key, unsigned long long amount)
+{
+    if (!amount)
+        return 0;
+    PyObject *had = PyDict_GetItemWithError(dict, key);
+    if (had == NULL && PyErr_Occurred())
+        return -1;
+    unsigned long long base = had != NULL ? PyLong_AsUnsignedLongLong(had) : 0;
+    if (PyErr_Occurred())
+        return -1;
+    return set_number(dict, key, PyLong_FromUnsignedLongLong(base + amount));
+}
+
+/* What rtpsend's `_sent` writes per unit, written now: the last unit's RTP timestamp and
+ * its NTP time on the viewer's report line, the sender's counts, the DTLS transport's. */
+static int
+seat_sync(Seat *self)
+{
+    Stream *stream = self->stream;
+    if (self->sent_pts >= 0) {
+        long long d = self->sent_pts - self->anchor_pts;
+        /* floor((d << 32) / 90000), as Python's // (d may be negative: audio before the
+         * picture that anchored the line) */
+        __int128 scaled = (__int128)d * ((__int128)1 << 32);
+        __int128 q = scaled / UNIT_CLOCK;
+        if (scaled % UNIT_CLOCK != 0 && scaled < 0)
+            q -= 1;
+        unsigned long long ntp = (unsigned long long)((__int128)self->anchor_ntp + q);
+        if (set_number(self->sender_state, NTP_TIMESTAMP, PyLong_FromUnsignedLongLong(ntp)) < 0 ||
+            set_number(self->sender_state, RTP_TIMESTAMP,
+                       PyLong_FromUnsignedLong(stream->last_timestamp)) < 0 ||
+            set_number(self->sender_state, PACKET_COUNT,
+                       PyLong_FromUnsignedLongLong(stream->packets)) < 0 ||
+            set_number(self->sender_state, OCTET_COUNT,
+                       PyLong_FromUnsignedLongLong(stream->octets)) < 0)
+            return -1;
+    }
+    if (add_number(self->dtls_state, TX_PACKETS, self->pending_packets) < 0 ||
+        add_number(self->dtls_state, TX_BYTES, self->pending_bytes) < 0)
+        return -1;
+    self->pending_packets = self->pending_bytes = 0;
+    return 0;
+}
+
+/* 1: the seat may still send; 0: not (it leaves before the unit); -1: error. */
+static int
+seat_usable(Seat *self)
+{
+    PyObject *state = PyObject_GetAttr(self->dtls, STATE);
+    if (state == NULL)
+        return -1;
+    Py_DECREF(state);
+    if (state != self->connected)
+        return 0;
+    PyObject *pair = PyDict_GetItemWithError(self->nominated, ONE);
+    if (pair != self->pair)
+        return PyErr_Occurred() ? -1 : 0;
+    PyObject *closing = PyObject_CallMethodNoArgs(self->carrier, IS_CLOSING);
+    if (closing == NULL)
+        return -1;
+    int is_closing = PyObject_IsTrue(closing);
+    Py_DECREF(closing);
+    if (is_closing)
+        return is_closing < 0 ? -1 : 0;
+    PyObject *held = PyObject_CallMethodNoArgs(self->carrier, BUFFER_SIZE);
+    if (held == NULL)
+        return -1;
+    int holds = PyObject_IsTrue(held);
+    Py_DECREF(held);
+    return holds < 0 ? -1 : !holds;
+}
+
+static PyObject *
+Seat_sync(Seat *self, PyObject *unused)
+{
+    if (seat_sync(self) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Seat_get(Seat *self, void *closure)
+{
+    const char *name = closure;
+    if (!strcmp(name, "owner"))
+        return Py_NewRef(self->owner);
+    if (!strcmp(name, "error"))
+        return Py_NewRef(self->error ? self->error : Py_None);
+    if (!strcmp(name, "took"))
+        return PyBool_FromLong(self->took);
+    if (!strcmp(name, "audio"))
+        return PyBool_FromLong(self->audio);
+    if (!strcmp(name, "last_pts"))
+        return PyLong_FromLongLong(self->last_pts);
+    return PyLong_FromLongLong(self->last_src);
+}
+
+static PyGetSetDef Seat_getset[] = {
+    {"owner", (getter)Seat_get, NULL, "whose seat it is (the tap)", "owner"},
+    {"error", (getter)Seat_get, NULL, "the exception that made it leave, or None", "error"},
+    {"took", (getter)Seat_get, NULL, "the unit that made it leave went out through it", "took"},
+    {"audio", (getter)Seat_get, NULL, "an audio track's seat", "audio"},
+    {"last_pts", (getter)Seat_get, NULL, "the last PTS sent, on the tap's line", "last_pts"},
+    {"last_src", (getter)Seat_get, NULL, "the publisher's PTS of the last unit sent",
+     "last_src"},
+    {NULL},
+};
+
+static PyMethodDef Seat_methods[] = {
+    {"sync", (PyCFunction)Seat_sync, METH_NOARGS,
+     "sync(): write the sender's counters and last timestamps where aiortc reads them."},
+    {NULL},
+};
+
+static PyTypeObject SeatType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cloud.gateway._rtpout.Seat",
+    .tp_doc = PyDoc_STR("A viewer's track in a Lane: where its packets go, the checks that "
+                        "they still may, and its place on the tap's PTS line."),
+    .tp_basicsize = sizeof(Seat),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Seat_init,
+    .tp_dealloc = (destructor)Seat_dealloc,
+    .tp_methods = Seat_methods,
+    .tp_getset = Seat_getset,
+};
+
+/* One seat and one unit: 1 sent (or skipped: not past what it sent), 0 it leaves. */
+static int
+seat_send(Seat *self, long long pts, PyObject *payloads, Py_ssize_t packets)
+{
+    if (self->audio && pts <= self->last_src)
+        return 1; /* that instant went out already, from the other layer */
+    long long shifted = pts + self->offset;
+    if (shifted <= self->last_pts)
+        return 1;
+    int usable = seat_usable(self);
+    if (usable <= 0) {
+        self->took = 0;
+        return usable;
+    }
+    char *extension;
+    Py_ssize_t extension_length;
+    if (check_extension(self->extension, &extension, &extension_length, self->abs_at) < 0 ||
+        check_payloads(payloads, 12 + extension_length) < 0)
+        return -1;
+    self->took = 1;
+    self->last_src = pts;
+    self->last_pts = shifted;
+    Route route = self->route;
+    long long sent = send_unit(self->stream, self->context, &route, extension,
+                               extension_length, self->abs_at,
+                               timestamp_at(self->stream, shifted), payloads);
+    if (sent < 0)
+        return -1;
+    self->sent_pts = shifted;
+    self->pending_packets += (unsigned long long)packets;
+    self->pending_bytes += (unsigned long long)sent;
+    return route.fd >= 0; /* the socket refused some: the tap's own path goes on */
+}
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *seats; /* list */
+} Lane;
+
+static int
+Lane_init(Lane *self, PyObject *args, PyObject *kwargs)
+{
+    if (!PyArg_ParseTuple(args, ":Lane"))
+        return -1;
+    Py_XSETREF(self->seats, PyList_New(0));
+    return self->seats == NULL ? -1 : 0;
+}
+
+static void
+Lane_dealloc(Lane *self)
+{
+    Py_XDECREF(self->seats);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Lane_add(Lane *self, PyObject *seat)
+{
+    if (!PyObject_TypeCheck(seat, &SeatType) || ((Seat *)seat)->stream == NULL) {
+        PyErr_SetString(PyExc_TypeError, "a lane seats Seats");
+        return NULL;
+    }
+    if (PyList_Append(self->seats, seat) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Lane_remove(Lane *self, PyObject *seat)
+{
+    Py_ssize_t n = PyList_GET_SIZE(self->seats);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (PyList_GET_ITEM(self->seats, i) == seat) {
+            if (PySequence_DelItem(self->seats, i) < 0)
+                return NULL;
+            Py_RETURN_TRUE;
+        }
+    }
+    Py_RETURN_FALSE;
+}
+
+static Py_ssize_t
+Lane_length(Lane *self)
+{
+    return PyList_GET_SIZE(self->seats);
+}
+
+PyDoc_STRVAR(lane_send_doc,
+"send(pts, payloads) -> list of the seats that left\n\n"
+"One unit (on the publisher's PTS line) to every seat: each shifts it onto its tap's line,\n"
+"skips it if it is not past what it sent, and sends it. A seat that can no longer send\n"
+"(DTLS not connected, another ICE pair, its socket held back or closed) leaves before the\n"
+"unit (took False); one whose socket refused part of it leaves after it (took True), with\n"
+"the rest spilled to its transport; one whose send failed leaves with `error` set. The\n"
+"seats that left are out of the lane, their counters synced.");
+
+static PyObject *
+Lane_send(Lane *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "send takes 2 arguments");
+        return NULL;
+    }
+    if (protect == NULL) {
+        PyErr_SetString(SrtpFailed, "no srtp_protect: call set_protect first");
+        return NULL;
+    }
+    long long pts = PyLong_AsLongLong(args[0]);
+    if (pts == -1 && PyErr_Occurred())
+        return NULL;
+    if (pts < 0) {
+        PyErr_SetString(PyExc_ValueError, "a PTS is never negative here");
+        return NULL;
+    }
+    PyObject *payloads = args[1];
+    if (check_payloads(payloads, 0) < 0)
+        return NULL;
+    Py_ssize_t packets = PyTuple_GET_SIZE(payloads);
+    PyObject *left = PyList_New(0);
+    if (left == NULL)
+        return NULL;
+    PyObject *seats = self->seats;
+    Py_ssize_t kept = 0, n = PyList_GET_SIZE(seats);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Seat *seat = (Seat *)PyList_GET_ITEM(seats, i);
+        int stays = seat_send(seat, pts, payloads, packets);
+        if (stays < 0) { /* this viewer's error, never the others' */
+            PyObject *type, *value, *traceback;
+            PyErr_Fetch(&type, &value, &traceback);
+            PyErr_NormalizeException(&type, &value, &traceback);
+            if (traceback != NULL && value != NULL)
+                PyException_SetTraceback(value, traceback);
+            Py_XSETREF(seat->error, value != NULL ? value : Py_NewRef(Py_None));
+            Py_XDECREF(type);
+            Py_XDECREF(traceback);
+            stays = 0;
+        }
+        if (stays) {
+            if (kept != i) { /* move it down over the ones that left */
+                PyObject *moved = PyList_GET_ITEM(seats, i);
+                Py_INCREF(moved);
+                PyList_SetItem(seats, kept, moved);
+            }
+            kept++;
+            continue;
+        }
+        /* It leaves: the list owns a reference at i until the slice below drops it. */
+        if (seat_sync(seat) < 0 || PyList_Append(left, (PyObject *)seat) < 0) {
+            Py_DECREF(left);
+            return NULL;
+        }
+    }
+    if (kept != n && PyList_SetSlice(seats, kept, n, NULL) < 0) {
+        Py_DECREF(left);
+        return NULL;
+    }
+    return left;
+}
+
+static PyObject *
+Lane_sync(Lane *self, PyObject *unused)
+{
+    Py_ssize_t n = PyList_GET_SIZE(self->seats);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (seat_sync((Seat *)PyList_GET_ITEM(self->seats, i)) < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Lane_get_seats(Lane *self, void *closure)
+{
+    return PyList_GetSlice(self->seats, 0, PyList_GET_SIZE(self->seats));
+}
+
+static PyMethodDef Lane_methods[] = {
+    {"send", (PyCFunction)(void (*)(void))Lane_send, METH_FASTCALL, lane_send_doc},
+    {"add", (PyCFunction)Lane_add, METH_O, "add(seat)"},
+    {"remove", (PyCFunction)Lane_remove, METH_O, "remove(seat) -> whether it was there"},
+    {"sync", (PyCFunction)Lane_sync, METH_NOARGS, "sync(): every seat's Seat.sync()"},
+    {NULL},
+};
+
+static PyGetSetDef Lane_getset[] = {
+    {"seats", (getter)Lane_get_seats, NULL, "the seats, in order (a copy)", NULL},
+    {NULL},
+};
+
+static PySequenceMethods Lane_sequence = {
+    .sq_length = (lenfunc)Lane_length,
+};
+
+static PyTypeObject LaneType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "cloud.gateway._rtpout.Lane",
+    .tp_doc = PyDoc_STR("The seats of one layer's video or audio: a unit goes to all of them "
+                        "in one call."),
+    .tp_basicsize = sizeof(Lane),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Lane_init,
+    .tp_dealloc = (destructor)Lane_dealloc,
+    .tp_methods = Lane_methods,
+    .tp_getset = Lane_getset,
+    .tp_as_sequence = &Lane_sequence,
+};
+
 /* --- the module --------------------------------------------------------------------------- */
 
 static PyObject *
@@ -632,7 +1119,21 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__rtpout(void)
 {
-    if (PyType_Ready(&StreamType) < 0)
+    if (PyType_Ready(&StreamType) < 0 || PyType_Ready(&SeatType) < 0 ||
+        PyType_Ready(&LaneType) < 0)
+        return NULL;
+    STATE = PyUnicode_InternFromString("_state");
+    ONE = PyLong_FromLong(1);
+    IS_CLOSING = PyUnicode_InternFromString("is_closing");
+    BUFFER_SIZE = PyUnicode_InternFromString("get_write_buffer_size");
+    PACKET_COUNT = PyUnicode_InternFromString("_RTCRtpSender__packet_count");
+    OCTET_COUNT = PyUnicode_InternFromString("_RTCRtpSender__octet_count");
+    NTP_TIMESTAMP = PyUnicode_InternFromString("_RTCRtpSender__ntp_timestamp");
+    RTP_TIMESTAMP = PyUnicode_InternFromString("_RTCRtpSender__rtp_timestamp");
+    TX_PACKETS = PyUnicode_InternFromString("_RTCDtlsTransport__tx_packets");
+    TX_BYTES = PyUnicode_InternFromString("_RTCDtlsTransport__tx_bytes");
+    if (!STATE || !ONE || !IS_CLOSING || !BUFFER_SIZE || !PACKET_COUNT || !OCTET_COUNT ||
+        !NTP_TIMESTAMP || !RTP_TIMESTAMP || !TX_PACKETS || !TX_BYTES)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
@@ -649,6 +1150,8 @@ PyInit__rtpout(void)
         PyModule_AddObjectRef(module, "PacketTooLong", PacketTooLong) < 0 ||
         PyModule_AddObjectRef(module, "SrtpFailed", SrtpFailed) < 0 ||
         PyModule_AddObjectRef(module, "Stream", (PyObject *)&StreamType) < 0 ||
+        PyModule_AddObjectRef(module, "Seat", (PyObject *)&SeatType) < 0 ||
+        PyModule_AddObjectRef(module, "Lane", (PyObject *)&LaneType) < 0 ||
         PyModule_AddIntConstant(module, "HISTORY", HISTORY) < 0 ||
         PyModule_AddIntConstant(module, "MAX_PACKET", MAX_PACKET) < 0) {
         Py_DECREF(module);

@@ -49,3 +49,47 @@ class Stream:
 def set_protect(address: int) -> None: ...
 def counters() -> dict[str, Any]: ...
 def set_gso(on: bool) -> None: ...
+
+class Seat:
+    owner: object
+    error: BaseException | None
+    took: bool
+    audio: bool
+    last_pts: int
+    last_src: int
+    def __init__(
+        self,
+        *,
+        owner: object,
+        stream: Stream,
+        session: object,
+        context: int,
+        fd: int,
+        address: Any,
+        spill: Callable[[bytes, Any], object],
+        extension: bytes,
+        abs_at: int,
+        audio: bool,
+        dtls: object,
+        connected: object,
+        nominated: dict[Any, Any],
+        pair: object,
+        carrier: object,
+        sender_state: dict[str, Any],
+        dtls_state: dict[str, Any],
+        anchor_pts: int,
+        anchor_ntp: int,
+        offset: int,
+        last_pts: int,
+        last_src: int,
+    ) -> None: ...
+    def sync(self) -> None: ...
+
+class Lane:
+    seats: list[Seat]
+    def __init__(self) -> None: ...
+    def __len__(self) -> int: ...
+    def send(self, pts: int, payloads: tuple[bytes, ...]) -> list[Seat]: ...
+    def add(self, seat: Seat) -> None: ...
+    def remove(self, seat: Seat) -> bool: ...
+    def sync(self) -> None: ...

@@ -52,6 +52,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from cloud.gateway._rtpout import Lane, Seat
+from cloud.gateway.packetize import SHARED_PAYLOADS, PayloadCache
 from cloud.gateway.units import LAYERS, Ring, Unit
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,9 @@ KeyframeAsk = Callable[[str, str], None]  # (layer, reason)
 SwitchSeen = Callable[[str | None, str], None]  # (from, to)
 # Takes a unit straight to the viewer's socket when it can (True), else the ring queues it.
 Sink = Callable[[Unit], bool]
+# A track's seat (tap, audio?, offset, last PTS, last source PTS), or None: rtpsend's `seat`.
+SeatMaker = Callable[["Tap", bool, int, int, int], Seat | None]
+SYNC_S = 0.1  # how stale the seated tracks' counters (sender reports, getStats) may be
 
 
 class Tap:
@@ -109,6 +114,12 @@ class Tap:
         # audio then never queues for it, so nothing fills its ring and counts as dropped.
         self.audio_wanted = True
         self.on_drop: Callable[[int], None] | None = None  # told at once of each loss
+        # The viewer's tracks' seats in the feed's lanes (rtpsend's `seat`), asked for once
+        # the tap is steady; `unseat` is the feed's, set while the tap is seated: a seated
+        # tap's units go out in one C call for all seated viewers, not through `offer`.
+        self.video_seat: SeatMaker | None = None
+        self.audio_seat: SeatMaker | None = None
+        self.unseat: Callable[[], None] | None = None
 
     def want(self, layer: str, reason: str) -> None:
         """Deliver `layer` from its next IDR on (asks the director for one)."""
@@ -116,6 +127,8 @@ class Tap:
             raise ValueError(f"unknown layer {layer!r}")
         if layer == self.wanted:
             return
+        if self.unseat is not None:
+            self.unseat()  # the switch is this tap's own logic: back to `offer`
         self.wanted = layer
         if layer != self.active:
             self._ask(layer, reason)
@@ -176,6 +189,32 @@ class Tap:
             for audio in ahead:
                 if audio.layer == unit.layer:
                     self._take_audio(audio)
+
+    def take_seats(self) -> tuple[Seat, Seat | None] | None:
+        """Seats for the lanes of the active layer, if the tap is steady (its wanted layer
+        delivered, nothing queued, no resync) and its tracks can take them; the seats carry
+        the tap's PTS line on from where it is."""
+        video, audio = self.video_seat, self.audio_seat
+        if video is None or self.active is None or self.wanted != self.active or self._resync:
+            return None
+        if len(self.video) or len(self.audio) or self.video.closed:
+            return None
+        seat = video(self, False, self._offset, self._last_video_pts, -1)
+        if seat is None or not self.audio_wanted:
+            return (seat, None) if seat is not None else None
+        if audio is None:
+            return None
+        sound = audio(self, True, self._audio_offset, self._last_audio_pts, self._last_audio_src)
+        return (seat, sound) if sound is not None else None
+
+    def left_seats(self, video: Seat, audio: Seat | None, recent: list[Unit]) -> None:
+        """Back from the lanes: the PTS line goes on from where the seats left it, and the
+        other layers' `recent` audio (the feed's) is what a switch may take first."""
+        self._last_video_pts = video.last_pts
+        if audio is not None:
+            self._last_audio_pts = audio.last_pts
+            self._last_audio_src = audio.last_src
+        self._audio_ahead = deque(recent, maxlen=AUDIO_AHEAD)
 
     def layer_gone(self, layer: str, remaining: set[str]) -> None:
         """The publisher of `layer` left: go on with another live layer if there is one,
@@ -238,6 +277,8 @@ class Tap:
             self.on_drop(units)
 
     def close(self) -> None:
+        if self.unseat is not None:
+            self.unseat()
         self.video.close()
         self.audio.close()
 
@@ -252,23 +293,110 @@ class GopStart:
 
 @dataclass
 class SessionFeed:
-    """A live session's layers (who publishes) and its taps. Lives on the event loop."""
+    """A live session's layers (who publishes) and its taps. Lives on the event loop.
+
+    A steady tap (its wanted layer delivered, nothing queued) is *seated*: its tracks sit in
+    the lanes of its layer (`_rtpout.Lane`), and each unit goes to all seated viewers in one
+    C call, which numbers, protects and sends it per viewer; only taps not seated go through
+    `Tap.offer`. A seat leaves when its viewer's socket backs up or its DTLS or ICE pair
+    changes (the lane says), when the tap wants another layer, its layer goes or it closes;
+    the tap then goes on in `offer` from where its seats left its PTS line, and is seated
+    again once steady.
+    """
 
     session_id: str
     layers: dict[str, str] = field(default_factory=dict)  # layer -> publisher's address
     taps: set[Tap] = field(default_factory=set)
     units: int = 0
     gops: dict[str, GopStart] = field(default_factory=dict)  # layer -> its latest GOP start
+    payloads: PayloadCache = field(default_factory=lambda: SHARED_PAYLOADS, repr=False)
+    _seats: dict[Tap, tuple[Seat, Seat | None]] = field(default_factory=dict, repr=False)
+    _lanes: dict[tuple[str, str], Lane] = field(default_factory=dict, repr=False)
+    _recent_audio: dict[str, deque[Unit]] = field(default_factory=dict, repr=False)
+    _synced: float = 0.0
 
     @property
     def live(self) -> bool:
         return bool(self.layers)
 
+    @property
+    def seated(self) -> int:
+        """How many taps are seated."""
+        return len(self._seats)
+
     def publish(self, unit: Unit) -> None:
         self.units += 1
         if unit.kind == "video":
             self._cache(unit)
+        else:
+            recent = self._recent_audio.get(unit.layer)
+            if recent is None:
+                recent = self._recent_audio[unit.layer] = deque(maxlen=AUDIO_AHEAD)
+            recent.append(unit)
+        lane = self._lanes.get((unit.layer, unit.kind))
+        if lane:
+            for seat in lane.send(unit.pts, self.payloads.payloads(unit)):
+                self._left(seat, unit)
         for tap in list(self.taps):
+            if tap.unseat is None:  # not seated
+                tap.offer(unit)
+                self._seat(tap)
+        now = time.monotonic()
+        if now - self._synced >= SYNC_S:
+            self._synced = now
+            for lane in self._lanes.values():
+                lane.sync()
+
+    def leave(self, tap: Tap) -> None:
+        """`tap`'s viewer has gone."""
+        self._unseat(tap)
+        self.taps.discard(tap)
+
+    def _seat(self, tap: Tap) -> None:
+        if tap.active is None or tap not in self.taps:
+            return
+        seats = tap.take_seats()
+        if seats is None:
+            return
+        video, audio = seats
+        self._lane(tap.active, "video").add(video)
+        if audio is not None:
+            self._lane(tap.active, "audio").add(audio)
+        self._seats[tap] = seats
+        tap.unseat = lambda: self._unseat(tap)
+
+    def _lane(self, layer: str, kind: str) -> Lane:
+        lane = self._lanes.get((layer, kind))
+        if lane is None:
+            lane = self._lanes[(layer, kind)] = Lane()
+        return lane
+
+    def _unseat(self, tap: Tap) -> None:
+        seats = self._seats.pop(tap, None)
+        tap.unseat = None
+        if seats is None:
+            return
+        layer = tap.active or ""
+        for seat, kind in zip(seats, ("video", "audio"), strict=True):
+            if seat is not None:
+                lane = self._lanes.get((layer, kind))
+                if lane is not None:
+                    lane.remove(seat)
+                seat.sync()
+        video, audio = seats
+        recent = [u for other, units in self._recent_audio.items() if other != layer for u in units]
+        tap.left_seats(video, audio, recent)
+
+    def _left(self, seat: Seat, unit: Unit) -> None:
+        """A seat the lane let go (see `Lane.send`): its tap goes back to `offer`."""
+        tap = seat.owner
+        if not isinstance(tap, Tap):
+            return
+        self._unseat(tap)
+        if seat.error is not None:  # never into the fan-out: this viewer's track stops
+            log.error("RTP send failed", exc_info=seat.error)
+            (tap.audio if seat.audio else tap.video).close()
+        elif not seat.took:
             tap.offer(unit)
 
     def _cache(self, unit: Unit) -> None:
@@ -305,7 +433,10 @@ class SessionFeed:
     def publisher_down(self, layer: str) -> None:
         self.layers.pop(layer, None)
         self.gops.pop(layer, None)
+        self._recent_audio.pop(layer, None)
         for tap in list(self.taps):
+            if tap.active == layer:
+                self._unseat(tap)
             tap.layer_gone(layer, set(self.layers))
 
 

@@ -634,7 +634,7 @@ class Gateway:
             self.metrics.viewers.left(counted)
         feed = self._feeds.get(viewer.session_id)
         if feed is not None:
-            feed.taps.discard(viewer.tap)
+            feed.leave(viewer.tap)
             if not feed.live and not feed.taps:
                 del self._feeds[viewer.session_id]
 

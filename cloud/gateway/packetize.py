@@ -74,6 +74,10 @@ class PayloadCache:
         return payloads
 
 
+# One cache for every session's viewers in the process (feeds and send loops alike).
+SHARED_PAYLOADS = PayloadCache()
+
+
 def extension_block(profile: int, value: bytes, extra: Sequence[tuple[int, bytes]] = ()) -> bytes:
     """The header-extension part of an RTP header (what aiortc's `HeaderExtensionsMap.set`
     returns, framed), with the `extra` (id, value) elements aiortc does not know after its

@@ -44,6 +44,7 @@ from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import HeaderExtensions
 
+from cloud.gateway._rtpout import Seat
 from cloud.gateway.packetize import (
     UNIT_CLOCK,
     AbsSendTimeBlock,
@@ -94,6 +95,11 @@ class ReportClock:
 
     def __init__(self) -> None:
         self._anchor: tuple[int, int] | None = None  # (pts, ntp)
+
+    @property
+    def anchor(self) -> tuple[int, int] | None:
+        """(PTS, NTP) where the line starts; None before the first unit."""
+        return self._anchor
 
     def ntp(self, pts: int) -> int:
         if self._anchor is None:
@@ -221,6 +227,51 @@ class SharedPayloadSender:
             self._holding = True
             self._ring.close()  # the loop ends (the track stops) once it sees this
         return True
+
+    def seat(
+        self, owner: object, audio: bool, offset: int, last_pts: int, last_src: int
+    ) -> Seat | None:
+        """This track's seat in a lane (feed.py), starting from the tap's PTS line where it
+        is; None while it cannot take one: not started or not connected, a unit in hand or
+        queued, a TURN pair, a socket held back, or no unit sent yet (the report line)."""
+        stream, dtls, anchor = self._stream, self._dtls, self._reports.anchor
+        if stream is None or dtls is None or anchor is None or self._holding or len(self._ring):
+            return None
+        if self._ring.closed or dtls._state is not DtlsState.CONNECTED:
+            return None
+        route = self._current_route()
+        fd = route.fd() if route.direct else -1
+        if fd < 0:
+            return None
+        session = dtls._tx_srtp
+        block = self._extension_block()
+        try:
+            return Seat(
+                owner=owner,
+                stream=stream,
+                session=session,
+                context=srtp_context(session),
+                fd=fd,
+                address=route.address,
+                spill=route.sendto,
+                extension=block.template,
+                abs_at=block.at,
+                audio=audio,
+                dtls=dtls,
+                connected=DtlsState.CONNECTED,
+                nominated=self._nominated,
+                pair=route.pair,
+                carrier=route.carrier,
+                sender_state=self._state,
+                dtls_state=vars(dtls),
+                anchor_pts=anchor[0],
+                anchor_ntp=anchor[1],
+                offset=offset,
+                last_pts=last_pts,
+                last_src=last_src,
+            )
+        except ValueError:  # not a numeric address: the transport's path only
+            return None
 
     def _current_route(self) -> _Route:
         route = self._route

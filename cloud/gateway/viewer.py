@@ -36,7 +36,7 @@ from cloud.gateway.feed import Tap
 from cloud.gateway.iceports import IcePlan, NoFreePort
 from cloud.gateway.linkreports import LinkReports
 from cloud.gateway.offer import BadOffer
-from cloud.gateway.packetize import PayloadCache
+from cloud.gateway.packetize import SHARED_PAYLOADS, PayloadCache
 from cloud.gateway.quality import LinkSample, Mode, QualityPolicy
 from cloud.gateway.rtpsend import ReportClock, SharedPayloadSender
 from cloud.gateway.tracks import PacketTrack
@@ -48,7 +48,6 @@ REMB_MAX_AGE_S = 5.0  # an estimate older than this counts as unknown
 CONNECT_TIMEOUT_S = 20.0
 # Every viewer in the process packetizes through one cache: they all send the feed's same
 # units, so each access unit is split into RTP payloads once (packetize.py).
-SHARED_PAYLOADS = PayloadCache()
 
 
 def offers_audio(offer_sdp: str) -> bool:
@@ -124,6 +123,7 @@ class Viewer:
         reports = ReportClock()
         self._senders = [SharedPayloadSender(video.sender, self.tap.video, self._payloads, reports)]
         self.tap.video_sink = self._senders[0].send_now
+        self.tap.video_seat = self._senders[0].seat
         # An offer without audio (a phone that only shows the picture) gets none: on a
         # cellular link Opus is a third of what the lo layer costs.
         self.tap.audio_wanted = offers_audio(offer_sdp)
@@ -133,6 +133,7 @@ class Viewer:
                 SharedPayloadSender(audio.sender, self.tap.audio, self._payloads, reports)
             )
             self.tap.audio_sink = self._senders[1].send_now
+            self.tap.audio_seat = self._senders[1].seat
         if self._ice_plan is not None:
             iceports.attach(pc, self._ice_plan)  # gathering binds in the port range
         try:
