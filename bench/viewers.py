@@ -3,7 +3,7 @@
 Run from the repository root:
 
     python -m bench.viewers [--viewers 1,50,100,200] [--seconds 10] [--clients 3]
-                            [--full 2] [--content noisy|test] [--plot]
+                            [--full 2] [--content noisy|test] [--pin CORES] [--plot]
 
 The real `returnfeed-cloud` (SRT ingest on a free port) and the real `returnfeed send`
 (both layers, libx264) on loopback, sending hard content by default: bench/encode.py's noisy
@@ -45,6 +45,12 @@ At the top of the results, `viewers_per_core`: the largest N whose window had dr
 60 fps and 50 Opus packets a second (a loaded machine's publisher sends fewer). The `--full`
 viewers are part of every N, so the figure includes viewers that send receiver reports and
 NACKs (answered from the gateway's history) and whose quality manager acts on them.
+
+`--pin 1`: the gateway alone on core 0, the sender and the viewers on the rest, and (as root)
+loopback's receive processing steered to the viewers' cores, so that the gateway's CPU is
+its own work as it would be with the viewers on other machines (`pinned`,
+`loopback_receive_steered` in the results). Without it every process shares every core and
+the gateway's system time includes the viewers' receiving of what it sent.
 
 Prints JSON, writes bench/results/viewers.json (and viewers.png with --plot). The machine
 is shared: numbers come with the load average.
@@ -355,6 +361,37 @@ def _viewer_rows(results: list[dict[str, Any]], seconds: float) -> dict[str, Any
     }
 
 
+LOOPBACK_RPS = Path("/sys/class/net/lo/queues/rx-0/rps_cpus")
+
+
+def pin(pid: int, cores: int) -> str | None:
+    """The gateway (every thread; the threads it makes later inherit) on cores 0..cores-1,
+    this process (and so the sender and the viewers it starts) on the others: the gateway's
+    CPU time is then its own work, not its share of caches and cores with the viewers.
+
+    A datagram sent on loopback is received (IP, UDP, the viewer's socket queue, waking the
+    viewer) in the sender's own system call, so the viewers' receiving would count as the
+    gateway's CPU; with root, loopback's receive processing is steered to the viewers'
+    cores (RPS) as a NIC would leave it to the viewers' machines. Returns the RPS mask to
+    put back, or None when it could not be changed."""
+    total = os.cpu_count() or 1
+    if not 0 < cores < total:
+        raise SystemExit(f"--pin {cores}: this machine has {total} cores")
+    mine = set(range(cores))
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), mine)
+    os.sched_setaffinity(0, set(range(cores, total)))
+    try:
+        before = LOOPBACK_RPS.read_text().strip()
+        LOOPBACK_RPS.write_text(f"{sum(1 << c for c in range(cores, total)):x}\n")
+    except OSError as exc:
+        print(
+            f"loopback receive steering not set ({exc}): counted as the gateway's", file=sys.stderr
+        )
+        return None
+    return before
+
+
 def run_n(
     base: str, show: dict[str, Any], n: int, args: argparse.Namespace, pid: int
 ) -> dict[str, Any]:
@@ -536,6 +573,13 @@ def main() -> None:
         help="noisy: a moving picture with sensor-like noise (bench/encode.py's), so hi runs "
         "at its real ~1 Mbps; test: the test pattern (~330 kbps, one packet a frame)",
     )
+    p.add_argument(
+        "--pin",
+        type=int,
+        default=0,
+        metavar="CORES",
+        help="the gateway on its own first CORES cores, everything else on the rest",
+    )
     p.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--base", help=argparse.SUPPRESS)
     p.add_argument("--session", help=argparse.SUPPRESS)
@@ -553,6 +597,7 @@ def main() -> None:
         limits = ["--max-viewers-per-token", "100000", "--max-viewers-per-session", "100000"]
         db = f"sqlite:///{work / 'rf.db'}"
         server, base = start_cloud(work, db, "--srt-port", str(srt_port), *limits)
+        rps = pin(server.pid, args.pin) if args.pin else None
         show = new_show(base)
         env = {
             "RETURNFEED_SRT_PASSPHRASE": show["srt"]["passphrase"],
@@ -585,6 +630,8 @@ def main() -> None:
             send.terminate()
             send.wait(10)
             server.stop()
+            if rps is not None:
+                LOOPBACK_RPS.write_text(rps + "\n")
     out: dict[str, Any] = {
         "machine": platform.node(),
         "cpus": os.cpu_count(),
@@ -593,6 +640,8 @@ def main() -> None:
         "content": args.content,
         "full_viewers": args.full,
         "cpu_pct_of": "one core (user + system of the gateway process, all its threads)",
+        "pinned": args.pin,
+        "loopback_receive_steered": rps is not None,
         **per_core(rows),
         "rows": rows,
     }

@@ -701,23 +701,54 @@ Seat_init(Seat *self, PyObject *args, PyObject *kwargs)
     return 0;
 }
 
+/* A seat refers to its tap, whose viewer may lead back to the seat's lane: the cycle
+ * collector must see through it. */
+static int
+Seat_traverse(Seat *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->route.peer);
+    Py_VISIT(self->route.spill);
+    Py_VISIT(self->stream);
+    Py_VISIT(self->session);
+    Py_VISIT(self->extension);
+    Py_VISIT(self->dtls);
+    Py_VISIT(self->connected);
+    Py_VISIT(self->nominated);
+    Py_VISIT(self->pair);
+    Py_VISIT(self->carrier);
+    Py_VISIT(self->sender_state);
+    Py_VISIT(self->dtls_state);
+    Py_VISIT(self->owner);
+    Py_VISIT(self->error);
+    return 0;
+}
+
+static int
+Seat_clear(Seat *self)
+{
+    Py_CLEAR(self->route.peer);
+    Py_CLEAR(self->route.spill);
+    Py_CLEAR(self->session);
+    Py_CLEAR(self->extension);
+    Py_CLEAR(self->dtls);
+    Py_CLEAR(self->connected);
+    Py_CLEAR(self->nominated);
+    Py_CLEAR(self->pair);
+    Py_CLEAR(self->carrier);
+    Py_CLEAR(self->sender_state);
+    Py_CLEAR(self->dtls_state);
+    Py_CLEAR(self->owner);
+    Py_CLEAR(self->error);
+    /* A cleared seat never sends again: its stream goes last, and `stream` marks it. */
+    Py_CLEAR(self->stream);
+    return 0;
+}
+
 static void
 Seat_dealloc(Seat *self)
 {
-    Py_XDECREF(self->route.peer);
-    Py_XDECREF(self->route.spill);
-    Py_XDECREF(self->stream);
-    Py_XDECREF(self->session);
-    Py_XDECREF(self->extension);
-    Py_XDECREF(self->dtls);
-    Py_XDECREF(self->connected);
-    Py_XDECREF(self->nominated);
-    Py_XDECREF(self->pair);
-    Py_XDECREF(self->carrier);
-    Py_XDECREF(self->sender_state);
-    Py_XDECREF(self->dtls_state);
-    Py_XDECREF(self->owner);
-    Py_XDECREF(self->error);
+    PyObject_GC_UnTrack(self);
+    Seat_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -751,6 +782,8 @@ static int
 seat_sync(Seat *self)
 {
     Stream *stream = self->stream;
+    if (stream == NULL)
+        return 0; /* never made, or cleared */
     if (self->sent_pts >= 0) {
         long long d = self->sent_pts - self->anchor_pts;
         /* floor((d << 32) / 90000), as Python's // (d may be negative: audio before the
@@ -817,7 +850,7 @@ Seat_get(Seat *self, void *closure)
 {
     const char *name = closure;
     if (!strcmp(name, "owner"))
-        return Py_NewRef(self->owner);
+        return Py_NewRef(self->owner ? self->owner : Py_None);
     if (!strcmp(name, "error"))
         return Py_NewRef(self->error ? self->error : Py_None);
     if (!strcmp(name, "took"))
@@ -852,10 +885,12 @@ static PyTypeObject SeatType = {
     .tp_doc = PyDoc_STR("A viewer's track in a Lane: where its packets go, the checks that "
                         "they still may, and its place on the tap's PTS line."),
     .tp_basicsize = sizeof(Seat),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Seat_init,
     .tp_dealloc = (destructor)Seat_dealloc,
+    .tp_traverse = (traverseproc)Seat_traverse,
+    .tp_clear = (inquiry)Seat_clear,
     .tp_methods = Seat_methods,
     .tp_getset = Seat_getset,
 };
@@ -864,6 +899,10 @@ static PyTypeObject SeatType = {
 static int
 seat_send(Seat *self, long long pts, PyObject *payloads, Py_ssize_t packets)
 {
+    if (self->stream == NULL) {
+        self->took = 0;
+        return 0;
+    }
     if (self->audio && pts <= self->last_src)
         return 1; /* that instant went out already, from the other layer */
     long long shifted = pts + self->offset;
@@ -908,11 +947,35 @@ Lane_init(Lane *self, PyObject *args, PyObject *kwargs)
     return self->seats == NULL ? -1 : 0;
 }
 
+static int
+Lane_traverse(Lane *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->seats);
+    return 0;
+}
+
+static int
+Lane_clear(Lane *self)
+{
+    Py_CLEAR(self->seats);
+    return 0;
+}
+
 static void
 Lane_dealloc(Lane *self)
 {
-    Py_XDECREF(self->seats);
+    PyObject_GC_UnTrack(self);
+    Lane_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The seats; a lane made without __init__ or cleared by the cycle collector has none. */
+static PyObject *
+lane_seats(Lane *self)
+{
+    if (self->seats == NULL)
+        self->seats = PyList_New(0);
+    return self->seats;
 }
 
 static PyObject *
@@ -922,7 +985,8 @@ Lane_add(Lane *self, PyObject *seat)
         PyErr_SetString(PyExc_TypeError, "a lane seats Seats");
         return NULL;
     }
-    if (PyList_Append(self->seats, seat) < 0)
+    PyObject *seats = lane_seats(self);
+    if (seats == NULL || PyList_Append(seats, seat) < 0)
         return NULL;
     Py_RETURN_NONE;
 }
@@ -930,6 +994,8 @@ Lane_add(Lane *self, PyObject *seat)
 static PyObject *
 Lane_remove(Lane *self, PyObject *seat)
 {
+    if (lane_seats(self) == NULL)
+        return NULL;
     Py_ssize_t n = PyList_GET_SIZE(self->seats);
     for (Py_ssize_t i = 0; i < n; i++) {
         if (PyList_GET_ITEM(self->seats, i) == seat) {
@@ -944,7 +1010,7 @@ Lane_remove(Lane *self, PyObject *seat)
 static Py_ssize_t
 Lane_length(Lane *self)
 {
-    return PyList_GET_SIZE(self->seats);
+    return self->seats == NULL ? 0 : PyList_GET_SIZE(self->seats);
 }
 
 PyDoc_STRVAR(lane_send_doc,
@@ -978,13 +1044,18 @@ Lane_send(Lane *self, PyObject *const *args, Py_ssize_t nargs)
     if (check_payloads(payloads, 0) < 0)
         return NULL;
     Py_ssize_t packets = PyTuple_GET_SIZE(payloads);
-    PyObject *left = PyList_New(0);
-    if (left == NULL)
+    if (lane_seats(self) == NULL)
         return NULL;
-    PyObject *seats = self->seats;
-    Py_ssize_t kept = 0, n = PyList_GET_SIZE(seats);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Seat *seat = (Seat *)PyList_GET_ITEM(seats, i);
+    /* A snapshot: a spill runs Python (the transport's sendto), which must not be able to
+     * move the seats under this loop. */
+    PyObject *seats = PyList_AsTuple(self->seats);
+    PyObject *left = seats != NULL ? PyList_New(0) : NULL;
+    if (left == NULL) {
+        Py_XDECREF(seats);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(seats); i++) {
+        Seat *seat = (Seat *)PyTuple_GET_ITEM(seats, i);
         int stays = seat_send(seat, pts, payloads, packets);
         if (stays < 0) { /* this viewer's error, never the others' */
             PyObject *type, *value, *traceback;
@@ -997,31 +1068,41 @@ Lane_send(Lane *self, PyObject *const *args, Py_ssize_t nargs)
             Py_XDECREF(traceback);
             stays = 0;
         }
-        if (stays) {
-            if (kept != i) { /* move it down over the ones that left */
-                PyObject *moved = PyList_GET_ITEM(seats, i);
-                Py_INCREF(moved);
-                PyList_SetItem(seats, kept, moved);
-            }
-            kept++;
-            continue;
-        }
-        /* It leaves: the list owns a reference at i until the slice below drops it. */
-        if (seat_sync(seat) < 0 || PyList_Append(left, (PyObject *)seat) < 0) {
-            Py_DECREF(left);
-            return NULL;
-        }
+        if (!stays && PyList_Append(left, (PyObject *)seat) < 0)
+            goto failed;
     }
-    if (kept != n && PyList_SetSlice(seats, kept, n, NULL) < 0) {
-        Py_DECREF(left);
-        return NULL;
+    Py_CLEAR(seats);
+    Py_ssize_t gone = PyList_GET_SIZE(left);
+    if (gone) {
+        PyObject *kept = PyList_New(0);
+        if (kept == NULL)
+            goto failed;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(self->seats); i++) {
+            PyObject *seat = PyList_GET_ITEM(self->seats, i);
+            int leaves = PySequence_Contains(left, seat);
+            if (leaves < 0 || (!leaves && PyList_Append(kept, seat) < 0)) {
+                Py_DECREF(kept);
+                goto failed;
+            }
+        }
+        Py_SETREF(self->seats, kept);
+        for (Py_ssize_t i = 0; i < gone; i++) {
+            if (seat_sync((Seat *)PyList_GET_ITEM(left, i)) < 0)
+                goto failed;
+        }
     }
     return left;
+failed:
+    Py_XDECREF(seats);
+    Py_DECREF(left);
+    return NULL;
 }
 
 static PyObject *
 Lane_sync(Lane *self, PyObject *unused)
 {
+    if (lane_seats(self) == NULL)
+        return NULL;
     Py_ssize_t n = PyList_GET_SIZE(self->seats);
     for (Py_ssize_t i = 0; i < n; i++) {
         if (seat_sync((Seat *)PyList_GET_ITEM(self->seats, i)) < 0)
@@ -1033,6 +1114,8 @@ Lane_sync(Lane *self, PyObject *unused)
 static PyObject *
 Lane_get_seats(Lane *self, void *closure)
 {
+    if (lane_seats(self) == NULL)
+        return NULL;
     return PyList_GetSlice(self->seats, 0, PyList_GET_SIZE(self->seats));
 }
 
@@ -1059,10 +1142,12 @@ static PyTypeObject LaneType = {
     .tp_doc = PyDoc_STR("The seats of one layer's video or audio: a unit goes to all of them "
                         "in one call."),
     .tp_basicsize = sizeof(Lane),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Lane_init,
     .tp_dealloc = (destructor)Lane_dealloc,
+    .tp_traverse = (traverseproc)Lane_traverse,
+    .tp_clear = (inquiry)Lane_clear,
     .tp_methods = Lane_methods,
     .tp_getset = Lane_getset,
     .tp_as_sequence = &Lane_sequence,

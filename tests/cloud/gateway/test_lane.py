@@ -4,9 +4,11 @@ longer send leaves and its tap goes on through `Tap.offer` without a gap or a re
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import struct
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -325,3 +327,16 @@ def test_a_seat_that_leaves_hands_the_unit_back_to_its_tap(viewers: list[Viewer]
     assert viewers[0].nothing_more()
     feed.leave(tap)
     assert not feed.taps and tap.unseat is None
+
+
+def test_a_feed_dropped_with_seated_taps_is_collected(viewers: list[Viewer]) -> None:
+    viewers.append(Viewer())
+    feed = SessionFeed("s")
+    tap, _ = steady_tap(viewers[0])
+    feed.join(tap)
+    feed.publish(v("hi", 0, idr=True))
+    assert feed.seated == 1  # feed -> seat -> tap -> its unseat hook -> feed: a cycle
+    gone = weakref.ref(tap)
+    del feed, tap
+    gc.collect()
+    assert gone() is None
