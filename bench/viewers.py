@@ -66,6 +66,7 @@ import os
 import platform
 import re
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvloop
 
 from bench._common import metrics_text, proc_stats, raise_open_files_limit, start_cloud
 from bench.encode import CONTENT, ffmpeg_binary
@@ -84,6 +86,7 @@ RESULTS = Path(__file__).with_name("results")
 DROPPED = "gateway_viewer_dropped_units_total"
 CONNECT_PARALLEL = 4  # offers in flight per client process
 READY_TIMEOUT_S = 120.0
+RTP_HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence number, timestamp, SSRC
 FULL_FPS = 60  # the hi layer's frame rate
 AUDIO_PPS = 50  # 20 ms Opus packets
 
@@ -187,13 +190,8 @@ def _count_in_the_clear(viewer: ClientViewer) -> None:
 
         def counted(data: bytes, addr: Any, _original: Any = original) -> None:
             if 127 < data[0] < 192 and len(data) >= 12 and not 192 <= data[1] <= 223:
-                viewer.count(
-                    data[1] & 0x7F,
-                    int.from_bytes(data[8:12], "big"),
-                    (data[2] << 8) | data[3],
-                    int.from_bytes(data[4:8], "big"),
-                    len(data),
-                )
+                _, b1, seq, timestamp, ssrc = RTP_HEADER.unpack_from(data)
+                viewer.count(b1 & 0x7F, ssrc, seq, timestamp, len(data))
                 return
             _original(data, addr)
 
@@ -588,7 +586,9 @@ def main() -> None:
     args = p.parse_args()
     raise_open_files_limit()
     if args.client:
-        asyncio.run(client_main(args.base, args.session, args.token, args.light, args.full))
+        # uvloop, whose datagram reading is C: the viewers, not the gateway, run out of CPU
+        # first on a machine they share with it.
+        uvloop.run(client_main(args.base, args.session, args.token, args.light, args.full))
         return
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
