@@ -73,31 +73,37 @@ class Viewer:
         self.sender_state: dict[str, Any] = {}
         self.dtls_state: dict[str, Any] = {}
 
+    def fields(
+        self, owner: object, offset: int = 0, last_pts: int = -1, last_src: int = -1
+    ) -> dict[str, Any]:
+        """A seat's arguments, for tests that change one."""
+        return {
+            "owner": owner,
+            "stream": self.stream,
+            "session": self.session,
+            "context": context(self.session),
+            "fd": self.out.fileno(),
+            "address": self.into.getsockname(),
+            "spill": lambda data, address: self.spilled.append(data),
+            "extension": b"",
+            "abs_at": -1,
+            "audio": self.audio,
+            "dtls": self.dtls,
+            "connected": CONNECTED,
+            "nominated": self.nominated,
+            "pair": self.pair,
+            "carrier": self.carrier,
+            "sender_state": self.sender_state,
+            "dtls_state": self.dtls_state,
+            "anchor_pts": 0,
+            "anchor_ntp": ANCHOR_NTP,
+            "offset": offset,
+            "last_pts": last_pts,
+            "last_src": last_src,
+        }
+
     def seat(self, owner: object, offset: int = 0, last_pts: int = -1, last_src: int = -1) -> Seat:
-        return Seat(
-            owner=owner,
-            stream=self.stream,
-            session=self.session,
-            context=context(self.session),
-            fd=self.out.fileno(),
-            address=self.into.getsockname(),
-            spill=lambda data, address: self.spilled.append(data),
-            extension=b"",
-            abs_at=-1,
-            audio=self.audio,
-            dtls=self.dtls,
-            connected=CONNECTED,
-            nominated=self.nominated,
-            pair=self.pair,
-            carrier=self.carrier,
-            sender_state=self.sender_state,
-            dtls_state=self.dtls_state,
-            anchor_pts=0,
-            anchor_ntp=ANCHOR_NTP,
-            offset=offset,
-            last_pts=last_pts,
-            last_src=last_src,
-        )
+        return Seat(**self.fields(owner, offset, last_pts, last_src))
 
     def packets(self, count: int) -> list[tuple[int, int, int, bytes]]:
         """(marker, sequence number, timestamp, payload) of the next `count` datagrams."""
@@ -204,7 +210,7 @@ def test_a_failing_viewer_leaves_with_its_error_and_the_others_still_get_the_uni
         def refuse(data: bytes, address: Any) -> None:
             raise ConnectionError("transport closed")
 
-        bad = Seat(**{**_fields(viewers[1], "bad"), "fd": write, "spill": refuse})
+        bad = Seat(**{**viewers[1].fields("bad"), "fd": write, "spill": refuse})
         lane.remove(broken)
         lane.add(bad)
         assert lane.send(0, (b"x",)) == [bad]
@@ -216,41 +222,12 @@ def test_a_failing_viewer_leaves_with_its_error_and_the_others_still_get_the_uni
     assert len(lane) == 2
 
 
-def _fields(viewer: Viewer, owner: str) -> dict[str, Any]:
-    seat = viewer.seat(owner)
-    values: dict[str, Any] = {
-        "owner": owner,
-        "stream": viewer.stream,
-        "session": viewer.session,
-        "context": context(viewer.session),
-        "fd": viewer.out.fileno(),
-        "address": viewer.into.getsockname(),
-        "spill": lambda data, address: None,
-        "extension": b"",
-        "abs_at": -1,
-        "audio": False,
-        "dtls": viewer.dtls,
-        "connected": CONNECTED,
-        "nominated": viewer.nominated,
-        "pair": viewer.pair,
-        "carrier": viewer.carrier,
-        "sender_state": viewer.sender_state,
-        "dtls_state": viewer.dtls_state,
-        "anchor_pts": 0,
-        "anchor_ntp": ANCHOR_NTP,
-        "offset": 0,
-        "last_pts": seat.last_pts,
-        "last_src": seat.last_src,
-    }
-    return values
-
-
 def test_a_seat_is_refused_without_a_socket_or_a_numeric_address(viewers: list[Viewer]) -> None:
     viewers.append(Viewer())
     with pytest.raises(ValueError):
-        Seat(**{**_fields(viewers[0], "x"), "fd": -1})
+        Seat(**{**viewers[0].fields("x"), "fd": -1})
     with pytest.raises(ValueError):
-        Seat(**{**_fields(viewers[0], "x"), "address": ("viewer.example", 9)})
+        Seat(**{**viewers[0].fields("x"), "address": ("viewer.example", 9)})
     with pytest.raises(TypeError):
         Lane().add("not a seat")  # type: ignore[arg-type]
 
@@ -281,7 +258,12 @@ def steady_tap(viewer: Viewer) -> tuple[Tap, list[Unit]]:
     tap.audio_wanted = False
     tap.video_seat = Seats(viewer)
     offered: list[Unit] = []
-    tap.video_sink = lambda unit: offered.append(unit) is None
+
+    def take(unit: Unit) -> bool:
+        offered.append(unit)
+        return True
+
+    tap.video_sink = take
     return tap, offered
 
 
