@@ -336,7 +336,7 @@ class SessionFeed:
         lane = self._lanes.get((unit.layer, unit.kind))
         if lane:
             for seat in lane.send(unit.pts, self.payloads.payloads(unit)):
-                self._left(seat, unit)
+                self._left(seat)
         for tap in list(self.taps):
             if tap.unseat is None:  # not seated
                 tap.offer(unit)
@@ -387,8 +387,10 @@ class SessionFeed:
         recent = [u for other, units in self._recent_audio.items() if other != layer for u in units]
         tap.left_seats(video, audio, recent)
 
-    def _left(self, seat: Seat, unit: Unit) -> None:
-        """A seat the lane let go (see `Lane.send`): its tap goes back to `offer`."""
+    def _left(self, seat: Seat) -> None:
+        """A seat the lane let go (see `Lane.send`): its tap goes back to `offer`, which
+        `publish` then hands the unit (a no-op if the seat had sent it: its PTS line is
+        past it)."""
         tap = seat.owner
         if not isinstance(tap, Tap):
             return
@@ -396,8 +398,6 @@ class SessionFeed:
         if seat.error is not None:  # never into the fan-out: this viewer's track stops
             log.error("RTP send failed", exc_info=seat.error)
             (tap.audio if seat.audio else tap.video).close()
-        elif not seat.took:
-            tap.offer(unit)
 
     def _cache(self, unit: Unit) -> None:
         if unit.idr:
