@@ -132,10 +132,13 @@ class _Route:
         # pair's own), and that socket's descriptor, to send on directly while the loop holds
         # nothing back for it (asyncio's and uvloop's transports both give the socket).
         self.udp: Any = udp
-        shared = getattr(udp, "sending_transport", None)
-        self.carrier: Any = shared() if shared is not None else udp
-        sock = self.carrier.get_extra_info("socket") if self.carrier is not None else None
-        self._fd = int(sock.fileno()) if sock is not None else -1
+        self.carrier: Any = None
+        self._fd = -1
+        if self.direct:
+            shared = getattr(udp, "sending_transport", None)
+            self.carrier = shared() if shared is not None else udp
+            sock = self.carrier.get_extra_info("socket") if self.carrier is not None else None
+            self._fd = int(sock.fileno()) if sock is not None else -1
 
     def backed_up(self) -> bool:
         return self.backlog is not None and int(self.backlog()) > MAX_SOCKET_BACKLOG
