@@ -34,6 +34,9 @@ Per N: all viewers connect, then a window of `--seconds` is measured:
   rings dropped, or skipped while waiting for an IDR after a drop, in the window
   (`gateway_viewer_dropped_units_total`, counted as they happen); each counts as the video
   frame size in packets measured in the window;
+- ingest_hi_fps: the hi layer's frames a second the gateway took in over the window (its
+  demuxed video units / 1.5: hi at 60 and lo at 30), to set against video_fps_median: a
+  gateway falling behind (or clients counting late) shows as that gap, not as drops;
 - drop_pct = (packets_lost + gateway_dropped x packets/frame) / (packets_sent + same);
   gateway_dropped_step and drop_pct_step: the same over the whole step, the viewers'
   joining and leaving included (a join storm of N DTLS handshakes stalls the loop).
@@ -84,6 +87,7 @@ from bench.encode import CONTENT, ffmpeg_binary
 RETURNFEED = Path(sys.executable).with_name("returnfeed")
 RESULTS = Path(__file__).with_name("results")
 DROPPED = "gateway_viewer_dropped_units_total"
+INGESTED = 'gateway_units_total{kind="video"}'
 CONNECT_PARALLEL = 4  # offers in flight per client process
 READY_TIMEOUT_S = 120.0
 RTP_HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence number, timestamp, SSRC
@@ -417,7 +421,9 @@ def run_n(
                 raise RuntimeError("a viewer process died before it was ready")
             connected += json.loads(line)["connected"]
         time.sleep(1.0)  # past the first IDR: every viewer is streaming
-        window0 = _metric(metrics_text(base), DROPPED)
+        text0 = metrics_text(base)
+        window0 = _metric(text0, DROPPED)
+        ingested0 = _metric(text0, INGESTED)
         for child in children:
             assert child.stdin is not None
             child.stdin.write("go\n")
@@ -429,7 +435,9 @@ def run_n(
             child.stdin.write("stop\n")
             child.stdin.flush()
         after, wall = proc_stats(pid), time.monotonic() - t0
-        window_dropped = int(_metric(metrics_text(base), DROPPED) - window0)
+        text1 = metrics_text(base)
+        window_dropped = int(_metric(text1, DROPPED) - window0)
+        ingested = _metric(text1, INGESTED) - ingested0
         loadavg = Path("/proc/loadavg").read_text().split()[:3]
         results = []
         for child in children:
@@ -459,6 +467,10 @@ def run_n(
         "server_rss_mb": round(after.rss_mb, 1),
     }
     row |= _viewer_rows(results, wall)
+    # The hi layer's frames the gateway took in per second (hi 60 + lo 30 units a second at
+    # full rate), to set against what the viewers got: a gateway falling behind shows here
+    # as viewers' fps below the publisher's, not as drops.
+    row["ingest_hi_fps"] = round(ingested / wall / 1.5, 1)
     # CPU per packet sent: comparable between runs that the shared machine starved
     # differently (a starved publisher sends fewer frames, and the gateway has less to do).
     cpu_s = after.cpu_s - before.cpu_s
