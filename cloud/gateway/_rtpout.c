@@ -84,7 +84,7 @@ timestamp_at(Stream *self, long long pts)
 }
 
 static int
-timestamp_of(Stream *self, PyObject *pts_obj, uint32_t *out)
+pts_of(PyObject *pts_obj, long long *out)
 {
     long long pts = PyLong_AsLongLong(pts_obj);
     if (pts == -1 && PyErr_Occurred())
@@ -93,8 +93,27 @@ timestamp_of(Stream *self, PyObject *pts_obj, uint32_t *out)
         PyErr_SetString(PyExc_ValueError, "a PTS is never negative here");
         return -1;
     }
+    *out = pts;
+    return 0;
+}
+
+static int
+timestamp_of(Stream *self, PyObject *pts_obj, uint32_t *out)
+{
+    long long pts;
+    if (pts_of(pts_obj, &pts) < 0)
+        return -1;
     *out = timestamp_at(self, pts);
     return 0;
+}
+
+static int
+protect_ready(void)
+{
+    if (protect != NULL)
+        return 0;
+    PyErr_SetString(SrtpFailed, "no srtp_protect: call set_protect first");
+    return -1;
 }
 
 /* Number `n` payloads from the stream's next sequence number on: history and counters. */
@@ -120,13 +139,15 @@ stamp(Stream *self, PyObject *payloads, Py_ssize_t n, uint32_t timestamp)
     self->last_timestamp = timestamp;
 }
 
+/* A tuple of bytes; `longest`: its longest payload's length. */
 static int
-check_payloads(PyObject *payloads, Py_ssize_t overhead)
+check_payloads(PyObject *payloads, Py_ssize_t *longest)
 {
     if (!PyTuple_Check(payloads)) {
         PyErr_SetString(PyExc_TypeError, "payloads must be a tuple of bytes");
         return -1;
     }
+    *longest = 0;
     Py_ssize_t n = PyTuple_GET_SIZE(payloads);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *payload = PyTuple_GET_ITEM(payloads, i);
@@ -134,14 +155,22 @@ check_payloads(PyObject *payloads, Py_ssize_t overhead)
             PyErr_SetString(PyExc_TypeError, "payloads must be a tuple of bytes");
             return -1;
         }
-        Py_ssize_t size = overhead + PyBytes_GET_SIZE(payload);
-        if (size > MAX_PACKET) {
-            PyErr_Format(PacketTooLong, "an RTP packet of %zd bytes is too long for SRTP here",
-                         size);
-            return -1;
-        }
+        if (PyBytes_GET_SIZE(payload) > *longest)
+            *longest = PyBytes_GET_SIZE(payload);
     }
     return 0;
+}
+
+/* Whether a packet of `head` bytes before its payload fits the buffer with the SRTP
+ * trailer, for the longest payload. */
+static int
+fits(Py_ssize_t head, Py_ssize_t longest)
+{
+    if (head + longest <= MAX_PACKET)
+        return 0;
+    PyErr_Format(PacketTooLong, "an RTP packet of %zd bytes is too long for SRTP here",
+                 head + longest);
+    return -1;
 }
 
 /* --- sending ------------------------------------------------------------------------------ */
@@ -289,7 +318,7 @@ abs_send_time_now(void)
 }
 
 /* Number, write, protect and send one unit's packets through `route`; the SRTP bytes sent
- * (or spilled), -1 with an exception set. The payloads were checked (check_payloads). */
+ * (or spilled), -1 with an exception set. The payloads were checked (check_payloads, fits). */
 static long long
 send_unit(Stream *self, void *context, Route *route, const char *extension,
           Py_ssize_t extension_length, long abs_at, uint32_t timestamp, PyObject *payloads)
@@ -389,10 +418,8 @@ Stream_send(Stream *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "send takes 8 arguments");
         return NULL;
     }
-    if (protect == NULL) {
-        PyErr_SetString(SrtpFailed, "no srtp_protect: call set_protect first");
+    if (protect_ready() < 0)
         return NULL;
-    }
     void *context = PyLong_AsVoidPtr(args[0]);
     if (context == NULL) {
         if (!PyErr_Occurred())
@@ -415,9 +442,9 @@ Stream_send(Stream *self, PyObject *const *args, Py_ssize_t nargs)
     if (check_extension(args[4], &extension, &extension_length, abs_at) < 0)
         return NULL;
     uint32_t timestamp;
-    if (timestamp_of(self, args[6], &timestamp) < 0)
-        return NULL;
-    if (check_payloads(args[7], 12 + extension_length) < 0)
+    Py_ssize_t longest;
+    if (timestamp_of(self, args[6], &timestamp) < 0 || check_payloads(args[7], &longest) < 0 ||
+        fits(12 + extension_length, longest) < 0)
         return NULL;
     long long sent = send_unit(self, context, &route, extension, extension_length, abs_at,
                                timestamp, args[7]);
@@ -490,7 +517,9 @@ Stream_stamp(Stream *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     uint32_t timestamp;
-    if (timestamp_of(self, args[0], &timestamp) < 0 || check_payloads(args[1], 0) < 0)
+    Py_ssize_t longest;
+    if (timestamp_of(self, args[0], &timestamp) < 0 || check_payloads(args[1], &longest) < 0 ||
+        fits(0, longest) < 0)
         return NULL;
     int first = self->sequence_number;
     stamp(self, args[1], PyTuple_GET_SIZE(args[1]), timestamp);
@@ -616,7 +645,9 @@ typedef struct {
     PyObject *session; /* holds the SRTP context alive */
     void *context;
     Route route;
-    PyObject *extension;
+    PyObject *extension; /* bytes, held for the two below */
+    const char *extension_bytes;
+    Py_ssize_t extension_length;
     long abs_at;
     int audio;
     /* Still sendable: dtls._state is `connected`, nominated[1] is `pair`, and the carrier
@@ -682,6 +713,8 @@ Seat_init(Seat *self, PyObject *args, PyObject *kwargs)
     self->stream = (Stream *)Py_NewRef(stream);
     self->session = Py_NewRef(session);
     self->extension = Py_NewRef(extension);
+    self->extension_bytes = bytes;
+    self->extension_length = length;
     self->abs_at = abs_at;
     self->audio = audio;
     self->dtls = Py_NewRef(dtls);
@@ -726,6 +759,10 @@ Seat_traverse(Seat *self, visitproc visit, void *arg)
 static int
 Seat_clear(Seat *self)
 {
+    /* A cleared seat never sends again: `stream` marks it, so it goes first. */
+    Py_CLEAR(self->stream);
+    self->extension_bytes = NULL;
+    self->extension_length = 0;
     Py_CLEAR(self->route.peer);
     Py_CLEAR(self->route.spill);
     Py_CLEAR(self->session);
@@ -739,8 +776,6 @@ Seat_clear(Seat *self)
     Py_CLEAR(self->dtls_state);
     Py_CLEAR(self->owner);
     Py_CLEAR(self->error);
-    /* A cleared seat never sends again: its stream goes last, and `stream` marks it. */
-    Py_CLEAR(self->stream);
     return 0;
 }
 
@@ -897,7 +932,7 @@ static PyTypeObject SeatType = {
 
 /* One seat and one unit: 1 sent (or skipped: not past what it sent), 0 it leaves. */
 static int
-seat_send(Seat *self, long long pts, PyObject *payloads, Py_ssize_t packets)
+seat_send(Seat *self, long long pts, PyObject *payloads, Py_ssize_t packets, Py_ssize_t longest)
 {
     if (self->stream == NULL) {
         self->took = 0;
@@ -913,17 +948,14 @@ seat_send(Seat *self, long long pts, PyObject *payloads, Py_ssize_t packets)
         self->took = 0;
         return usable;
     }
-    char *extension;
-    Py_ssize_t extension_length;
-    if (check_extension(self->extension, &extension, &extension_length, self->abs_at) < 0 ||
-        check_payloads(payloads, 12 + extension_length) < 0)
+    if (fits(12 + self->extension_length, longest) < 0)
         return -1;
     self->took = 1;
     self->last_src = pts;
     self->last_pts = shifted;
     Route route = self->route;
-    long long sent = send_unit(self->stream, self->context, &route, extension,
-                               extension_length, self->abs_at,
+    long long sent = send_unit(self->stream, self->context, &route, self->extension_bytes,
+                               self->extension_length, self->abs_at,
                                timestamp_at(self->stream, shifted), payloads);
     if (sent < 0)
         return -1;
@@ -1029,19 +1061,11 @@ Lane_send(Lane *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "send takes 2 arguments");
         return NULL;
     }
-    if (protect == NULL) {
-        PyErr_SetString(SrtpFailed, "no srtp_protect: call set_protect first");
-        return NULL;
-    }
-    long long pts = PyLong_AsLongLong(args[0]);
-    if (pts == -1 && PyErr_Occurred())
-        return NULL;
-    if (pts < 0) {
-        PyErr_SetString(PyExc_ValueError, "a PTS is never negative here");
-        return NULL;
-    }
+    long long pts;
+    Py_ssize_t longest;
     PyObject *payloads = args[1];
-    if (check_payloads(payloads, 0) < 0)
+    if (protect_ready() < 0 || pts_of(args[0], &pts) < 0 ||
+        check_payloads(payloads, &longest) < 0)
         return NULL;
     Py_ssize_t packets = PyTuple_GET_SIZE(payloads);
     if (lane_seats(self) == NULL)
@@ -1056,7 +1080,7 @@ Lane_send(Lane *self, PyObject *const *args, Py_ssize_t nargs)
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(seats); i++) {
         Seat *seat = (Seat *)PyTuple_GET_ITEM(seats, i);
-        int stays = seat_send(seat, pts, payloads, packets);
+        int stays = seat_send(seat, pts, payloads, packets, longest);
         if (stays < 0) { /* this viewer's error, never the others' */
             PyObject *type, *value, *traceback;
             PyErr_Fetch(&type, &value, &traceback);

@@ -150,10 +150,6 @@ class RtpStream(Stream):
             rtx_sequence_number=pick(rtx_sequence_number, random_sequence_number),
         )
 
-    def timestamp(self, pts: int) -> int:
-        # aiortc's convert_timebase truncates; PTS are never negative here.
-        return (self.timestamp_origin + pts * self.clock_rate // UNIT_CLOCK) & 0xFFFFFFFF
-
     def packets_for(self, unit: Unit, payloads: Payloads, extension: bytes) -> list[bytes]:
         """Plain RTP packets (not yet SRTP-protected) for one unit, numbered by `stamp`: for
         a path that protects them itself (aiortc's, over TURN)."""

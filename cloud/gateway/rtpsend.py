@@ -246,14 +246,14 @@ class SharedPayloadSender:
         fd = route.fd() if route.direct else -1
         if fd < 0:
             return None
-        session = dtls._tx_srtp
+        session, context = self._srtp_context(dtls)
         block = self._extension_block()
         try:
             return Seat(
                 owner=owner,
                 stream=stream,
                 session=session,
-                context=srtp_context(session),
+                context=context,
                 fd=fd,
                 address=route.address,
                 spill=route.sendto,
@@ -330,6 +330,16 @@ class SharedPayloadSender:
             track.stop()
         self._state[_SENDER + "rtp_exited"].set()
 
+    def _srtp_context(self, dtls: RTCDtlsTransport) -> tuple[object, int]:
+        """The DTLS transport's SRTP session and its libsrtp context's address (which lives
+        as long as the session)."""
+        session, context = self._srtp
+        if session is not dtls._tx_srtp:  # set once, when DTLS completes
+            session = dtls._tx_srtp
+            context = srtp_context(session)
+            self._srtp = (session, context)
+        return session, context
+
     def _send_direct(
         self, dtls: RTCDtlsTransport, route: _Route, stream: RtpStream, unit: Unit, fd: int
     ) -> None:
@@ -337,11 +347,7 @@ class SharedPayloadSender:
         `fd`: the route's socket to send on directly, -1 to go through its transport."""
         payloads = self._payloads.payloads(unit)
         block = self._extension_block()
-        session, context = self._srtp
-        if session is not dtls._tx_srtp:  # set once, when DTLS completes
-            session = dtls._tx_srtp
-            context = srtp_context(session)
-            self._srtp = (session, context)
+        _, context = self._srtp_context(dtls)
         sent = stream.send(
             context, fd, route.address, route.sendto, block.template, block.at, unit.pts, payloads
         )

@@ -24,7 +24,6 @@ except ImportError:  # pragma: no cover - a pylibsrtp built differently
 
 PacketTooLong = _rtpout.PacketTooLong
 SrtpFailed = _rtpout.SrtpFailed
-MAX_PACKET = _rtpout.MAX_PACKET
 # libsrtp 2's signature, as cffi spells it; libsrtp 3 takes separate in and out buffers.
 PROTECT_TYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
 
